@@ -1,0 +1,59 @@
+"""auracodec: compress short messages for the wire, one frame per message.
+
+::
+
+    import auracodec
+
+    pipe = auracodec.Pipeline.from_config()          # built-in defaults
+    frame = pipe.encode("Deployment started at 2025-10-23T10:30:00Z")
+    assert pipe.decode(frame) == "Deployment started at 2025-10-23T10:30:00Z"
+
+Plugin authors: see :mod:`auracodec.plugin`.
+"""
+
+from ._version import __version__
+from .core.errors import (
+    AuraError,
+    AuraWarning,
+    ConfigError,
+    CorpusError,
+    CorruptPayload,
+    DecodeError,
+    EncodeError,
+    InvalidUtf8,
+    MessageTooLarge,
+    OutputLimitExceeded,
+    PluginError,
+    PluginWarning,
+    SessionError,
+    TrailingData,
+    TruncatedFrame,
+    UnknownMethod,
+)
+from .core.hookspecs import hookimpl
+from .core.pipeline import Pipeline
+from .core.stats import MethodStats, Stats
+
+__all__ = [
+    "AuraError",
+    "AuraWarning",
+    "ConfigError",
+    "CorpusError",
+    "CorruptPayload",
+    "DecodeError",
+    "EncodeError",
+    "InvalidUtf8",
+    "MessageTooLarge",
+    "MethodStats",
+    "OutputLimitExceeded",
+    "Pipeline",
+    "PluginError",
+    "PluginWarning",
+    "SessionError",
+    "Stats",
+    "TrailingData",
+    "TruncatedFrame",
+    "UnknownMethod",
+    "__version__",
+    "hookimpl",
+]

@@ -1,0 +1,128 @@
+"""The codec contract.
+
+A *codec* turns one message (bytes) into a *payload* and back. The pipeline
+puts the codec's method id in front of the payload to make a frame
+(``[method id][payload]``, see :mod:`auracodec.core.framing`), so a payload
+carries no id, no magic number and no length of its own unless the codec needs
+one to decode: every byte counts on 30-byte messages.
+
+The contract, which the conformance suite (:mod:`auracodec.conformance`)
+checks for every codec:
+
+``name``, ``method_id``
+    A lower-case identifier (``[a-z][a-z0-9_]*``, at most 32 characters) and one
+    byte. The id must fall in a range the codec may use: auracodec's own codecs
+    in ``0x00``-``0x3f``, registered third-party codecs in ``0x40``-``0xbf``,
+    private codecs in ``0xc0``-``0xfe`` (:mod:`auracodec.core.methods`).
+    Both are checked when the plugin loads; two codecs with one id are refused.
+
+``encode(message) -> bytes | None``
+    Return the payload, or ``None`` to decline: the codec does not apply to
+    this message, or would not make it smaller. Declining is cheap and normal;
+    the selector then considers the other codecs, and raw is always available.
+    ``encode`` must be deterministic: the same message gives the same payload
+    from any instance with the same settings and artifacts. It must never
+    return a payload that does not decode to the message.
+
+``decode(payload, limit) -> bytes``
+    Return the message. ``payload`` is untrusted. The output must never exceed
+    ``limit`` bytes, and no more than about ``limit`` bytes may be allocated on
+    the way, whatever sizes the payload declares. For any bad input, decode
+    raises a subclass of :class:`~auracodec.DecodeError`
+    (:class:`~auracodec.TruncatedFrame`, :class:`~auracodec.TrailingData`,
+    :class:`~auracodec.CorruptPayload`, :class:`~auracodec.OutputLimitExceeded`)
+    and nothing else, and it returns in time proportional to
+    ``len(payload) + limit``: no loop that neither consumes input nor produces
+    output.
+
+``max_payload_size(size) -> int``
+    The declared worst-case payload size for a message of ``size`` bytes.
+    ``encode`` never returns more. The pipeline's own bound (a frame is never
+    longer than the message plus one byte) does not rely on it: it falls back to
+    raw whenever a payload is not smaller than the message.
+
+``thread_safe``
+    ``True`` if one instance may ``encode`` and ``decode`` from several threads
+    at once. The pipeline's ``encode_many`` uses threads only when every codec
+    of the pipeline is thread-safe.
+
+``detects``
+    Which damage to a valid payload ``decode`` is guaranteed to report as a
+    :class:`~auracodec.DecodeError` rather than a wrong message: a subset of
+    ``{"truncation", "extension", "bitflip"}``. Most compressed formats without
+    a checksum cannot promise ``"bitflip"``; raw can promise nothing. The
+    conformance suite checks what is declared and, for the rest, only that
+    decode raises nothing but ``DecodeError`` and stays within the limit.
+
+``cost``
+    A rank for breaking ties between equally small payloads: lower is faster
+    (identity 0, zstd 10, brotli 20, ...). It never changes the format.
+
+``fingerprint() -> dict``
+    Everything that decides whether a payload made by one instance decodes in
+    another: format versions, settings that change the format, the content
+    hashes of trained artifacts. Not settings that only steer the encoder (a
+    compression level). Values are strings or ints. It feeds
+    ``Pipeline.fingerprint``.
+
+Codecs are declared to the plugin manager as :class:`CodecType` objects (a name,
+an id, the settings they accept, and a factory) through the
+``auracodec_codec_types`` hook; the pipeline calls the factory with the
+validated settings of the codec's ``[codecs.<name>]`` table.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import attrs
+
+from .settings import Setting
+
+__all__ = ["DETECTABLE", "Codec", "CodecType", "NAME_RE"]
+
+#: What a codec may promise to detect.
+DETECTABLE = frozenset({"truncation", "extension", "bitflip"})
+
+#: The form of codec, policy and plugin names.
+NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,31}\Z")
+
+
+@runtime_checkable
+class Codec(Protocol):
+    """A codec instance. See the module docstring for the contract."""
+
+    name: str
+    method_id: int
+    thread_safe: bool
+    detects: frozenset[str]
+    cost: int
+
+    def encode(self, message: bytes) -> bytes | None: ...
+
+    def decode(self, payload: bytes, limit: int) -> bytes: ...
+
+    def max_payload_size(self, size: int) -> int: ...
+
+    def fingerprint(self) -> Mapping[str, str | int]: ...
+
+
+@attrs.frozen
+class CodecType:
+    """The declaration of a codec, returned by ``auracodec_codec_types``.
+
+    ``factory(settings)`` builds the codec from the validated settings of its
+    ``[codecs.<name>]`` table (paths already resolved to absolute
+    :class:`pathlib.Path` objects). It may raise
+    :class:`~auracodec.core.settings.SettingError` naming the key, for an
+    artifact that is missing or corrupt; the pipeline reports it as a
+    :class:`~auracodec.ConfigError` with the file and the full key.
+    """
+
+    name: str
+    method_id: int
+    factory: Callable[[Mapping[str, Any]], Codec] = attrs.field(repr=False)
+    settings: Sequence[Setting] = ()
+    summary: str = ""

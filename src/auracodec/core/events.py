@@ -1,0 +1,35 @@
+"""What observers see: one event per encoded or decoded message.
+
+Observers implement ``auracodec_message_encoded`` / ``auracodec_message_decoded``
+(see :mod:`auracodec.core.hookspecs`). The pipeline builds events only when at
+least one observer is registered, so an unobserved pipeline pays nothing.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+__all__ = ["MessageEvent"]
+
+
+@attrs.frozen
+class MessageEvent:
+    """One message that went through a pipeline.
+
+    ``message`` is the plaintext (handle it as carefully as the traffic itself);
+    ``frame_size`` includes the method byte. ``session`` is the session id for
+    messages of a :class:`~auracodec.Session`, ``None`` for stateless ones, and
+    ``direction`` is ``"out"`` for encoded and ``"in"`` for decoded messages.
+    """
+
+    direction: str
+    method: str
+    method_id: int
+    message: bytes = attrs.field(repr=False)
+    frame_size: int
+    elapsed_ns: int
+    session: str | None = None
+
+    @property
+    def message_size(self) -> int:
+        return len(self.message)

@@ -1,0 +1,124 @@
+"""The hook specifications of auracodec: every extension point in one place.
+
+A plugin is a module or object with functions marked ``@auracodec.hookimpl``
+and named like the specs below. It is found through the entry-point group
+``auracodec.plugins``; auracodec's own codecs and policies are plugins of that
+group too, and any plugin can be switched off by its entry-point name
+(``[plugins] disable = ["brotli"]``).
+
+Rules, as in pytest and pluggy:
+
+* Hooks are called with keyword arguments only. An implementation may accept
+  any subset of a spec's arguments, so specs can gain arguments without
+  breaking plugins.
+* "Collected" hooks return a list of every implementation's non-``None``
+  result. ``firstresult`` hooks stop at the first non-``None`` result.
+* Hooks run in the caller's thread. Observer hooks run on the encode and
+  decode path, so they must be quick and must not raise.
+
+Every hook exists since auracodec 0.1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from .codec import CodecType
+    from .config import Config
+    from .corpus import Sample
+    from .events import MessageEvent
+    from .normalize import NormalizerType
+    from .selector import PolicyType
+    from .training import Progress, TrainResult
+
+__all__ = ["PROJECT", "hookimpl", "hookspec"]
+
+#: The pluggy project name, and the prefix of every hook.
+PROJECT = "auracodec"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+#: Marks a plugin's hook implementation: ``@auracodec.hookimpl``.
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def auracodec_codec_types() -> Sequence[CodecType]:
+    """Declare the codecs this plugin provides.
+
+    Collected: the results are concatenated. Each :class:`CodecType` names the
+    codec, its method id, the settings of its ``[codecs.<name>]`` table and the
+    factory that builds it. Declarations are checked when the plugin loads
+    (name form, id range, duplicate ids); a bad one disables the plugin with a
+    warning that names its package.
+    """
+
+
+@hookspec
+def auracodec_selector_policies() -> Sequence[PolicyType]:
+    """Declare the selector policies this plugin provides.
+
+    Collected. A policy is chosen by name in ``[selector] policy = ...``; the
+    other keys of ``[selector]`` are checked against its declared settings.
+    """
+
+
+@hookspec
+def auracodec_normalizers() -> Sequence[NormalizerType]:
+    """Declare the normalizers (typed slot values) this plugin provides.
+
+    Collected. Used by the template codec to find and pack values such as
+    timestamps and UUIDs; see :mod:`auracodec.core.normalize`.
+    """
+
+
+@hookspec
+def auracodec_train(
+    corpus: Sequence[Sample], outdir: Path, config: Config, progress: Progress
+) -> TrainResult | None:
+    """Learn from sample messages; write artifacts into ``outdir``.
+
+    Collected. Called by ``auracodec train`` (and :func:`auracodec.train`) for
+    every enabled plugin. An implementation reads its training settings from
+    ``config`` (for a codec, its ``[codecs.<name>]`` table), writes its
+    artifacts into ``outdir``, reports progress through
+    ``progress.task(description, total)``, and returns a
+    :class:`TrainResult`: the settings that point the codec at its artifacts,
+    which go into the written ``auracodec.toml``. Return ``None`` to skip
+    (nothing to learn, or too little data; say so with a warning).
+
+    :param corpus: the messages, in corpus order.
+    :param outdir: an existing directory; write artifacts here and reference
+        them by name relative to it.
+    :param config: the configuration training started from.
+    :param progress: where long work reports how far it got.
+    """
+
+
+@hookspec
+def auracodec_message_encoded(event: MessageEvent) -> None:
+    """Observe a message the pipeline encoded (metrics, audit).
+
+    Called after the frame is made, in the encoding thread. Must not raise:
+    an exception here propagates to the caller of ``encode``.
+    """
+
+
+@hookspec
+def auracodec_message_decoded(event: MessageEvent) -> None:
+    """Observe a message the pipeline decoded (metrics, audit).
+
+    Called after a frame decoded successfully, in the decoding thread.
+    """
+
+
+@hookspec
+def auracodec_decode_failed(frame_size: int, error: Exception, session: str | None) -> None:
+    """Observe a frame that failed to decode; ``error`` is a ``DecodeError``.
+
+    The frame itself is not passed: it is untrusted and may be large.
+    """
