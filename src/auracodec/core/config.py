@@ -1,0 +1,340 @@
+"""Configuration: ``auracodec.toml`` or ``[tool.auracodec]`` in a ``pyproject.toml``.
+
+::
+
+    [pipeline]
+    max_message_size = 4194304      # bytes; the decoder's output limit
+    codecs = ["zstd", "brotli"]     # optional: use only these (raw always stays)
+
+    [plugins]
+    disable = ["brio"]              # plugins (entry-point names) not to load
+
+    [selector]
+    policy = "smallest"             # a selector policy plugin
+    verify = false                  # decode every frame before returning it
+    # ...the policy's own settings
+
+    [codecs.zstd]                   # one table per codec, checked against
+    level = 19                      # the settings the codec declares
+    dictionary = "zstd.dict"        # paths are relative to this file
+
+Loading is in two steps. :meth:`Config.load` reads the file and checks the
+kernel's own keys; the tables of codecs and policies are checked once the
+plugins are known (:meth:`Config.codec_settings`, :meth:`Config.policy_settings`),
+against the settings each plugin declares. Every mistake is a
+:class:`~auracodec.ConfigError` naming the file, the key and what was expected.
+``docs/config.md`` lists every key.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .codec import NAME_RE
+from .errors import ConfigError
+from .settings import Setting, SettingError, check_settings
+
+__all__ = [
+    "DEFAULT_MAX_MESSAGE_SIZE",
+    "KERNEL_SETTINGS",
+    "Config",
+    "dump_toml",
+]
+
+#: The default output limit: 4 MiB. Four times websockets' default frame limit,
+#: far above any chat or API message, small enough that a hostile frame cannot
+#: make a decoder allocate much.
+DEFAULT_MAX_MESSAGE_SIZE = 4 * 1024 * 1024
+
+#: A config file larger than this is refused before it is parsed.
+MAX_CONFIG_FILE_SIZE = 1024 * 1024
+#: Tables and arrays nested deeper than this are refused.
+MAX_NESTING = 8
+
+
+def _names_check(v: Any) -> tuple[str, ...]:
+    if not isinstance(v, list) or not all(isinstance(s, str) and NAME_RE.match(s) for s in v):
+        raise ValueError(f"expected a list of plugin or codec names, got {v!r}")
+    return tuple(v)
+
+
+#: The kernel's own tables and their keys.
+KERNEL_SETTINGS: dict[str, tuple[Setting, ...]] = {
+    "pipeline": (
+        Setting.integer(
+            "max_message_size",
+            DEFAULT_MAX_MESSAGE_SIZE,
+            1,
+            1 << 31,
+            "Largest message, in bytes, that encode accepts and decode produces. "
+            "Both ends should agree on it.",
+        ),
+        Setting(
+            "codecs",
+            None,
+            "a list of codec names",
+            "Use only these codecs (raw stays available). Absent: every enabled codec.",
+            _names_check,
+        ),
+    ),
+    "plugins": (
+        Setting(
+            "disable",
+            (),
+            "a list of plugin names",
+            "Plugins (entry-point names, see `auracodec plugins`) not to load.",
+            _names_check,
+        ),
+    ),
+    # [selector] is checked against the chosen policy's settings, plus these:
+    "selector": (
+        Setting.text("policy", "smallest", "The selector policy (a plugin)."),
+        Setting.boolean(
+            "verify",
+            False,
+            "Decode every chosen frame before returning it; a frame that does "
+            "not decode to the message is replaced by raw (and counted).",
+        ),
+    ),
+}
+
+
+@attrs.frozen
+class Config:
+    """A loaded configuration. Use :meth:`load` or :meth:`defaults`."""
+
+    path: Path | None
+    max_message_size: int
+    codecs: tuple[str, ...] | None
+    disable: tuple[str, ...]
+    policy: str
+    verify: bool
+    selector_table: Mapping[str, Any]
+    codec_tables: Mapping[str, Mapping[str, Any]]
+
+    @classmethod
+    def defaults(cls) -> Config:
+        """The built-in defaults: every codec, ``smallest`` policy."""
+        return cls._from_table({}, None)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Config:
+        """Read a config file (or a directory holding ``auracodec.toml``)."""
+        p = Path(path)
+        if p.is_dir():
+            p = p / "auracodec.toml"
+        try:
+            size = p.stat().st_size
+            if size > MAX_CONFIG_FILE_SIZE:
+                raise ConfigError(
+                    f"file is {size} bytes, more than the {MAX_CONFIG_FILE_SIZE} a "
+                    "config file may have",
+                    path=p,
+                )
+            raw = p.read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file: {exc.strerror or exc}", path=p) from exc
+        try:
+            text = raw.decode("utf-8")
+            data = tomllib.loads(text)
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"not UTF-8 text: {exc}", path=p) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"invalid TOML: {exc}", path=p) from None
+        except RecursionError:
+            raise ConfigError(
+                f"invalid TOML: nested more deeply than {MAX_NESTING} levels", path=p
+            ) from None
+        if p.name == "pyproject.toml":
+            tool = data.get("tool")
+            if not isinstance(tool, dict) or "auracodec" not in tool:
+                raise ConfigError("no [tool.auracodec] table", path=p, key="tool.auracodec")
+            data = tool["auracodec"]
+            if not isinstance(data, dict):
+                raise ConfigError("expected a table", path=p, key="tool.auracodec")
+        return cls._from_table(data, p.resolve())
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], *, base: Path | None = None) -> Config:
+        """A config from an already parsed table (as in the TOML file).
+
+        ``base`` is where relative artifact paths start; it stands for the
+        file's path.
+        """
+        return cls._from_table(data, base)
+
+    @classmethod
+    def _from_table(cls, data: Mapping[str, Any], path: Path | None) -> Config:
+        _check_nesting(data, path)
+        allowed = {"pipeline", "plugins", "selector", "codecs"}
+        for key, value in data.items():
+            if key not in allowed:
+                raise ConfigError(
+                    f"unknown table (known: {', '.join(sorted(allowed))})", path=path, key=key
+                )
+            if not isinstance(value, dict):
+                raise ConfigError(f"expected a table, got {value!r}", path=path, key=key)
+
+        def kernel(table: str, only: Sequence[str] | None = None) -> dict[str, Any]:
+            settings = KERNEL_SETTINGS[table]
+            raw = dict(data.get(table, {}))
+            if only is not None:
+                raw = {k: v for k, v in raw.items() if k in only}
+            try:
+                return check_settings(raw, settings)
+            except SettingError as exc:
+                raise ConfigError(str(exc), path=path, key=f"{table}.{exc.key}") from None
+
+        pipeline = kernel("pipeline")
+        plugins = kernel("plugins")
+        selector_raw = dict(data.get("selector", {}))
+        selector = kernel("selector", only=("policy", "verify"))
+        for k in ("policy", "verify"):
+            selector_raw.pop(k, None)
+        if not NAME_RE.match(selector["policy"]):
+            raise ConfigError(
+                f"expected a policy name, got {selector['policy']!r}",
+                path=path,
+                key="selector.policy",
+            )
+        codec_tables: dict[str, Mapping[str, Any]] = {}
+        for name, table in data.get("codecs", {}).items():
+            if not isinstance(table, dict):
+                raise ConfigError(f"expected a table, got {table!r}", path=path, key=f"codecs.{name}")
+            codec_tables[name] = table
+        return cls(
+            path=path,
+            max_message_size=pipeline["max_message_size"],
+            codecs=pipeline["codecs"],
+            disable=plugins["disable"],
+            policy=selector["policy"],
+            verify=selector["verify"],
+            selector_table=selector_raw,
+            codec_tables=codec_tables,
+        )
+
+    # -- second step: plugin tables ---------------------------------------
+
+    @property
+    def base_dir(self) -> Path:
+        """Where relative artifact paths start."""
+        if self.path is None:
+            return Path.cwd()
+        return self.path.parent
+
+    def codec_settings(self, name: str, settings: Sequence[Setting]) -> dict[str, Any]:
+        """Validate ``[codecs.<name>]`` against the codec's declared settings."""
+        return self._check(self.codec_tables.get(name, {}), settings, f"codecs.{name}")
+
+    def policy_settings(self, settings: Sequence[Setting]) -> dict[str, Any]:
+        """Validate the policy's keys of ``[selector]``."""
+        return self._check(self.selector_table, settings, "selector")
+
+    def check_codec_tables(self, known: Sequence[str]) -> None:
+        """Refuse ``[codecs.X]`` tables for codecs that do not exist."""
+        for name in self.codec_tables:
+            if name not in known:
+                raise ConfigError(
+                    f"no such codec (installed and enabled: {', '.join(sorted(known))})",
+                    path=self.path,
+                    key=f"codecs.{name}",
+                )
+
+    def _check(
+        self, table: Mapping[str, Any], settings: Sequence[Setting], prefix: str
+    ) -> dict[str, Any]:
+        try:
+            values = check_settings(table, settings)
+        except SettingError as exc:
+            raise ConfigError(str(exc), path=self.path, key=f"{prefix}.{exc.key}") from None
+        for s in settings:
+            if s.kind == "path" and values[s.name] is not None:
+                values[s.name] = (self.base_dir / values[s.name]).resolve()
+        return values
+
+    def error(self, message: str, key: str) -> ConfigError:
+        """A :class:`ConfigError` about ``key`` of this config."""
+        return ConfigError(message, path=self.path, key=key)
+
+
+def _check_nesting(data: Mapping[str, Any], path: Path | None) -> None:
+    """Refuse structures nested deeper than :data:`MAX_NESTING`, iteratively."""
+    stack: list[tuple[str, Any, int]] = [("", data, 0)]
+    while stack:
+        key, value, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise ConfigError(
+                f"nested more deeply than {MAX_NESTING} levels", path=path, key=key or None
+            )
+        if isinstance(value, dict):
+            stack.extend((f"{key}.{k}" if key else str(k), v, depth + 1) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((f"{key}[{i}]", v, depth + 1) for i, v in enumerate(value))
+
+
+# -- writing ----------------------------------------------------------------
+
+
+def dump_toml(data: Mapping[str, Mapping[str, Any]], header: str = "") -> str:
+    """Write the config subset of TOML that auracodec produces.
+
+    ``data`` maps dotted table names (``"codecs.zstd"``) to flat tables whose
+    values are strings, ints, finite floats, bools, lists of those, or small
+    inline tables of those.
+    """
+    lines = [f"# {h}" if h else "#" for h in header.splitlines()]
+    for table, values in data.items():
+        if lines:
+            lines.append("")
+        lines.append(f"[{table}]")
+        for key, value in values.items():
+            lines.append(f"{_key(key)} = {_value(value)}")
+    return "\n".join(lines) + "\n"
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+\Z")
+
+
+def _key(key: str) -> str:
+    return key if _BARE_KEY.match(key) else _string(key)
+
+
+def _string(s: str) -> str:
+    out = ['"']
+    for ch in s:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            raise ValueError(f"cannot write {v!r} to TOML")
+        return repr(v)
+    if isinstance(v, str):
+        return _string(v)
+    if isinstance(v, os.PathLike):
+        return _string(os.fspath(v))
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_value(x) for x in v) + "]"
+    if isinstance(v, Mapping):
+        return "{ " + ", ".join(f"{_key(k)} = {_value(x)}" for k, x in v.items()) + " }"
+    raise TypeError(f"cannot write {type(v).__name__} to TOML")

@@ -1,0 +1,137 @@
+"""Training a profile: every trainable plugin learns from a corpus.
+
+:func:`train` calls the ``auracodec_train`` hook of every enabled plugin, each
+of which writes its artifacts into the output directory and returns the
+settings that use them. The result is a directory that ``Pipeline.from_config``
+loads as is::
+
+    profile/
+      auracodec.toml     the starting config, plus every trained codec's table
+      zstd.dict          artifacts, referenced relative to auracodec.toml
+      ...
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import attrs
+
+from .._version import __version__
+from .config import Config, dump_toml
+from .corpus import Sample
+from .errors import ConfigError
+from .registry import Registry
+
+__all__ = ["NullProgress", "Progress", "TrainResult", "TrainedProfile", "train"]
+
+CONFIG_NAME = "auracodec.toml"
+
+
+class Progress(Protocol):
+    """Where long work reports how far it got.
+
+    ``task(description, total)`` starts a task and returns ``advance(amount)``.
+    """
+
+    def task(self, description: str, total: float) -> Callable[[float], None]: ...
+
+
+class NullProgress:
+    """Progress that goes nowhere (library use)."""
+
+    def task(self, description: str, total: float) -> Callable[[float], None]:
+        return lambda amount: None
+
+
+@attrs.frozen
+class TrainResult:
+    """What one plugin learned: settings for ``[codecs.<codec>]``.
+
+    Paths in ``settings`` are relative to the output directory.
+    """
+
+    codec: str
+    settings: Mapping[str, Any]
+    summary: str = ""
+
+
+@attrs.frozen
+class TrainedProfile:
+    """The outcome of :func:`train`."""
+
+    config_path: Path
+    results: tuple[TrainResult, ...]
+    messages: int
+    message_bytes: int
+
+
+def train(
+    corpus: Sequence[Sample],
+    outdir: str | os.PathLike[str],
+    *,
+    config: Config | None = None,
+    progress: Progress | None = None,
+    plugins: Sequence[tuple[str, object]] = (),
+) -> TrainedProfile:
+    """Train every enabled plugin on ``corpus``; write ``outdir/auracodec.toml``.
+
+    ``config`` is the starting point (its selector, limits and untrained codec
+    settings carry over); the built-in defaults if ``None``.
+    """
+    config = config or Config.defaults()
+    out = Path(outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    registry = Registry.load(disable=config.disable, extra=plugins)
+    config.check_codec_tables(list(registry.codec_types))
+    results: list[TrainResult] = [
+        r
+        for r in registry.pm.hook.auracodec_train(
+            corpus=corpus, outdir=out, config=config, progress=progress or NullProgress()
+        )
+        if r is not None
+    ]
+    tables = _profile_tables(config, registry, results)
+    total = sum(len(s.data) for s in corpus)
+    header = (
+        f"Written by auracodec {__version__} `auracodec train` on "
+        f"{datetime.date.today().isoformat()}\n"
+        f"from {len(corpus)} messages ({total} bytes). Paths are relative to this file."
+    )
+    path = out / CONFIG_NAME
+    path.write_text(dump_toml(tables, header), encoding="utf-8")
+    return TrainedProfile(path, tuple(results), len(corpus), total)
+
+
+def _profile_tables(
+    config: Config, registry: Registry, results: Sequence[TrainResult]
+) -> dict[str, dict[str, Any]]:
+    tables: dict[str, dict[str, Any]] = {}
+    pipeline: dict[str, Any] = {"max_message_size": config.max_message_size}
+    if config.codecs is not None:
+        pipeline["codecs"] = list(config.codecs)
+    tables["pipeline"] = pipeline
+    if config.disable:
+        tables["plugins"] = {"disable": list(config.disable)}
+    tables["selector"] = {"policy": config.policy, "verify": config.verify, **config.selector_table}
+    trained = {r.codec: r for r in results}
+    for name in sorted(set(config.codec_tables) | set(trained)):
+        codec_type = registry.codec_types.get(name)
+        if codec_type is None:
+            raise ConfigError(f"plugin trained unknown codec {name!r}", key=f"codecs.{name}")
+        table: dict[str, Any] = {}
+        base = config.codec_tables.get(name, {})
+        for s in codec_type.settings:
+            if s.name in base:
+                # Carry the starting config's values; its paths are made absolute
+                # since the new file lives elsewhere.
+                value = base[s.name]
+                table[s.name] = str(config.base_dir / value) if s.kind == "path" else value
+        if name in trained:
+            table.update(trained[name].settings)
+        tables[f"codecs.{name}"] = table
+    return tables
