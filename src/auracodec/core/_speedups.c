@@ -1,0 +1,418 @@
+/* auracodec.core._speedups: the pipeline's per-message hot paths, compiled.
+ *
+ * The semantics are those of the Python code in pipeline.py and stats.py,
+ * which stays the reference (and the path used when observers are
+ * registered). Here:
+ *
+ *   Recorder(counts, ring).add(slot, size_in, size_out, ns)
+ *       Adds one message to a stats slot. `counts` is an array('q') of
+ *       4 int64 per slot: messages, bytes in, bytes out, expansions
+ *       (size_out > size_in); `ring` an array('q') of RESERVOIR latencies per
+ *       slot, written at position (messages mod RESERVOIR). The arrays are
+ *       pinned while the Recorder lives. One C call holds the GIL throughout,
+ *       so concurrent callers never lose an update and no lock is needed.
+ *
+ *   FrameDecoder(entries, slots, limit, recorder, errors)
+ *       .decode_bytes(frame) -> bytes and .decode(frame) -> str: read the
+ *       method id, call the codec's decode(payload, limit), check the output
+ *       limit, record stats. `errors` provides the exception factories
+ *       (a tuple: empty(), unknown(id), too_big(), invalid_utf8(exc),
+ *       failed(exc, frame_size)).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <time.h>
+
+#define RESERVOIR 4096
+#define NO_SLOT 255
+
+static inline int64_t
+now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* A writable, contiguous array('q') (or any int64 buffer) of at least `need`
+ * items. The buffer is kept (and the array pinned) while `view` lives. */
+static int
+get_int64_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t need, const char *what)
+{
+    if (PyObject_GetBuffer(obj, view, PyBUF_WRITABLE | PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0)
+        return -1;
+    if (view->itemsize != 8 || view->format == NULL
+        || (strcmp(view->format, "q") != 0 && strcmp(view->format, "l") != 0)
+        || view->len / 8 < need) {
+        PyBuffer_Release(view);
+        PyErr_Format(PyExc_ValueError, "%s must be an array('q') of at least %zd items",
+                     what, need);
+        return -1;
+    }
+    return 0;
+}
+
+static inline void
+record_into(int64_t *counts, int64_t *ring, int slot, int64_t in, int64_t out, int64_t ns)
+{
+    int64_t *c = counts + 4 * (Py_ssize_t)slot;
+    ring[(Py_ssize_t)slot * RESERVOIR + (c[0] & (RESERVOIR - 1))] = ns;
+    c[0] += 1;
+    c[1] += in;
+    c[2] += out;
+    c[3] += out > in;
+}
+
+/* -- Recorder ------------------------------------------------------------ */
+
+typedef struct {
+    PyObject_HEAD
+    Py_buffer counts, ring;
+    Py_ssize_t nslots;
+    int have_buffers;
+} Recorder;
+
+static void
+Recorder_dealloc(Recorder *self)
+{
+    if (self->have_buffers) {
+        PyBuffer_Release(&self->counts);
+        PyBuffer_Release(&self->ring);
+    }
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int
+Recorder_init(Recorder *self, PyObject *args, PyObject *kwds)
+{
+    PyObject *counts, *ring;
+    static char *kwlist[] = {"counts", "ring", NULL};
+    if (self->have_buffers) {
+        PyErr_SetString(PyExc_RuntimeError, "Recorder is already initialised");
+        return -1;
+    }
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO", kwlist, &counts, &ring))
+        return -1;
+    if (get_int64_buffer(counts, &self->counts, 0, "counts") < 0)
+        return -1;
+    self->nslots = self->counts.len / 8 / 4;
+    if (self->nslots > NO_SLOT)
+        self->nslots = NO_SLOT;
+    if (get_int64_buffer(ring, &self->ring, RESERVOIR * self->nslots, "ring") < 0) {
+        PyBuffer_Release(&self->counts);
+        return -1;
+    }
+    self->have_buffers = 1;
+    return 0;
+}
+
+static PyObject *
+Recorder_add(Recorder *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "add() takes 4 arguments: slot, size_in, size_out, ns");
+        return NULL;
+    }
+    Py_ssize_t slot = PyLong_AsSsize_t(args[0]);
+    long long in = PyLong_AsLongLong(args[1]);
+    long long out = PyLong_AsLongLong(args[2]);
+    long long ns = PyLong_AsLongLong(args[3]);
+    if (PyErr_Occurred())
+        return NULL;
+    if (!self->have_buffers || slot < 0 || slot >= self->nslots) {
+        PyErr_SetString(PyExc_ValueError, "add(): no such slot");
+        return NULL;
+    }
+    record_into((int64_t *)self->counts.buf, (int64_t *)self->ring.buf, (int)slot, in, out, ns);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef Recorder_methods[] = {
+    {"add", (PyCFunction)(void (*)(void))Recorder_add, METH_FASTCALL,
+     "add(slot, size_in, size_out, ns): add one message to a stats slot."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject RecorderType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "auracodec.core._speedups.Recorder",
+    .tp_basicsize = sizeof(Recorder),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Adds messages to stats arrays; see the module docstring.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Recorder_init,
+    .tp_dealloc = (destructor)Recorder_dealloc,
+    .tp_methods = Recorder_methods,
+};
+
+/* -- FrameDecoder ------------------------------------------------------- */
+
+enum { ERR_EMPTY, ERR_UNKNOWN, ERR_TOO_BIG, ERR_UTF8, ERR_FAILED, ERR_COUNT };
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *entries[256]; /* decode callables; NULL where no codec */
+    uint8_t slot[256];      /* stats slot per method id */
+    Py_ssize_t limit;
+    PyObject *limit_obj;
+    PyObject *errors[ERR_COUNT];
+    Recorder *recorder;
+} FrameDecoder;
+
+static int
+FrameDecoder_traverse(FrameDecoder *self, visitproc visit, void *arg)
+{
+    for (int i = 0; i < 256; i++)
+        Py_VISIT(self->entries[i]);
+    for (int i = 0; i < ERR_COUNT; i++)
+        Py_VISIT(self->errors[i]);
+    Py_VISIT(self->limit_obj);
+    Py_VISIT(self->recorder);
+    return 0;
+}
+
+static int
+FrameDecoder_clear(FrameDecoder *self)
+{
+    for (int i = 0; i < 256; i++)
+        Py_CLEAR(self->entries[i]);
+    for (int i = 0; i < ERR_COUNT; i++)
+        Py_CLEAR(self->errors[i]);
+    Py_CLEAR(self->limit_obj);
+    Py_CLEAR(self->recorder);
+    return 0;
+}
+
+static void
+FrameDecoder_dealloc(FrameDecoder *self)
+{
+    PyObject_GC_UnTrack(self);
+    FrameDecoder_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int
+FrameDecoder_init(FrameDecoder *self, PyObject *args, PyObject *kwds)
+{
+    PyObject *entries, *slots, *errors;
+    Recorder *recorder;
+    Py_ssize_t limit;
+    static char *kwlist[] = {"entries", "slots", "limit", "recorder", "errors", NULL};
+    if (self->recorder != NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "FrameDecoder is already initialised");
+        return -1;
+    }
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOnO!O", kwlist, &entries, &slots, &limit,
+                                     &RecorderType, &recorder, &errors))
+        return -1;
+    if (!recorder->have_buffers) {
+        PyErr_SetString(PyExc_ValueError, "recorder is not initialised");
+        return -1;
+    }
+    if (!PyList_Check(entries) || PyList_GET_SIZE(entries) != 256 || !PyList_Check(slots)
+        || PyList_GET_SIZE(slots) != 256) {
+        PyErr_SetString(PyExc_TypeError, "entries and slots must be lists of 256 items");
+        return -1;
+    }
+    if (!PyTuple_Check(errors) || PyTuple_GET_SIZE(errors) != ERR_COUNT) {
+        PyErr_SetString(PyExc_TypeError, "errors must be a tuple of 5 callables");
+        return -1;
+    }
+    if (limit < 0) {
+        PyErr_SetString(PyExc_ValueError, "limit must be >= 0");
+        return -1;
+    }
+    for (int i = 0; i < 256; i++) {
+        PyObject *e = PyList_GET_ITEM(entries, i);
+        Py_ssize_t s = PyLong_AsSsize_t(PyList_GET_ITEM(slots, i));
+        if (s == -1 && PyErr_Occurred())
+            return -1;
+        if (s < 0 || s > NO_SLOT) {
+            PyErr_SetString(PyExc_ValueError, "slots must be 0-254, or 255 for none");
+            return -1;
+        }
+        self->slot[i] = (uint8_t)s;
+        if (e != Py_None) {
+            if (!PyCallable_Check(e) || s >= recorder->nslots) {
+                PyErr_SetString(PyExc_TypeError,
+                                "every entry is a callable with a slot of the recorder, or None");
+                return -1;
+            }
+            Py_INCREF(e);
+            Py_XSETREF(self->entries[i], e);
+        }
+    }
+    for (int i = 0; i < ERR_COUNT; i++) {
+        PyObject *f = PyTuple_GET_ITEM(errors, i);
+        Py_INCREF(f);
+        Py_XSETREF(self->errors[i], f);
+    }
+    Py_INCREF(recorder);
+    self->recorder = recorder;
+    self->limit = limit;
+    Py_XSETREF(self->limit_obj, PyLong_FromSsize_t(limit));
+    return self->limit_obj ? 0 : -1;
+}
+
+/* Raise the exception a Python factory builds. Returns NULL. */
+static PyObject *
+raise_from_factory(PyObject *factory, PyObject *arg)
+{
+    PyObject *exc = arg ? PyObject_CallOneArg(factory, arg) : PyObject_CallNoArgs(factory);
+    if (exc != NULL) {
+        PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+        Py_DECREF(exc);
+    }
+    return NULL;
+}
+
+/* Tell the Python side a decode failed (stats, observers); the error stays set. */
+static void
+report_failure(FrameDecoder *self, Py_ssize_t frame_size)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (tb != NULL && value != NULL)
+        PyException_SetTraceback(value, tb);
+    PyObject *size = PyLong_FromSsize_t(frame_size);
+    PyObject *r = NULL;
+    if (size != NULL && value != NULL)
+        r = PyObject_CallFunctionObjArgs(self->errors[ERR_FAILED], value, size, NULL);
+    Py_XDECREF(size);
+    if (r == NULL) {
+        /* The observer failed: its error replaces ours, chained to it. */
+        Py_XDECREF(type);
+        Py_XDECREF(value);
+        Py_XDECREF(tb);
+        return;
+    }
+    Py_DECREF(r);
+    PyErr_Restore(type, value, tb);
+}
+
+static PyObject *
+decode_frame(FrameDecoder *self, PyObject *frame)
+{
+    if (!PyBytes_Check(frame)) {
+        PyErr_Format(PyExc_TypeError, "a frame is bytes, not %.100s", Py_TYPE(frame)->tp_name);
+        return NULL;
+    }
+    int64_t start = now_ns();
+    Py_ssize_t size = PyBytes_GET_SIZE(frame);
+    const unsigned char *data = (const unsigned char *)PyBytes_AS_STRING(frame);
+    if (size == 0) {
+        raise_from_factory(self->errors[ERR_EMPTY], NULL);
+        report_failure(self, 0);
+        return NULL;
+    }
+    PyObject *entry = self->entries[data[0]];
+    if (entry == NULL) {
+        PyObject *id = PyLong_FromLong(data[0]);
+        if (id != NULL) {
+            raise_from_factory(self->errors[ERR_UNKNOWN], id);
+            Py_DECREF(id);
+        }
+        report_failure(self, size);
+        return NULL;
+    }
+    PyObject *payload = PyBytes_FromStringAndSize((const char *)data + 1, size - 1);
+    if (payload == NULL)
+        return NULL;
+    PyObject *argv[2] = {payload, self->limit_obj};
+    PyObject *out = PyObject_Vectorcall(entry, argv, 2, NULL);
+    Py_DECREF(payload);
+    if (out == NULL) {
+        report_failure(self, size);
+        return NULL;
+    }
+    if (!PyBytes_Check(out)) {
+        PyErr_Format(PyExc_TypeError, "codec for method 0x%02x returned %.100s, not bytes",
+                     data[0], Py_TYPE(out)->tp_name);
+        Py_DECREF(out);
+        return NULL;
+    }
+    Py_ssize_t n = PyBytes_GET_SIZE(out);
+    if (n > self->limit) { /* a codec that breaks its contract */
+        Py_DECREF(out);
+        raise_from_factory(self->errors[ERR_TOO_BIG], NULL);
+        report_failure(self, size);
+        return NULL;
+    }
+    record_into((int64_t *)self->recorder->counts.buf, (int64_t *)self->recorder->ring.buf,
+                self->slot[data[0]], size, n, now_ns() - start);
+    return out;
+}
+
+static PyObject *
+FrameDecoder_decode_bytes(FrameDecoder *self, PyObject *frame)
+{
+    return decode_frame(self, frame);
+}
+
+static PyObject *
+FrameDecoder_decode(FrameDecoder *self, PyObject *frame)
+{
+    PyObject *out = decode_frame(self, frame);
+    if (out == NULL)
+        return NULL;
+    PyObject *text = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(out), PyBytes_GET_SIZE(out), NULL);
+    Py_DECREF(out);
+    if (text == NULL && PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) {
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        PyErr_NormalizeException(&type, &value, &tb);
+        raise_from_factory(self->errors[ERR_UTF8], value);
+        Py_XDECREF(type);
+        Py_XDECREF(value);
+        Py_XDECREF(tb);
+    }
+    return text;
+}
+
+static PyMethodDef FrameDecoder_methods[] = {
+    {"decode_bytes", (PyCFunction)FrameDecoder_decode_bytes, METH_O,
+     "decode_bytes(frame) -> bytes: decode one frame."},
+    {"decode", (PyCFunction)FrameDecoder_decode, METH_O,
+     "decode(frame) -> str: decode one frame into UTF-8 text."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject FrameDecoderType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "auracodec.core._speedups.FrameDecoder",
+    .tp_basicsize = sizeof(FrameDecoder),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "The pipeline's compiled frame decoder; see the module docstring.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)FrameDecoder_init,
+    .tp_dealloc = (destructor)FrameDecoder_dealloc,
+    .tp_traverse = (traverseproc)FrameDecoder_traverse,
+    .tp_clear = (inquiry)FrameDecoder_clear,
+    .tp_methods = FrameDecoder_methods,
+};
+
+static struct PyModuleDef speedups_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "auracodec.core._speedups",
+    .m_doc = "The pipeline's per-message hot paths, compiled (see _speedups.c).",
+    .m_size = -1,
+};
+
+PyMODINIT_FUNC
+PyInit__speedups(void)
+{
+    if (PyType_Ready(&RecorderType) < 0 || PyType_Ready(&FrameDecoderType) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&speedups_module);
+    if (m == NULL)
+        return NULL;
+    if (PyModule_AddIntConstant(m, "RESERVOIR", RESERVOIR) < 0
+        || PyModule_AddObjectRef(m, "Recorder", (PyObject *)&RecorderType) < 0
+        || PyModule_AddObjectRef(m, "FrameDecoder", (PyObject *)&FrameDecoderType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
