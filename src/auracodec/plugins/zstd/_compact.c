@@ -15,6 +15,13 @@
  *   errors                     (TruncatedFrame, CorruptPayload,
  *                               OutputLimitExceeded, ZstdError)
  *
+ * python-zstandard allocates the whole output buffer it is allowed up front,
+ * so asking for the output limit (4 MiB by default) on every 40-byte message
+ * costs a large allocation per call. One block never decodes to more than
+ * 128 KiB, and text rarely to more than 64 times its compressed size: the
+ * first attempt asks for that much, and only a failed attempt is retried
+ * with the block maximum.
+ *
  * Decompressors are not thread-safe, so each call borrows one from a pool (a
  * list; pop and append are atomic under the GIL) and gives it back: as many
  * exist as threads ever decoded at once, and none leak when threads end.
@@ -27,6 +34,8 @@
 #define ESCAPE 0xFF
 #define BLOCK_MAX (128 * 1024)
 #define LAST_COMPRESSED 0x5 /* block header bits: last block, type compressed */
+#define FIRST_GUESS_FACTOR 64
+#define FIRST_GUESS_MIN 4096
 
 typedef struct {
     PyObject_HEAD
@@ -150,6 +159,18 @@ rebuild(CompactDecoder *self, const unsigned char *p, Py_ssize_t n)
 }
 
 static PyObject *
+call_decompress(CompactDecoder *self, PyObject *dctx, PyObject *frame, Py_ssize_t cap)
+{
+    PyObject *cap_obj = PyLong_FromSsize_t(cap);
+    if (cap_obj == NULL)
+        return NULL;
+    PyObject *argv[3] = {dctx, frame, cap_obj};
+    PyObject *out = PyObject_VectorcallMethod(self->method, argv, 2, self->kwnames);
+    Py_DECREF(cap_obj);
+    return out;
+}
+
+static PyObject *
 CompactDecoder_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
                           PyObject *kwnames)
 {
@@ -205,12 +226,18 @@ CompactDecoder_vectorcall(PyObject *callable, PyObject *const *args, size_t narg
     }
     /* max_output_size=0 means "no limit" to python-zstandard: ask for at
      * least one byte and check the length below. */
-    PyObject *cap = PyLong_FromSsize_t(limit > 0 ? limit : 1);
-    PyObject *out = NULL;
-    if (cap != NULL) {
-        PyObject *argv[3] = {dctx, frame, cap};
-        out = PyObject_VectorcallMethod(self->method, argv, 2, self->kwnames);
-        Py_DECREF(cap);
+    Py_ssize_t cap = limit > 0 ? limit : 1, first = cap;
+    if (p[0] != ESCAPE) {
+        if (cap > BLOCK_MAX)
+            cap = BLOCK_MAX;
+        first = n < FIRST_GUESS_MIN / FIRST_GUESS_FACTOR ? FIRST_GUESS_MIN : n * FIRST_GUESS_FACTOR;
+        if (first > cap)
+            first = cap;
+    }
+    PyObject *out = call_decompress(self, dctx, frame, first);
+    if (out == NULL && first < cap && PyErr_ExceptionMatches(self->zstd_error)) {
+        PyErr_Clear();
+        out = call_decompress(self, dctx, frame, cap);
     }
     /* Give the decompressor back, keeping any error of the call. */
     PyObject *type, *value, *tb;

@@ -1,0 +1,274 @@
+"""Measuring methods on a corpus: what ``auracodec bench`` prints.
+
+Every method runs in this process on the same messages: each codec of the
+pipeline alone (with raw fallback, as a pipeline restricted to it), the
+configured pipeline, and baselines as a user would call them directly:
+zstd level 3 and brotli quality 5 (their standard formats), and
+permessage-deflate as the ``websockets`` library configures it by default
+(RFC 7692, context takeover, 12-bit windows, memLevel 5), one compression
+context per conversation and direction, when the messages carry conversation
+ids.
+
+Sizes are exact. Times are per message, taken around each call; they are for
+comparing methods within one run, not across machines.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import attrs
+import brotli
+import zstandard
+
+from .core.corpus import Sample
+from .core.pipeline import Pipeline
+from .core.stats import Percentiles
+
+__all__ = ["BUCKETS", "Result", "bench", "bucket_of", "permessage_deflate_sizes"]
+
+#: Message size buckets, in bytes: (label, lowest, highest).
+BUCKETS: tuple[tuple[str, int, int], ...] = (
+    ("<64", 0, 63),
+    ("64-255", 64, 255),
+    ("256-1023", 256, 1023),
+    ("1024-4095", 1024, 4095),
+    (">=4096", 4096, 1 << 62),
+)
+
+#: websockets' defaults for permessage-deflate (both directions).
+PMD_WINDOW_BITS = 12
+PMD_MEM_LEVEL = 5
+_SYNC_TAIL = b"\x00\x00\xff\xff"
+
+
+def bucket_of(size: int) -> str:
+    for label, low, high in BUCKETS:
+        if low <= size <= high:
+            return label
+    raise AssertionError("unreachable: buckets cover every size")  # pragma: no cover
+
+
+@attrs.frozen
+class Bucket:
+    messages: int
+    bytes_in: int
+    bytes_out: int
+
+    @property
+    def ratio(self) -> float:
+        return self.bytes_in / self.bytes_out if self.bytes_out else 0.0
+
+
+@attrs.frozen
+class Result:
+    """One method on one corpus."""
+
+    name: str
+    kind: str  # "pipeline", "codec" or "baseline"
+    messages: int
+    bytes_in: int
+    bytes_out: int
+    expanded: int
+    failures: int
+    buckets: dict[str, Bucket]
+    encode_us: Percentiles
+    decode_us: Percentiles
+    methods: dict[str, int] = attrs.Factory(dict)
+    note: str = ""
+
+    @property
+    def ratio(self) -> float:
+        return self.bytes_in / self.bytes_out if self.bytes_out else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        d = attrs.asdict(self)
+        d["ratio"] = round(self.ratio, 4)
+        for label, b in self.buckets.items():
+            d["buckets"][label]["ratio"] = round(b.ratio, 4)
+        return d
+
+
+Step = Callable[[int], None]
+
+
+def _result(
+    name: str,
+    kind: str,
+    messages: Sequence[bytes],
+    sizes: Sequence[int],
+    failures: int,
+    enc_ns: list[int],
+    dec_ns: list[int],
+    **extra: Any,
+) -> Result:
+    acc: dict[str, list[int]] = {label: [0, 0, 0] for label, _, _ in BUCKETS}
+    for m, out in zip(messages, sizes, strict=True):
+        a = acc[bucket_of(len(m))]
+        a[0] += 1
+        a[1] += len(m)
+        a[2] += out
+    return Result(
+        name=name,
+        kind=kind,
+        messages=len(messages),
+        bytes_in=sum(map(len, messages)),
+        bytes_out=sum(sizes),
+        expanded=sum(out > len(m) for m, out in zip(messages, sizes, strict=True)),
+        failures=failures,
+        buckets={k: Bucket(*v) for k, v in acc.items() if v[0]},
+        encode_us=Percentiles.of(enc_ns),
+        decode_us=Percentiles.of(dec_ns),
+        **extra,
+    )
+
+
+def measure(
+    name: str,
+    kind: str,
+    messages: Sequence[bytes],
+    encode: Callable[[bytes], bytes],
+    decode: Callable[[bytes], bytes],
+    step: Step | None = None,
+    **extra: Any,
+) -> Result:
+    """Encode and decode every message with a pair of functions; check them."""
+    clock = time.perf_counter_ns
+    enc_ns, dec_ns, sizes = [], [], []
+    failures = 0
+    for m in messages:
+        t0 = clock()
+        out = encode(m)
+        t1 = clock()
+        back = decode(out)
+        t2 = clock()
+        enc_ns.append(t1 - t0)
+        dec_ns.append(t2 - t1)
+        sizes.append(len(out))
+        failures += back != m
+        if step:
+            step(1)
+    return _result(name, kind, messages, sizes, failures, enc_ns, dec_ns, **extra)
+
+
+def measure_pipeline(
+    name: str, kind: str, pipe: Pipeline, messages: Sequence[bytes], step: Step | None = None
+) -> Result:
+    methods: dict[str, int] = {}
+
+    def encode(m: bytes) -> bytes:
+        return pipe.encode(m)
+
+    result = measure(name, kind, messages, encode, pipe.decode_bytes, step)
+    for s in pipe.stats.methods.values():
+        if s.encoded:
+            methods[s.name] = s.encoded
+    return attrs.evolve(result, methods=methods)
+
+
+def permessage_deflate_sizes(
+    samples: Sequence[Sample], step: Step | None = None
+) -> tuple[list[int], int, list[int], list[int]]:
+    """Per-message payload sizes under permessage-deflate with context takeover.
+
+    Returns sizes, round-trip failures, and encode and decode times. One
+    compressor per (conversation, direction), as on a real connection.
+    """
+    clock = time.perf_counter_ns
+    streams: dict[tuple[str | None, str], tuple[Any, Any]] = {}
+    sizes, enc_ns, dec_ns = [], [], []
+    failures = 0
+    for s in samples:
+        key = (s.conv, s.direction)
+        if key not in streams:
+            streams[key] = (
+                zlib.compressobj(wbits=-PMD_WINDOW_BITS, memLevel=PMD_MEM_LEVEL),
+                zlib.decompressobj(wbits=-PMD_WINDOW_BITS),
+            )
+        comp, decomp = streams[key]
+        t0 = clock()
+        data = comp.compress(s.data) + comp.flush(zlib.Z_SYNC_FLUSH)
+        payload = data[:-4]  # RFC 7692 7.2.1: the sync flush's empty block is removed
+        t1 = clock()
+        back = decomp.decompress(payload + _SYNC_TAIL)
+        t2 = clock()
+        sizes.append(len(payload))
+        enc_ns.append(t1 - t0)
+        dec_ns.append(t2 - t1)
+        failures += back != s.data
+        if step:
+            step(1)
+    return sizes, failures, enc_ns, dec_ns
+
+
+def baselines(samples: Sequence[Sample], step: Step | None = None) -> list[Result]:
+    """zstd-3, brotli-5 and (with conversation ids) permessage-deflate."""
+    messages = [s.data for s in samples]
+    zc = zstandard.ZstdCompressor(level=3)
+    zd = zstandard.ZstdDecompressor()
+    out = [
+        measure("zstd-3", "baseline", messages, zc.compress, zd.decompress, step),
+        measure(
+            "brotli-5",
+            "baseline",
+            messages,
+            lambda m: brotli.compress(m, quality=5),
+            brotli.decompress,
+            step,
+        ),
+    ]
+    if any(s.conv is not None for s in samples):
+        sizes, failures, enc_ns, dec_ns = permessage_deflate_sizes(samples, step)
+        out.append(
+            _result(
+                "permessage-deflate",
+                "baseline",
+                messages,
+                sizes,
+                failures,
+                enc_ns,
+                dec_ns,
+                note="websockets defaults, context takeover per conversation and direction",
+            )
+        )
+    return out
+
+
+def bench(
+    samples: Sequence[Sample],
+    pipe: Pipeline,
+    *,
+    alone: Iterable[str] | None = None,
+    with_baselines: bool = True,
+    progress: Callable[[str, int], Step] | None = None,
+) -> list[Result]:
+    """Measure each codec alone, the pipeline, and the baselines on ``samples``.
+
+    ``alone`` names the codecs to measure alone (default: every codec of the
+    pipeline but raw). ``progress(description, total)`` returns a step
+    function, for progress bars.
+    """
+    messages = [s.data for s in samples]
+    names = [n for n in pipe.codecs if n != "identity"] if alone is None else list(alone)
+    results = []
+
+    def step_for(label: str, total: int) -> Step | None:
+        return progress(label, total) if progress else None
+
+    for name in names:
+        single = Pipeline.from_config(pipe.config, codecs=[name])
+        results.append(
+            measure_pipeline(name, "codec", single, messages, step_for(name, len(messages)))
+        )
+    fresh = Pipeline.from_config(pipe.config)
+    results.append(
+        measure_pipeline("pipeline", "pipeline", fresh, messages,
+                         step_for("pipeline", len(messages)))
+    )
+    if with_baselines:
+        runs = 3 if any(s.conv is not None for s in samples) else 2
+        results.extend(baselines(samples, step_for("baselines", runs * len(messages))))
+    return results

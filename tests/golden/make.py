@@ -1,0 +1,70 @@
+"""Regenerate the golden vectors: ``python tests/golden/make.py``.
+
+Golden vectors pin the wire format: every test run decodes them. Regenerate
+only for a deliberate format change, and say so in the commit.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import zstandard
+
+from auracodec.conformance import sample_messages
+from auracodec.plugins.brotli import BrotliCodec
+from auracodec.plugins.zstd import ZstdCodec
+
+HERE = Path(__file__).parent
+
+MESSAGES = [
+    b"",
+    b"ok",
+    b"Sure! Here's a quick summary of the steps.",
+    "Café au lait ☕ costs 3,50 €".encode(),
+    b'{"event":"order.created","id":"ord_1842","amount":4200,"currency":"eur"}',
+    b"\x00\x01\x02\xff binary \xfe",
+    b"a" * 300_000,  # several zstd blocks: the escape form
+]
+
+
+def describe(m: bytes) -> dict[str, object]:
+    """A message as JSON; long runs of one byte are written as a run."""
+    if len(m) > 1000 and m == m[:1] * len(m):
+        return {"repeat": m[:1].hex(), "count": len(m)}
+    return {"hex": m.hex()}
+
+
+def load(entry: dict[str, object]) -> bytes:
+    """The inverse of :func:`describe`."""
+    if "repeat" in entry:
+        return bytes.fromhex(str(entry["repeat"])) * int(entry["count"])  # type: ignore[call-overload]
+    return bytes.fromhex(str(entry["hex"]))
+
+
+def vectors(codec: object, messages: list[bytes]) -> list[dict[str, object]]:
+    out = []
+    for m in messages:
+        payload = codec.encode(m)  # type: ignore[attr-defined]
+        if payload is not None:
+            out.append({"message": describe(m), "payload": payload.hex()})
+    return out
+
+
+def main() -> None:
+    sample = sample_messages()
+    extra = sample[::40]
+    dictionary = zstandard.train_dictionary(16 * 1024, sample).as_bytes()
+    (HERE / "zstd-sample.dict").write_bytes(dictionary)
+    sets = {
+        "zstd": vectors(ZstdCodec(level=19), MESSAGES + extra),
+        "zstd-dict": vectors(ZstdCodec(level=19, dictionary=dictionary), MESSAGES + extra),
+        "brotli": vectors(BrotliCodec(quality=11), MESSAGES + extra),
+    }
+    for name, vecs in sets.items():
+        (HERE / f"{name}.json").write_text(json.dumps(vecs, indent=1) + "\n")
+        print(f"{name}: {len(vecs)} vectors")
+
+
+if __name__ == "__main__":
+    main()

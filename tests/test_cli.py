@@ -1,0 +1,137 @@
+"""The auracodec command, run in-process and, once, as the installed script."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from auracodec import Pipeline
+from auracodec.cli import main
+from auracodec.core.corpus import builtin_sample
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    path = tmp_path / "corpus.jsonl"
+    with path.open("w", encoding="utf-8") as f:
+        for s in builtin_sample():
+            f.write(json.dumps({"text": s.data.decode(), "conv": s.conv, "role": s.role}) + "\n")
+    return path
+
+
+def test_bench_on_builtin_sample(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    out_json = tmp_path / "bench.json"
+    plot = tmp_path / "bench.png"
+    code, out, err = run(capsys, "bench", "--json", str(out_json), "--plot", str(plot))
+    assert code == 0, err
+    assert "built-in sample" in err
+    for name in ("zstd alone", "brotli alone", "pipeline", "zstd-3", "brotli-5",
+                 "permessage-deflate"):
+        assert name in out
+    report = json.loads(out_json.read_text())
+    results = {r["name"]: r for r in report["results"]}
+    assert report["messages"] == len(builtin_sample())
+    assert results["pipeline"]["failures"] == 0
+    assert results["pipeline"]["bytes_in"] == sum(len(s.data) for s in builtin_sample())
+    assert set(results["pipeline"]["buckets"]) <= {"<64", "64-255", "256-1023", "1024-4095",
+                                                   ">=4096"}
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_train_then_bench(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                          corpus: Path) -> None:
+    profile = tmp_path / "profile"
+    code, _, err = run(capsys, "train", str(corpus), "-o", str(profile))
+    assert code == 0, err
+    assert "zstd:" in err and "dictionary" in err
+    assert (profile / "auracodec.toml").exists() and (profile / "zstd.dict").exists()
+    pipe = Pipeline.from_config(profile)
+    assert pipe.codecs["zstd"].fingerprint()["dictionary"]
+    code, out, err = run(capsys, "bench", str(corpus), "--config", str(profile),
+                         "--no-baselines", "--limit", "100")
+    assert code == 0, err
+    assert "100 messages" in err and "zstd-3" not in out
+
+
+def test_compress_decompress_jsonl(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                   corpus: Path) -> None:
+    code, out, _ = run(capsys, "compress", str(corpus))
+    assert code == 0
+    frames = tmp_path / "frames.jsonl"
+    frames.write_text(out)
+    records = [json.loads(line) for line in out.splitlines()]
+    assert len(records) == len(builtin_sample())
+    assert all(r["frame_size"] <= r["size"] + 1 for r in records)
+    code, out, _ = run(capsys, "decompress", str(frames))
+    assert code == 0
+    texts = [json.loads(line)["text"] for line in out.splitlines()]
+    assert texts == [s.data.decode() for s in builtin_sample()]
+
+
+def test_decompress_reports_bad_frames(capsys: pytest.CaptureFixture[str],
+                                       tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    good = base64.b64encode(Pipeline.from_config().encode("fine")).decode()
+    bad.write_text(json.dumps({"frame": good}) + "\n" + json.dumps({"frame": "AAEC"}) + "\n")
+    code, out, err = run(capsys, "decompress", str(bad))
+    assert code == 1
+    assert json.loads(out) == {"text": "fine"}
+    assert "bad.jsonl:2" in err and "1 frames did not decode" in err
+    bad.write_text("not json\n")
+    code, _, err = run(capsys, "decompress", str(bad))
+    assert code == 2 and "bad.jsonl:1: not a JSON line" in err
+
+
+def test_raw_mode_round_trip(tmp_path: Path) -> None:
+    message = "Grüße, wie geht's? " * 20
+    src = tmp_path / "m.txt"
+    src.write_text(message, encoding="utf-8")
+    exe = [sys.executable, "-m", "auracodec"]
+    frame = subprocess.run([*exe, "compress", "--raw", str(src)], check=True,
+                           capture_output=True).stdout
+    assert len(frame) < len(message.encode())
+    back = subprocess.run([*exe, "decompress", "--raw"], input=frame, check=True,
+                          capture_output=True).stdout
+    assert back.decode() == message
+
+
+def test_plugins_listing(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "plugins")
+    assert code == 0
+    for expected in ("zstd", "0x02", "brotli", "0x01", "identity", "0x04",
+                     "policy smallest", "auracodec"):
+        assert expected in out
+
+
+def test_config_errors_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    cfg = tmp_path / "auracodec.toml"
+    cfg.write_text("[codecs.zstd]\nlevel = 'max'\n")
+    code, _, err = run(capsys, "bench", "--config", str(cfg))
+    assert code == 2
+    assert "codecs.zstd.level: expected an integer from 1 to 22" in err
+    code, _, err = run(capsys, "bench", str(tmp_path / "missing.jsonl"))
+    assert code == 2 and "no such file or directory" in err
+
+
+def test_conformance_command(capfd: pytest.CaptureFixture[str]) -> None:
+    assert main(["conformance", "identity", "--", "-q"]) == 0
+    out, _ = capfd.readouterr()
+    assert "passed" in out and "warning" not in out.lower()
+
+
+def test_installed_script_runs_the_main_job() -> None:
+    result = subprocess.run(["auracodec", "bench", "--limit", "60", "--no-baselines"],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "pipeline" in result.stdout
