@@ -190,3 +190,16 @@ _scalar = st.one_of(
 def test_dump_toml_round_trips(table: dict) -> None:
     text = dump_toml({"codecs.x": table}, "a header\nof two lines")
     assert tomllib.loads(text) == {"codecs": {"x": table}}
+
+
+def test_config_reference_is_current() -> None:
+    """docs/config.md is generated from the declared settings; regenerate it
+    with ``python docs/make_config_reference.py`` after changing a setting."""
+    import importlib.util
+
+    docs = Path(__file__).parents[1] / "docs"
+    spec = importlib.util.spec_from_file_location("make_ref", docs / "make_config_reference.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert (docs / "config.md").read_text(encoding="utf-8") == module.render()

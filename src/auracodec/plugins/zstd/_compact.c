@@ -22,9 +22,11 @@
  * first attempt asks for that much, and only a failed attempt is retried
  * with the block maximum.
  *
- * Decompressors are not thread-safe, so each call borrows one from a pool (a
- * list; pop and append are atomic under the GIL) and gives it back: as many
- * exist as threads ever decoded at once, and none leak when threads end.
+ * Decompressors are not thread-safe, so each call borrows one and gives it
+ * back: from a single slot when it is free (the common, single-threaded case),
+ * else from a pool (a list). Taking and returning are atomic under the GIL; as
+ * many decompressors exist as threads ever decoded at once, and none leak
+ * when threads end.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -41,6 +43,7 @@ typedef struct {
     PyObject_HEAD
     PyObject *new_dctx, *escape, *classify;
     PyObject *truncated, *corrupt, *too_big, *zstd_error;
+    PyObject *slot; /* a free decompressor, or NULL */
     PyObject *pool;
     PyObject *kwnames;
     PyObject *method;
@@ -59,6 +62,7 @@ CompactDecoder_traverse(CompactDecoder *self, visitproc visit, void *arg)
     Py_VISIT(self->corrupt);
     Py_VISIT(self->too_big);
     Py_VISIT(self->zstd_error);
+    Py_VISIT(self->slot);
     Py_VISIT(self->pool);
     return 0;
 }
@@ -73,6 +77,7 @@ CompactDecoder_clear(CompactDecoder *self)
     Py_CLEAR(self->corrupt);
     Py_CLEAR(self->too_big);
     Py_CLEAR(self->zstd_error);
+    Py_CLEAR(self->slot);
     Py_CLEAR(self->pool);
     Py_CLEAR(self->kwnames);
     Py_CLEAR(self->method);
@@ -209,7 +214,11 @@ CompactDecoder_vectorcall(PyObject *callable, PyObject *const *args, size_t narg
 
     PyObject *dctx;
     Py_ssize_t pooled = PyList_GET_SIZE(self->pool);
-    if (pooled > 0) {
+    if (self->slot != NULL) {
+        dctx = self->slot; /* the slot's reference moves to us */
+        self->slot = NULL;
+    }
+    else if (pooled > 0) {
         dctx = Py_NewRef(PyList_GET_ITEM(self->pool, pooled - 1));
         if (PyList_SetSlice(self->pool, pooled - 1, pooled, NULL) < 0) {
             Py_DECREF(dctx);
@@ -242,8 +251,13 @@ CompactDecoder_vectorcall(PyObject *callable, PyObject *const *args, size_t narg
     /* Give the decompressor back, keeping any error of the call. */
     PyObject *type, *value, *tb;
     PyErr_Fetch(&type, &value, &tb);
-    int back = PyList_Append(self->pool, dctx);
-    Py_DECREF(dctx);
+    int back = 0;
+    if (self->slot == NULL)
+        self->slot = dctx; /* our reference moves to the slot */
+    else {
+        back = PyList_Append(self->pool, dctx);
+        Py_DECREF(dctx);
+    }
     if (back < 0) {
         Py_XDECREF(type);
         Py_XDECREF(value);

@@ -1,0 +1,76 @@
+"""Helpers shared by the benchmark scripts in bench/ (not part of the package).
+
+The scripts read ../shared/corpus (or $AURACODEC_CORPUS), run every method in
+one process on the same messages, and write their figures to bench/results/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import zstandard
+
+from auracodec.core.corpus import Sample, read_corpus
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+CORPUS = Path(os.environ.get("AURACODEC_CORPUS", ROOT.parent / "shared" / "corpus"))
+DICT_SIZE = 112 * 1024
+
+
+def corpus(*parts: str) -> list[Sample]:
+    path = CORPUS.joinpath(*parts)
+    if not path.exists():
+        sys.exit(f"corpus not found: {path} (set AURACODEC_CORPUS)")
+    return read_corpus([path])
+
+
+def bare_zstd(train: Sequence[bytes], level: int = 19) -> tuple[zstandard.ZstdCompressor,
+                                                                   zstandard.ZstdDecompressor]:
+    """zstd with a 112 KB dictionary trained on ``train``, minimal frame: the
+    baseline the issues measure against (no magic, checksum, size or dict id)."""
+    d = zstandard.train_dictionary(DICT_SIZE, list(train))
+    params = zstandard.ZstdCompressionParameters.from_level(
+        level,
+        format=zstandard.FORMAT_ZSTD1_MAGICLESS,
+        write_checksum=False,
+        write_content_size=False,
+        write_dict_id=False,
+    )
+    return (
+        zstandard.ZstdCompressor(dict_data=d, compression_params=params),
+        zstandard.ZstdDecompressor(dict_data=d, format=zstandard.FORMAT_ZSTD1_MAGICLESS),
+    )
+
+
+def interleaved_ratio(
+    candidate: Callable[[], object], baseline: Callable[[], object], rounds: int = 15
+) -> tuple[float, float, float]:
+    """Median, min and max of time(candidate)/time(baseline) over rounds that
+    alternate the two (the order flips every round), so drifts in machine load
+    hit both alike."""
+    ratios = []
+    for i in range(rounds):
+        pair = [(candidate, 0), (baseline, 1)]
+        if i % 2:
+            pair.reverse()
+        t = [0.0, 0.0]
+        for fn, slot in pair:
+            start = time.perf_counter()
+            fn()
+            t[slot] = time.perf_counter() - start
+        ratios.append(t[0] / t[1])
+    return statistics.median(ratios), min(ratios), max(ratios)
+
+
+def write(name: str, data: object) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / name
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    return path
