@@ -31,8 +31,9 @@ def corpus(*parts: str) -> list[Sample]:
     return read_corpus([path])
 
 
-def bare_zstd(train: Sequence[bytes], level: int = 19) -> tuple[zstandard.ZstdCompressor,
-                                                                   zstandard.ZstdDecompressor]:
+def bare_zstd(
+    train: Sequence[bytes], level: int = 19
+) -> tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]:
     """zstd with a 112 KB dictionary trained on ``train``, minimal frame: the
     baseline the issues measure against (no magic, checksum, size or dict id)."""
     d = zstandard.train_dictionary(DICT_SIZE, list(train))

@@ -66,8 +66,10 @@ def main() -> None:
         }
     path = write("damage.json", report)
     for name, kinds in report.items():
-        line = ", ".join(f"{k} {v['reported']:.1%} reported / {v['silently_wrong']:.1%} wrong"
-                         for k, v in kinds.items())
+        line = ", ".join(
+            f"{k} {v['reported']:.1%} reported / {v['silently_wrong']:.1%} wrong"
+            for k, v in kinds.items()
+        )
         print(f"{name}: {line}")
     print(f"wrote {path}")
 

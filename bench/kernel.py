@@ -42,14 +42,15 @@ def by_bucket(messages: list[bytes], sizes: list[int]) -> dict[str, float]:
         a = acc.setdefault(bucket_of(len(m)), [0, 0])
         a[0] += len(m)
         a[1] += n
-    return {label: round(acc[label][0] / acc[label][1], 4)
-            for label, _, _ in BUCKETS if label in acc}
+    return {
+        label: round(acc[label][0] / acc[label][1], 4) for label, _, _ in BUCKETS if label in acc
+    }
 
 
 def trained_zstd(split: str, profile: Path) -> dict[str, object]:
     train = [s.data for s in corpus(split, "train.jsonl")]
     test = [s.data for s in corpus(split, "test.jsonl")]
-    cctx, dctx = bare_zstd(train)
+    cctx, _ = bare_zstd(train)
     bare = [len(cctx.compress(m)) for m in test]
     pipe = Pipeline.from_config(profile, codecs=["zstd"])
     frames = [pipe.encode(m) for m in test]
@@ -61,10 +62,12 @@ def trained_zstd(split: str, profile: Path) -> dict[str, object]:
         "messages": len(test),
         "bytes": raw,
         "bare_zstd19_dict_minimal_frame": {"bytes": sum(bare), "ratio": round(raw / sum(bare), 4)},
-        "bare_plus_method_byte": {"bytes": bare_plus_byte,
-                                  "ratio": round(raw / bare_plus_byte, 4)},
-        "pipeline_zstd_only": {"bytes": ours, "ratio": round(raw / ours, 4),
-                               "by_bucket": by_bucket(test, [len(f) for f in frames])},
+        "bare_plus_method_byte": {"bytes": bare_plus_byte, "ratio": round(raw / bare_plus_byte, 4)},
+        "pipeline_zstd_only": {
+            "bytes": ours,
+            "ratio": round(raw / ours, 4),
+            "by_bucket": by_bucket(test, [len(f) for f in frames]),
+        },
         "pipeline_over_bare_plus_byte": round(ours / bare_plus_byte, 4),
         "target_met": ours <= bare_plus_byte,
     }
@@ -123,9 +126,7 @@ def overhead(split: str, profile: Path) -> dict[str, object]:
 
 
 def every_corpus(profile: Path) -> dict[str, object]:
-    paths = sorted(
-        [p for p in CORPUS.rglob("*.jsonl")] + [p for p in CORPUS.rglob("*_2k.log")]
-    )
+    paths = sorted([p for p in CORPUS.rglob("*.jsonl")] + [p for p in CORPUS.rglob("*_2k.log")])
     pipes = {"default": Pipeline.from_config(), "trained_chat": Pipeline.from_config(profile)}
     report: dict[str, object] = {}
     for name, pipe in pipes.items():
@@ -140,8 +141,13 @@ def every_corpus(profile: Path) -> dict[str, object]:
                 worst = max(worst, len(frame) - len(s.data))
                 expanded += len(frame) > len(s.data) + 1
                 failures += pipe.decode_bytes(frame) != s.data
-        report[name] = {"files": len(paths), "messages": messages, "expanded_beyond_one_byte":
-                        expanded, "largest_expansion": worst, "round_trip_failures": failures}
+        report[name] = {
+            "files": len(paths),
+            "messages": messages,
+            "expanded_beyond_one_byte": expanded,
+            "largest_expansion": worst,
+            "round_trip_failures": failures,
+        }
     return report
 
 
@@ -156,14 +162,22 @@ def main() -> None:
         }
     path = write("kernel.json", results)
     for split, r in results["trained_zstd"].items():
-        print(f"{split}: pipeline(zstd) ratio {r['pipeline_zstd_only']['ratio']} vs bare+1 "
-              f"{r['bare_plus_method_byte']['ratio']} (bare {r['bare_zstd19_dict_minimal_frame']['ratio']}); "
-              f"bytes x{r['pipeline_over_bare_plus_byte']}")
+        bare = r["bare_zstd19_dict_minimal_frame"]["ratio"]
+        print(
+            f"{split}: pipeline(zstd) ratio {r['pipeline_zstd_only']['ratio']} vs bare+1 "
+            f"{r['bare_plus_method_byte']['ratio']} (bare {bare}); "
+            f"bytes x{r['pipeline_over_bare_plus_byte']}"
+        )
     for split, r in results["defaults_vs_brotli5"].items():
-        print(f"{split}: defaults {r['pipeline_default']} brotli-5 {r['brotli5']} "
-              f"beats every bucket: {r['beats_brotli5_in_every_bucket']}")
+        print(
+            f"{split}: defaults {r['pipeline_default']} brotli-5 {r['brotli5']} "
+            f"beats every bucket: {r['beats_brotli5_in_every_bucket']}"
+        )
     for split, r in results["overhead"].items():
-        print(f"{split}: overhead encode x{r['encode_ratio_median']} decode x{r['decode_ratio_median']}")
+        print(
+            f"{split}: overhead encode x{r['encode_ratio_median']} "
+            f"decode x{r['decode_ratio_median']}"
+        )
     print(results["every_corpus"])
     print(f"wrote {path}")
 

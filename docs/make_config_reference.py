@@ -66,22 +66,36 @@ def render() -> str:
     out = [INTRO]
     out += ["## `[pipeline]`", "", *table(KERNEL_SETTINGS["pipeline"]), ""]
     out += ["## `[plugins]`", "", *table(KERNEL_SETTINGS["plugins"]), ""]
-    out += ["## `[selector]`", "",
-            "`policy` and `verify` are the kernel's; the other keys of the table belong to",
-            "the chosen policy.", "", *table(KERNEL_SETTINGS["selector"]), ""]
+    out += [
+        "## `[selector]`",
+        "",
+        "`policy` and `verify` are the kernel's; the other keys of the table belong to",
+        "the chosen policy.",
+        "",
+        *table(KERNEL_SETTINGS["selector"]),
+        "",
+    ]
     for name, ptype in sorted(reg.policy_types.items()):
         if not reg.owner[("auracodec_selector_policies", name)].builtin:
             continue
-        out += [f"### `policy = \"{name}\"`", "", _sentence(ptype.summary), ""]
+        out += [f'### `policy = "{name}"`', "", _sentence(ptype.summary), ""]
         out += table(ptype.settings) if ptype.settings else ["No settings."]
         out.append("")
-    out += ["## `[codecs.<name>]`", "", "One table per codec; see `auracodec plugins` for "
-            "what is installed.", ""]
+    out += [
+        "## `[codecs.<name>]`",
+        "",
+        "One table per codec; see `auracodec plugins` for what is installed.",
+        "",
+    ]
     for name, ctype in sorted(reg.codec_types.items()):
         if not reg.codec_owner(name).builtin:
             continue
-        out += [f"### `[codecs.{name}]` (method id `0x{ctype.method_id:02x}`)", "",
-                _sentence(ctype.summary), ""]
+        out += [
+            f"### `[codecs.{name}]` (method id `0x{ctype.method_id:02x}`)",
+            "",
+            _sentence(ctype.summary),
+            "",
+        ]
         out += table(list(ctype.settings)) if ctype.settings else ["No settings."]
         out.append("")
     return "\n".join(out).rstrip() + "\n"

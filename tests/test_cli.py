@@ -36,21 +36,31 @@ def test_bench_on_builtin_sample(capsys: pytest.CaptureFixture[str], tmp_path: P
     code, out, err = run(capsys, "bench", "--json", str(out_json), "--plot", str(plot))
     assert code == 0, err
     assert "built-in sample" in err
-    for name in ("zstd alone", "brotli alone", "pipeline", "zstd-3", "brotli-5",
-                 "permessage-deflate"):
+    for name in (
+        "zstd alone",
+        "brotli alone",
+        "pipeline",
+        "zstd-3",
+        "brotli-5",
+        "permessage-deflate",
+    ):
         assert name in out
     report = json.loads(out_json.read_text())
     results = {r["name"]: r for r in report["results"]}
     assert report["messages"] == len(builtin_sample())
     assert results["pipeline"]["failures"] == 0
     assert results["pipeline"]["bytes_in"] == sum(len(s.data) for s in builtin_sample())
-    assert set(results["pipeline"]["buckets"]) <= {"<64", "64-255", "256-1023", "1024-4095",
-                                                   ">=4096"}
+    assert set(results["pipeline"]["buckets"]) <= {
+        "<64",
+        "64-255",
+        "256-1023",
+        "1024-4095",
+        ">=4096",
+    }
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_train_then_bench(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                          corpus: Path) -> None:
+def test_train_then_bench(capsys: pytest.CaptureFixture[str], tmp_path: Path, corpus: Path) -> None:
     profile = tmp_path / "profile"
     code, _, err = run(capsys, "train", str(corpus), "-o", str(profile))
     assert code == 0, err
@@ -58,14 +68,16 @@ def test_train_then_bench(capsys: pytest.CaptureFixture[str], tmp_path: Path,
     assert (profile / "auracodec.toml").exists() and (profile / "zstd.dict").exists()
     pipe = Pipeline.from_config(profile)
     assert pipe.codecs["zstd"].fingerprint()["dictionary"]
-    code, out, err = run(capsys, "bench", str(corpus), "--config", str(profile),
-                         "--no-baselines", "--limit", "100")
+    code, out, err = run(
+        capsys, "bench", str(corpus), "--config", str(profile), "--no-baselines", "--limit", "100"
+    )
     assert code == 0, err
     assert "100 messages" in err and "zstd-3" not in out
 
 
-def test_compress_decompress_jsonl(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                   corpus: Path) -> None:
+def test_compress_decompress_jsonl(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, corpus: Path
+) -> None:
     code, out, _ = run(capsys, "compress", str(corpus))
     assert code == 0
     frames = tmp_path / "frames.jsonl"
@@ -79,8 +91,7 @@ def test_compress_decompress_jsonl(capsys: pytest.CaptureFixture[str], tmp_path:
     assert texts == [s.data.decode() for s in builtin_sample()]
 
 
-def test_decompress_reports_bad_frames(capsys: pytest.CaptureFixture[str],
-                                       tmp_path: Path) -> None:
+def test_decompress_reports_bad_frames(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     good = base64.b64encode(Pipeline.from_config().encode("fine")).decode()
     bad.write_text(json.dumps({"frame": good}) + "\n" + json.dumps({"frame": "AAEC"}) + "\n")
@@ -98,19 +109,29 @@ def test_raw_mode_round_trip(tmp_path: Path) -> None:
     src = tmp_path / "m.txt"
     src.write_text(message, encoding="utf-8")
     exe = [sys.executable, "-m", "auracodec"]
-    frame = subprocess.run([*exe, "compress", "--raw", str(src)], check=True,
-                           capture_output=True).stdout
+    frame = subprocess.run(
+        [*exe, "compress", "--raw", str(src)], check=True, capture_output=True
+    ).stdout
     assert len(frame) < len(message.encode())
-    back = subprocess.run([*exe, "decompress", "--raw"], input=frame, check=True,
-                          capture_output=True).stdout
+    back = subprocess.run(
+        [*exe, "decompress", "--raw"], input=frame, check=True, capture_output=True
+    ).stdout
     assert back.decode() == message
 
 
 def test_plugins_listing(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "plugins")
     assert code == 0
-    for expected in ("zstd", "0x02", "brotli", "0x01", "identity", "0x04",
-                     "policy smallest", "auracodec"):
+    for expected in (
+        "zstd",
+        "0x02",
+        "brotli",
+        "0x01",
+        "identity",
+        "0x04",
+        "policy smallest",
+        "auracodec",
+    ):
         assert expected in out
 
 
@@ -131,7 +152,11 @@ def test_conformance_command(capfd: pytest.CaptureFixture[str]) -> None:
 
 
 def test_installed_script_runs_the_main_job() -> None:
-    result = subprocess.run(["auracodec", "bench", "--limit", "60", "--no-baselines"],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        ["auracodec", "bench", "--limit", "60", "--no-baselines"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert "pipeline" in result.stdout

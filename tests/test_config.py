@@ -58,11 +58,17 @@ def test_full_file(tmp_path: Path) -> None:
 
 
 def test_pyproject_table(tmp_path: Path) -> None:
-    path = write(tmp_path, '[project]\nname = "x"\n[tool.auracodec.selector]\npolicy = "rules"\n',
-                 "pyproject.toml")
+    path = write(
+        tmp_path,
+        '[project]\nname = "x"\n[tool.auracodec.selector]\npolicy = "rules"\n',
+        "pyproject.toml",
+    )
     assert Config.load(path).policy == "rules"
-    bare = write(tmp_path / "other", "", "pyproject.toml") if (tmp_path / "other").mkdir() is None \
+    bare = (
+        write(tmp_path / "other", "", "pyproject.toml")
+        if (tmp_path / "other").mkdir() is None
         else None
+    )
     with pytest.raises(ConfigError, match=r"pyproject.toml: tool.auracodec: no \[tool.auracodec\]"):
         Config.load(bare)
 
@@ -77,8 +83,11 @@ def test_directory_means_its_auracodec_toml(tmp_path: Path) -> None:
     [
         ("[pipelines]\n", r"auracodec.toml: pipelines: unknown table \(known: codecs, pipeline"),
         ("pipeline = 3\n", r"pipeline: expected a table, got 3"),
-        ("[pipeline]\nmax_message_size = 'big'\n",
-         r"pipeline.max_message_size: expected an integer from 1 to 2147483648, got 'big' \(str\)"),
+        (
+            "[pipeline]\nmax_message_size = 'big'\n",
+            r"pipeline.max_message_size: expected an integer from 1 to 2147483648, "
+            r"got 'big' \(str\)",
+        ),
         ("[pipeline]\nmax_message_size = 0\n", r"pipeline.max_message_size: expected an integer"),
         ("[pipeline]\nmax_message_size = true\n", r"got True \(bool\)"),
         ("[pipeline]\nlimit = 5\n", r"pipeline.limit: unknown key \(known keys: codecs, max_"),
@@ -101,20 +110,35 @@ def test_kernel_mistakes(tmp_path: Path, text: str, match: str) -> None:
     ("text", "match"),
     [
         ("[codecs.nope]\nx = 1\n", r"codecs.nope: no such codec \(installed and enabled: "),
-        ("[codecs.zstd]\nlevel = 99\n", r"codecs.zstd.level: expected an integer from 1 to 22, "
-         r"got 99 \(int\)"),
+        (
+            "[codecs.zstd]\nlevel = 99\n",
+            r"codecs.zstd.level: expected an integer from 1 to 22, "
+            r"got 99 \(int\)",
+        ),
         ("[codecs.zstd]\nlevle = 3\n", r"codecs.zstd.levle: unknown key \(known keys: dictionary"),
-        ("[codecs.brotli]\nmode = 'fast'\n", r"codecs.brotli.mode: expected one of 'generic', "
-         r"'text', 'font', got 'fast' \(str\)"),
-        ("[selector]\npolicy = 'nope'\n", r"selector.policy: no such selector policy 'nope' "
-         r"\(available: rules, smallest\)"),
+        (
+            "[codecs.brotli]\nmode = 'fast'\n",
+            r"codecs.brotli.mode: expected one of 'generic', "
+            r"'text', 'font', got 'fast' \(str\)",
+        ),
+        (
+            "[selector]\npolicy = 'nope'\n",
+            r"selector.policy: no such selector policy 'nope' "
+            r"\(available: rules, smallest\)",
+        ),
         ("[selector]\nmargin = 0.1\n", r"selector.margin: unknown key \(known keys: none\)"),
-        ("[selector]\npolicy = 'rules'\nmargin = 2.0\n",
-         r"selector.margin: expected a number from 0 to 1, got 2.0"),
-        ("[selector]\npolicy = 'rules'\nwindows = { zstd = [10, 1] }\n",
-         r"selector.windows: expected a table of codec = \[min_size, max_size\] pairs, got zstd"),
-        ("[codecs.zstd]\ndictionary = 'missing.dict'\n",
-         r"codecs.zstd.dictionary: cannot read .*missing.dict: No such file"),
+        (
+            "[selector]\npolicy = 'rules'\nmargin = 2.0\n",
+            r"selector.margin: expected a number from 0 to 1, got 2.0",
+        ),
+        (
+            "[selector]\npolicy = 'rules'\nwindows = { zstd = [10, 1] }\n",
+            r"selector.windows: expected a table of codec = \[min_size, max_size\] pairs, got zstd",
+        ),
+        (
+            "[codecs.zstd]\ndictionary = 'missing.dict'\n",
+            r"codecs.zstd.dictionary: cannot read .*missing.dict: No such file",
+        ),
         ("[plugins]\ndisable = ['identity']\n", r"plugins.disable: 'identity' is the raw fallback"),
         ("[pipeline]\ncodecs = ['zstd', 'nope']\n", r"pipeline.codecs: no such codec 'nope'"),
     ],
@@ -135,8 +159,11 @@ def test_corrupt_artifacts(tmp_path: Path) -> None:
         Pipeline.from_config(path)
     # A dictionary cut short still parses; the recorded hash catches it.
     (tmp_path / "z.dict").write_bytes(good[: len(good) // 2])
-    path = write(tmp_path, "[codecs.zstd]\ndictionary = 'z.dict'\ndictionary_sha256 = "
-                 f"'{hashlib.sha256(good).hexdigest()}'\n")
+    path = write(
+        tmp_path,
+        "[codecs.zstd]\ndictionary = 'z.dict'\ndictionary_sha256 = "
+        f"'{hashlib.sha256(good).hexdigest()}'\n",
+    )
     with pytest.raises(ConfigError, match=r"does not match dictionary_sha256"):
         Pipeline.from_config(path)
     (tmp_path / "z.dict").write_bytes(good)
@@ -182,8 +209,11 @@ _scalar = st.one_of(
 @given(
     st.dictionaries(
         st.text(min_size=1, max_size=12),
-        st.one_of(_scalar, st.lists(_scalar, max_size=4), st.dictionaries(
-            st.from_regex(r"[a-z_]{1,8}", fullmatch=True), _scalar, max_size=3)),
+        st.one_of(
+            _scalar,
+            st.lists(_scalar, max_size=4),
+            st.dictionaries(st.from_regex(r"[a-z_]{1,8}", fullmatch=True), _scalar, max_size=3),
+        ),
         max_size=6,
     )
 )

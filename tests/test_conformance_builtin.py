@@ -8,12 +8,12 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import brotli
-from golden.make import load
 
 from auracodec.conformance import CodecConformance
 from auracodec.plugins.brotli import BrotliCodec
 from auracodec.plugins.identity import Identity
 from auracodec.plugins.zstd import ZstdCodec
+from golden.make import load
 
 GOLDEN = Path(__file__).parent / "golden"
 

@@ -13,7 +13,6 @@ import pytest
 from auracodec import Pipeline
 from auracodec.core.corpus import read_corpus
 from auracodec.core.training import train
-
 from conftest import CORPUS, corpus_path
 
 pytestmark = pytest.mark.corpus
@@ -46,6 +45,9 @@ def test_every_message(pipelines: dict[str, Pipeline], path: Path) -> None:
     for name, pipe in pipelines.items():
         frames = pipe.encode_many(messages)
         assert all(len(f) <= len(m) + 1 for f, m in zip(frames, messages, strict=True)), name
-        wrong = [i for i, (f, m) in enumerate(zip(frames, messages, strict=True))
-                 if pipe.decode_bytes(f) != m]
+        wrong = [
+            i
+            for i, (f, m) in enumerate(zip(frames, messages, strict=True))
+            if pipe.decode_bytes(f) != m
+        ]
         assert not wrong, f"{name}: messages {wrong[:5]} of {path.name} did not round-trip"

@@ -14,13 +14,22 @@ from auracodec.core.corpus import Sample, builtin_sample, read_corpus
 
 def test_jsonl_and_text_files(tmp_path: Path) -> None:
     (tmp_path / "a.jsonl").write_text(
-        json.dumps({"text": "hi", "conv": 7, "role": "human"}) + "\n\n"
-        + json.dumps({"text": "héllo", "role": "assistant"}) + "\n", encoding="utf-8")
+        json.dumps({"text": "hi", "conv": 7, "role": "human"})
+        + "\n\n"
+        + json.dumps({"text": "héllo", "role": "assistant"})
+        + "\n",
+        encoding="utf-8",
+    )
     (tmp_path / "b.log").write_bytes(b"line one\r\nline two\r\n\r\n\xff raw\n")
     (tmp_path / "ignored.csv").write_text("not,a,corpus\n")
     samples = read_corpus([tmp_path])
-    assert [s.data for s in samples] == [b"hi", "héllo".encode(), b"line one", b"line two",
-                                         b"\xff raw"]
+    assert [s.data for s in samples] == [
+        b"hi",
+        "héllo".encode(),
+        b"line one",
+        b"line two",
+        b"\xff raw",
+    ]
     assert samples[0].conv == "7" and samples[0].direction == "in"
     assert samples[1].direction == "out" and samples[2].conv is None
     # A file named explicitly is read whatever its name.
@@ -60,8 +69,17 @@ def test_builtin_sample_is_varied() -> None:
 
 def test_buckets_cover_sizes() -> None:
     assert [bucket_of(n) for n in (0, 63, 64, 255, 256, 1023, 1024, 4095, 4096, 10**9)] == [
-        "<64", "<64", "64-255", "64-255", "256-1023", "256-1023", "1024-4095", "1024-4095",
-        ">=4096", ">=4096"]
+        "<64",
+        "<64",
+        "64-255",
+        "64-255",
+        "256-1023",
+        "256-1023",
+        "1024-4095",
+        "1024-4095",
+        ">=4096",
+        ">=4096",
+    ]
     assert len(BUCKETS) == 5
 
 

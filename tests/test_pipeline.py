@@ -139,7 +139,7 @@ def test_encode_rejects_non_text(pipe: Pipeline) -> None:
 def test_decode_of_non_utf8(pipe: Pipeline) -> None:
     frame = pipe.encode(b"\xff\xfe binary")
     assert pipe.decode_bytes(frame) == b"\xff\xfe binary"
-    with pytest.raises(InvalidUtf8, match="not UTF-8 text.*use decode_bytes"):
+    with pytest.raises(InvalidUtf8, match=r"not UTF-8 text.*use decode_bytes"):
         pipe.decode(frame)
 
 

@@ -91,8 +91,11 @@ def test_third_party_codec_is_used(site: Path) -> None:
 def test_import_error_is_reported_and_skipped(site: Path) -> None:
     install(site, "brokenpkg", {"broken": "import does_not_exist_anywhere\n"})
     install(site, "goodpkg", {"good": CODEC_MODULE.format(name="good", method_id=0xC5)})
-    with pytest.warns(PluginWarning, match=r"'broken' from brokenpkg 1.0 was skipped: could not "
-                      r"be loaded: ModuleNotFoundError"):
+    with pytest.warns(
+        PluginWarning,
+        match=r"'broken' from brokenpkg 1.0 was skipped: could not "
+        r"be loaded: ModuleNotFoundError",
+    ):
         pipe = Pipeline.from_config()
     assert "good" in pipe.codecs and "zstd" in pipe.codecs
     broken = next(p for p in pipe.registry.plugins if p.name == "broken")
@@ -134,8 +137,11 @@ def test_bad_declarations_are_skipped(site: Path) -> None:
 def test_duplicate_ids_name_both_plugins(site: Path) -> None:
     install(site, "onepkg", {"one": CODEC_MODULE.format(name="one", method_id=0xD0)})
     install(site, "twopkg", {"two": CODEC_MODULE.format(name="two", method_id=0xD0)})
-    with pytest.raises(PluginError, match=r"0xd0 is claimed by codec 'one' of plugin 'one' "
-                       r"\(onepkg 1.0\) and codec 'two' of plugin 'two' \(twopkg 1.0\)"):
+    with pytest.raises(
+        PluginError,
+        match=r"0xd0 is claimed by codec 'one' of plugin 'one' "
+        r"\(onepkg 1.0\) and codec 'two' of plugin 'two' \(twopkg 1.0\)",
+    ):
         Pipeline.from_config()
     # Disabling one of them resolves the clash.
     cfg = Config.from_mapping({"plugins": {"disable": ["two"]}})
@@ -171,5 +177,5 @@ def test_broken_builtin_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(brotli_plugin, "auracodec_codec_types", boom)
     monkeypatch.setattr(boom, "auracodec_impl", {}, raising=False)
-    with pytest.raises(PluginError, match="built-in plugin 'brotli'.*broken"):
+    with pytest.raises(PluginError, match=r"built-in plugin 'brotli'.*broken"):
         Pipeline.from_config()

@@ -265,8 +265,9 @@ def bench(
         )
     fresh = Pipeline.from_config(pipe.config)
     results.append(
-        measure_pipeline("pipeline", "pipeline", fresh, messages,
-                         step_for("pipeline", len(messages)))
+        measure_pipeline(
+            "pipeline", "pipeline", fresh, messages, step_for("pipeline", len(messages))
+        )
     )
     if with_baselines:
         runs = 3 if any(s.conv is not None for s in samples) else 2

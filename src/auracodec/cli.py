@@ -95,11 +95,16 @@ def _parser() -> argparse.ArgumentParser:
         return c
 
     def config_option(c: argparse.ArgumentParser) -> None:
-        c.add_argument("--config", metavar="FILE", help="auracodec.toml, pyproject.toml, or a "
-                       "trained profile directory (default: built-in defaults)")
+        c.add_argument(
+            "--config",
+            metavar="FILE",
+            help="auracodec.toml, pyproject.toml, or a "
+            "trained profile directory (default: built-in defaults)",
+        )
 
-    c = command("bench", "Compare every method on a corpus (default: the built-in sample).",
-                _cmd_bench)
+    c = command(
+        "bench", "Compare every method on a corpus (default: the built-in sample).", _cmd_bench
+    )
     c.add_argument("corpus", nargs="*", metavar="CORPUS", help="JSONL or text files, directories")
     config_option(c)
     c.add_argument("--json", metavar="OUT", help="write the results as JSON")
@@ -115,20 +120,25 @@ def _parser() -> argparse.ArgumentParser:
     c = command("compress", "Encode messages into frames.", _cmd_compress)
     c.add_argument("files", nargs="*", metavar="FILE", help="corpus files (default: stdin)")
     config_option(c)
-    c.add_argument("--raw", action="store_true",
-                   help="the whole input is one message; write the binary frame to stdout")
+    c.add_argument(
+        "--raw",
+        action="store_true",
+        help="the whole input is one message; write the binary frame to stdout",
+    )
 
     c = command("decompress", "Decode frames into messages.", _cmd_decompress)
     c.add_argument("files", nargs="*", metavar="FILE", help="JSONL from compress (default: stdin)")
     config_option(c)
-    c.add_argument("--raw", action="store_true",
-                   help="the whole input is one binary frame; write the message to stdout")
+    c.add_argument(
+        "--raw",
+        action="store_true",
+        help="the whole input is one binary frame; write the message to stdout",
+    )
 
     c = command("plugins", "List plugins: codecs, policies, normalizers.", _cmd_plugins)
     config_option(c)
 
-    c = command("conformance", "Run the conformance suite on installed codecs.",
-                _cmd_conformance)
+    c = command("conformance", "Run the conformance suite on installed codecs.", _cmd_conformance)
     c.add_argument("codecs", nargs="*", metavar="CODEC", help="default: every enabled codec")
     config_option(c)
     c.epilog = "Arguments after -- go to pytest, e.g. auracodec conformance zstd -- -x -q"
@@ -158,13 +168,16 @@ def _cmd_bench(args: argparse.Namespace, console: Console) -> int:
     console.print(f"[bold]auracodec bench[/] on {source}: {len(samples)} messages, {total} bytes")
     console.print(f"pipeline: {_describe(pipe)}", highlight=False)
     with _progress(console) as progress:
-        results = bench(samples, pipe, with_baselines=not args.no_baselines,
-                        progress=_stepper(progress))
+        results = bench(
+            samples, pipe, with_baselines=not args.no_baselines, progress=_stepper(progress)
+        )
     out = _stdout()
     out.print(_results_table(results))
     pipeline = next(r for r in results if r.kind == "pipeline")
-    shares = ", ".join(f"{n} {c / pipeline.messages:.0%}"
-                       for n, c in sorted(pipeline.methods.items(), key=lambda kv: -kv[1]))
+    shares = ", ".join(
+        f"{n} {c / pipeline.messages:.0%}"
+        for n, c in sorted(pipeline.methods.items(), key=lambda kv: -kv[1])
+    )
     out.print(f"pipeline methods: {shares}", highlight=False)
     if args.json:
         payload = {
@@ -233,9 +246,7 @@ def _plot(results: Sequence[Result], path: str, title: str) -> None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise AuraError(
-            "--plot needs matplotlib: pip install 'auracodec[plot]'"
-        ) from None
+        raise AuraError("--plot needs matplotlib: pip install 'auracodec[plot]'") from None
     labels = [label for label, _, _ in BUCKETS if any(label in r.buckets for r in results)]
     groups = [*labels, "all"]
     fig, ax = plt.subplots(figsize=(max(7.0, 1.6 * len(groups)), 4.2), dpi=120)
@@ -244,8 +255,14 @@ def _plot(results: Sequence[Result], path: str, title: str) -> None:
         values = [r.buckets[b].ratio if b in r.buckets else 0.0 for b in labels] + [r.ratio]
         xs = [g + (i - (len(results) - 1) / 2) * width for g in range(len(groups))]
         hatch = "//" if r.kind == "baseline" else None
-        ax.bar(xs, values, width, label=r.name if r.kind != "codec" else f"{r.name} alone",
-               hatch=hatch, edgecolor="white" if hatch else None)
+        ax.bar(
+            xs,
+            values,
+            width,
+            label=r.name if r.kind != "codec" else f"{r.name} alone",
+            hatch=hatch,
+            edgecolor="white" if hatch else None,
+        )
     ax.set_xticks(range(len(groups)), [f"{g} B" if g != "all" else g for g in groups])
     ax.set_ylabel("ratio (higher is better)")
     ax.set_xlabel("message size")
@@ -265,8 +282,9 @@ def _cmd_train(args: argparse.Namespace, console: Console) -> int:
     if not samples:
         raise AuraError("the corpus holds no messages")
     config = Config.load(args.config) if args.config else None
-    console.print(f"training on {len(samples)} messages "
-                  f"({sum(len(s.data) for s in samples)} bytes)")
+    console.print(
+        f"training on {len(samples)} messages ({sum(len(s.data) for s in samples)} bytes)"
+    )
     with _progress(console) as progress:
         profile = train(samples, args.output, config=config, progress=_TaskProgress(progress))
     for r in profile.results:
@@ -388,8 +406,10 @@ def _frames(files: Sequence[str]) -> Iterator[tuple[str, dict[str, Any]]]:
                 except ValueError as exc:
                     raise AuraError(f"{name}:{number}: not a JSON line ({exc})") from None
                 if not isinstance(record, dict) or not isinstance(record.get("frame"), str):
-                    raise AuraError(f"{name}:{number}: expected an object with a 'frame' "
-                                    "(base64) field, as `auracodec compress` writes")
+                    raise AuraError(
+                        f"{name}:{number}: expected an object with a 'frame' "
+                        "(base64) field, as `auracodec compress` writes"
+                    )
                 yield f"{name}:{number}", record
 
 
@@ -403,8 +423,7 @@ def _write_line(out: BinaryIO, record: dict[str, Any]) -> None:
 def _cmd_plugins(args: argparse.Namespace, console: Console) -> int:
     config = Config.load(args.config) if args.config else Config.defaults()
     registry = Registry.load(disable=config.disable)
-    t = Table(title="auracodec plugins (entry-point group auracodec.plugins)",
-              title_justify="left")
+    t = Table(title="auracodec plugins (entry-point group auracodec.plugins)", title_justify="left")
     for col in ("plugin", "provides", "id", "package", "version", "enabled"):
         t.add_column(col, justify="right" if col == "id" else "left")
     for info in registry.plugins:
@@ -413,16 +432,28 @@ def _cmd_plugins(args: argparse.Namespace, console: Console) -> int:
         for (hook, name), owner in registry.owner.items():
             if owner.name != info.name:
                 continue
-            kind = {"auracodec_codec_types": "codec", "auracodec_selector_policies": "policy",
-                    "auracodec_normalizers": "normalizer"}[hook]
+            kind = {
+                "auracodec_codec_types": "codec",
+                "auracodec_selector_policies": "policy",
+                "auracodec_normalizers": "normalizer",
+            }[hook]
             provides.append(f"{kind} {name}")
             if kind == "codec":
                 ids.append(f"0x{registry.codec_types[name].method_id:02x}")
-        status = "yes" if info.enabled and not info.error else (
-            "disabled" if not info.enabled else f"skipped: {info.error}")
-        t.add_row(info.name, ", ".join(provides) or "-", ", ".join(ids) or "-",
-                  info.package, info.version, status,
-                  style=None if info.enabled and not info.error else "dim")
+        status = (
+            "yes"
+            if info.enabled and not info.error
+            else ("disabled" if not info.enabled else f"skipped: {info.error}")
+        )
+        t.add_row(
+            info.name,
+            ", ".join(provides) or "-",
+            ", ".join(ids) or "-",
+            info.package,
+            info.version,
+            status,
+            style=None if info.enabled and not info.error else "dim",
+        )
     _stdout().print(t)
     return 0
 
@@ -456,8 +487,17 @@ def _cmd_conformance(args: argparse.Namespace, console: Console) -> int:
         # A fresh interpreter: pytest must import the suite itself to rewrite
         # its assertions, and this process has imported auracodec already.
         code = subprocess.run(
-            [sys.executable, "-m", "pytest", str(path), "-p", "no:cacheprovider",
-             "--rootdir", tmp, *extra],
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                str(path),
+                "-p",
+                "no:cacheprovider",
+                "--rootdir",
+                tmp,
+                *extra,
+            ],
             check=False,
         ).returncode
     if code == 0:

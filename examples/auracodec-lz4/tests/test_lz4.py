@@ -4,21 +4,21 @@ on this package's codec, and the codec found through its entry point."""
 from __future__ import annotations
 
 import pytest
+from auracodec_lz4 import Lz4Codec
 
 from auracodec import CorruptPayload, OutputLimitExceeded, Pipeline, TruncatedFrame
 from auracodec.conformance import CodecConformance, sample_messages
-from auracodec_lz4 import Lz4Codec
 
 
 class TestLz4Conformance(CodecConformance):
-    golden = [
+    golden = (
         (b"", bytes.fromhex("0000")),
         (b"hello hello hello hello", bytes.fromhex("176868656c6c6f2006005068656c6c6f")),
         (
             "Grüße aus Köln, Grüße aus Köln!".encode(),
             bytes.fromhex("25f9044772c3bcc39f6520617573204bc3b66c6e2c20130050c3b66c6e21"),
         ),
-    ]
+    )
 
     def make_codec(self) -> Lz4Codec:
         return Lz4Codec(level=9)

@@ -81,7 +81,7 @@ import attrs
 
 from .settings import Setting
 
-__all__ = ["DETECTABLE", "Codec", "CodecType", "NAME_RE"]
+__all__ = ["DETECTABLE", "NAME_RE", "Codec", "CodecType"]
 
 #: What a codec may promise to detect.
 DETECTABLE = frozenset({"truncation", "extension", "bitflip"})

@@ -208,7 +208,9 @@ class Config:
         codec_tables: dict[str, Mapping[str, Any]] = {}
         for name, table in data.get("codecs", {}).items():
             if not isinstance(table, dict):
-                raise ConfigError(f"expected a table, got {table!r}", path=path, key=f"codecs.{name}")
+                raise ConfigError(
+                    f"expected a table, got {table!r}", path=path, key=f"codecs.{name}"
+                )
             codec_tables[name] = table
         return cls(
             path=path,

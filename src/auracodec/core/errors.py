@@ -69,9 +69,7 @@ class UnknownMethod(DecodeError):
 
     def __init__(self, method_id: int, known: dict[int, str]) -> None:
         listing = ", ".join(f"0x{i:02x} {n}" for i, n in sorted(known.items()))
-        super().__init__(
-            f"unknown method id 0x{method_id:02x}: this pipeline decodes {listing}"
-        )
+        super().__init__(f"unknown method id 0x{method_id:02x}: this pipeline decodes {listing}")
         self.method_id = method_id
 
 
@@ -118,9 +116,7 @@ class ConfigError(AuraError, ValueError):
     key (``"codecs.zstd.level"``), both also part of the message.
     """
 
-    def __init__(
-        self, message: str, *, path: object = None, key: str | None = None
-    ) -> None:
+    def __init__(self, message: str, *, path: object = None, key: str | None = None) -> None:
         where = []
         if path is not None:
             where.append(str(path))

@@ -26,8 +26,8 @@ import enum
 
 __all__ = [
     "BUILTIN_IDS",
-    "IdRange",
     "REGISTERED_IDS",
+    "IdRange",
     "check_method_id",
     "id_range",
 ]

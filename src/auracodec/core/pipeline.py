@@ -19,12 +19,12 @@ from typing import Any
 
 import attrs
 
+from ._speedups import FrameDecoder
 from .codec import Codec
 from .config import Config
 from .errors import (
     ConfigError,
     DecodeError,
-    EncodeError,
     InvalidUtf8,
     MessageTooLarge,
     OutputLimitExceeded,
@@ -37,7 +37,6 @@ from .framing import FRAME_FORMAT, as_frame, as_message
 from .registry import Registry
 from .selector import Policy
 from .settings import SettingError
-from ._speedups import FrameDecoder
 from .stats import Stats
 
 __all__ = ["Pipeline"]
@@ -108,9 +107,7 @@ class Pipeline:
         return cls._build(config, registry, codecs)
 
     @classmethod
-    def _build(
-        cls, config: Config, registry: Registry, only: Sequence[str] | None
-    ) -> Pipeline:
+    def _build(cls, config: Config, registry: Registry, only: Sequence[str] | None) -> Pipeline:
         if RAW_CODEC in config.disable:
             raise ConfigError(
                 f"{RAW_CODEC!r} is the raw fallback of every pipeline and cannot be disabled",
@@ -145,7 +142,9 @@ class Pipeline:
             try:
                 codec = ctype.factory(settings)
             except SettingError as exc:
-                raise ConfigError(str(exc), path=config.path, key=f"codecs.{name}.{exc.key}") from exc
+                raise ConfigError(
+                    str(exc), path=config.path, key=f"codecs.{name}.{exc.key}"
+                ) from exc
             if codec.name != name or codec.method_id != ctype.method_id:
                 owner = registry.codec_owner(name)
                 raise PluginError(
@@ -190,11 +189,14 @@ class Pipeline:
             limit=config.max_message_size,
             verify=config.verify,
             observe_encoded=hook.auracodec_message_encoded
-            if hook.auracodec_message_encoded.get_hookimpls() else None,
+            if hook.auracodec_message_encoded.get_hookimpls()
+            else None,
             observe_decoded=hook.auracodec_message_decoded
-            if hook.auracodec_message_decoded.get_hookimpls() else None,
+            if hook.auracodec_message_decoded.get_hookimpls()
+            else None,
             observe_failed=hook.auracodec_decode_failed
-            if hook.auracodec_decode_failed.get_hookimpls() else None,
+            if hook.auracodec_decode_failed.get_hookimpls()
+            else None,
         )
         if pipe._observe_decoded is None:
             # The compiled decoder does what decode_bytes() below does, less
@@ -205,11 +207,16 @@ class Pipeline:
                 [stats.slot[c.method_id] if c else 255 for c in decoders],
                 pipe._limit,
                 stats.decoded,
-                (_empty_frame_error, pipe._unknown_method, pipe._too_big,
-                 _invalid_utf8, pipe._failed),
+                (
+                    _empty_frame_error,
+                    pipe._unknown_method,
+                    pipe._too_big,
+                    _invalid_utf8,
+                    pipe._failed,
+                ),
             )
-            pipe.decode_bytes = fast.decode_bytes  # type: ignore[method-assign]
-            pipe.decode = fast.decode  # type: ignore[method-assign]
+            pipe.decode_bytes = fast.decode_bytes  # type: ignore[method-assign,assignment]
+            pipe.decode = fast.decode  # type: ignore[method-assign,assignment]
         return pipe
 
     # -- the wire -------------------------------------------------------------
@@ -322,9 +329,11 @@ class Pipeline:
 
     def method_of(self, frame: bytes) -> str:
         """The name of the codec a frame's method id names (no decoding)."""
-        codec = self._decoders[frame[0]] if frame else None
+        if not frame:
+            raise _empty_frame_error()
+        codec = self._decoders[frame[0]]
         if codec is None:
-            raise UnknownMethod(frame[0], {}) if frame else TruncatedFrame("empty frame")
+            raise self._unknown_method(frame[0])
         return codec.name
 
 

@@ -109,7 +109,7 @@ class Registry:
             candidates.append((info, ep.load))
         for name, obj in extra:
             info = PluginInfo(name, repr(obj), "<in-process>", "", False, name not in disabled)
-            candidates.append((info, lambda obj=obj: obj))
+            candidates.append((info, _given(obj)))
 
         seen: dict[str, PluginInfo] = {}
         for info, load in candidates:
@@ -163,9 +163,7 @@ class Registry:
                     self.pm.unregister(name=info.name)
                     declared.pop(info.name, None)
                 except Exception as exc:  # noqa: BLE001 - a declaration hook of a third party
-                    by_name[info.name] = _fail(
-                        info, f"raised in {hook_name}: {_oneline(exc)}", exc
-                    )
+                    by_name[info.name] = _fail(info, f"raised in {hook_name}: {_oneline(exc)}", exc)
                     self.pm.unregister(name=info.name)
                     declared.pop(info.name, None)
 
@@ -207,6 +205,10 @@ class Registry:
 
     def enabled_plugin_names(self) -> list[str]:
         return [p.name for p in self.plugins if p.enabled and not p.error]
+
+
+def _given(obj: object) -> Callable[[], object]:
+    return lambda: obj
 
 
 def _entry_points() -> list[metadata.EntryPoint]:

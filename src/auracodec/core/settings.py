@@ -49,9 +49,7 @@ class Setting:
     # Constructors for the common kinds. They build ``check`` and ``expected``.
 
     @classmethod
-    def integer(
-        cls, name: str, default: int, lo: int, hi: int, doc: str, **kw: Any
-    ) -> Setting:
+    def integer(cls, name: str, default: int, lo: int, hi: int, doc: str, **kw: Any) -> Setting:
         expected = f"an integer from {lo} to {hi}"
 
         def check(v: Any) -> int:
@@ -110,8 +108,9 @@ class Setting:
                 raise ValueError(f"expected a file path (a string), got {_describe(v)}")
             return v
 
-        return cls(name, None, "a file path, relative to the config file", doc, check,
-                   kind="path", **kw)
+        return cls(
+            name, None, "a file path, relative to the config file", doc, check, kind="path", **kw
+        )
 
     @classmethod
     def text(cls, name: str, default: str | None, doc: str, **kw: Any) -> Setting:
@@ -133,9 +132,7 @@ class Setting:
         return cls(name, dflt, "a list of names", doc, check, **kw)
 
 
-def check_settings(
-    table: Mapping[str, Any], settings: Sequence[Setting]
-) -> dict[str, Any]:
+def check_settings(table: Mapping[str, Any], settings: Sequence[Setting]) -> dict[str, Any]:
     """Validate ``table`` against ``settings``; return every key with its value.
 
     Absent keys take their defaults. Raises :class:`SettingError` naming the

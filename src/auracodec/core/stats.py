@@ -19,7 +19,7 @@ import attrs
 
 from ._speedups import RESERVOIR, Recorder
 
-__all__ = ["MethodStats", "Percentiles", "RESERVOIR", "Stats"]
+__all__ = ["RESERVOIR", "MethodStats", "Percentiles", "Stats"]
 
 #: Counters per method and direction: messages, bytes in, bytes out, expansions.
 _FIELDS = 4

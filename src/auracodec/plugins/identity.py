@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import attrs
-
 from auracodec.core.codec import CodecType
 from auracodec.core.errors import OutputLimitExceeded
 from auracodec.core.hookspecs import hookimpl
@@ -20,7 +18,6 @@ NAME = "identity"
 METHOD_ID = 0x04
 
 
-@attrs.frozen
 class Identity:
     """The payload is the message."""
 

@@ -56,7 +56,9 @@ def _check_windows(value: Any) -> dict[str, tuple[int, int]]:
 
 
 def _check_order(value: Any) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(n, str) and NAME_RE.match(n) for n in value):
+    if not isinstance(value, list) or not all(
+        isinstance(n, str) and NAME_RE.match(n) for n in value
+    ):
         raise ValueError(f"expected a list of codec names, got {value!r}")
     return tuple(value)
 
@@ -105,6 +107,11 @@ class Rules:
     order: tuple[str, ...]
     margin: float
     stop_below: float
+    _rank: Mapping[str, int] = attrs.field(init=False, repr=False)
+
+    @_rank.default
+    def _rank_default(self) -> dict[str, int]:
+        return {name: i for i, name in enumerate(self.order)}
 
     def select(self, message: bytes, codecs: Sequence[Codec]) -> Choice:
         size = len(message)
@@ -112,8 +119,9 @@ class Rules:
             return None
         best: Choice = None
         best_size = size
-        rank = {name: i for i, name in enumerate(self.order)}
-        for codec in sorted(codecs, key=lambda c: rank.get(c.name, len(rank))):
+        unlisted = len(self._rank)
+        # sorted() is stable: unlisted codecs keep the pipeline's cheapest-first order.
+        for codec in sorted(codecs, key=lambda c: self._rank.get(c.name, unlisted)):
             low, high = self.windows.get(codec.name, (0, size))
             if not low <= size <= high:
                 continue

@@ -50,7 +50,8 @@ class BrotliCodec:
         self._options = {"quality": quality, "lgwin": window, "mode": _MODES[mode]}
 
     def encode(self, message: bytes) -> bytes:
-        return brotli.compress(message, **self._options)
+        payload: bytes = brotli.compress(message, **self._options)
+        return payload
 
     def decode(self, payload: bytes, limit: int) -> bytes:
         d = brotli.Decompressor()
@@ -104,7 +105,9 @@ def _diagnose(payload: bytes, limit: int) -> Exception:
 
 
 def _factory(settings: Mapping[str, Any]) -> BrotliCodec:
-    return BrotliCodec(quality=settings["quality"], window=settings["window"], mode=settings["mode"])
+    return BrotliCodec(
+        quality=settings["quality"], window=settings["window"], mode=settings["mode"]
+    )
 
 
 @hookimpl

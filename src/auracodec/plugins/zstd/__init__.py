@@ -56,9 +56,7 @@ _LAST_COMPRESSED = 0b101  # block header bits: last block, type "compressed"
 _MAX_DICTIONARY = 8 * 1024 * 1024
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting.integer(
-        "level", 19, 1, 22, "Compression level; does not change the format."
-    ),
+    Setting.integer("level", 19, 1, 22, "Compression level; does not change the format."),
     Setting.path("dictionary", "A zstd dictionary (`auracodec train` writes one)."),
     Setting.text(
         "dictionary_sha256",
@@ -237,7 +235,7 @@ def auracodec_train(
     corpus: Sequence[Sample], outdir: Path, config: Config, progress: Progress
 ) -> TrainResult | None:
     settings = config.codec_settings(NAME, SETTINGS)
-    samples = [s.data for s in corpus if s.data]
+    samples: list[bytes | bytearray | memoryview] = [s.data for s in corpus if s.data]
     total = sum(map(len, samples))
     # zstd's trainer needs much more sample text than dictionary; on a small
     # corpus, train a smaller dictionary rather than none.
@@ -254,7 +252,9 @@ def auracodec_train(
     try:
         trained = zstandard.train_dictionary(size, samples)
     except zstandard.ZstdError as exc:
-        warnings.warn(f"zstd: dictionary training failed ({exc}); skipped", AuraWarning, stacklevel=2)
+        warnings.warn(
+            f"zstd: dictionary training failed ({exc}); skipped", AuraWarning, stacklevel=2
+        )
         return None
     data = trained.as_bytes()
     (outdir / DICTIONARY_FILE).write_bytes(data)

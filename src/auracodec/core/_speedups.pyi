@@ -1,0 +1,20 @@
+from array import array
+from collections.abc import Callable, Sequence
+
+RESERVOIR: int
+
+class Recorder:
+    def __init__(self, counts: array[int], ring: array[int]) -> None: ...
+    def add(self, slot: int, size_in: int, size_out: int, ns: int, /) -> None: ...
+
+class FrameDecoder:
+    def __init__(
+        self,
+        entries: list[Callable[[bytes, int], bytes] | None],
+        slots: list[int],
+        limit: int,
+        recorder: Recorder,
+        errors: Sequence[Callable[..., object]],
+    ) -> None: ...
+    def decode_bytes(self, frame: bytes, /) -> bytes: ...
+    def decode(self, frame: bytes, /) -> str: ...
