@@ -65,6 +65,17 @@ checks for every codec:
     compression level). Values are strings or ints. It feeds
     ``Pipeline.fingerprint``.
 
+Optional:
+
+``bind(context)``
+    Called once after the pipeline has built every codec, with a
+    :class:`BindContext`: the pipeline's codecs by name and the registered
+    normalizers. A codec that composes others uses it (the template codec
+    compresses free-text remainders with another codec and types its slots
+    with normalizers). It may raise
+    :class:`~auracodec.core.settings.SettingError` like a factory; what it
+    binds to belongs in ``fingerprint()``.
+
 Codecs are declared to the plugin manager as :class:`CodecType` objects (a name,
 an id, the settings they accept, and a factory) through the
 ``auracodec_codec_types`` hook; the pipeline calls the factory with the
@@ -75,13 +86,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
 
 from .settings import Setting
 
-__all__ = ["DETECTABLE", "NAME_RE", "Codec", "CodecType"]
+if TYPE_CHECKING:
+    from .normalize import NormalizerType
+
+__all__ = ["DETECTABLE", "NAME_RE", "BindContext", "Codec", "CodecType"]
 
 #: What a codec may promise to detect.
 DETECTABLE = frozenset({"truncation", "extension", "bitflip"})
@@ -126,3 +140,11 @@ class CodecType:
     factory: Callable[[Mapping[str, Any]], Codec] = attrs.field(repr=False)
     settings: Sequence[Setting] = ()
     summary: str = ""
+
+
+@attrs.frozen
+class BindContext:
+    """What :meth:`Codec.bind` receives: the pipeline's codecs and normalizers."""
+
+    codecs: Mapping[str, Codec]
+    normalizers: Mapping[str, NormalizerType]

@@ -260,6 +260,8 @@ class Config:
         for s in settings:
             if s.kind == "path" and values[s.name] is not None:
                 values[s.name] = (self.base_dir / values[s.name]).resolve()
+            elif s.kind == "paths":
+                values[s.name] = tuple((self.base_dir / v).resolve() for v in values[s.name])
         return values
 
     def error(self, message: str, key: str) -> ConfigError:

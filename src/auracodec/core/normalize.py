@@ -3,33 +3,37 @@
 A normalizer recognises one kind of value in a message (a timestamp, a UUID,
 an IPv4 address, a number...), packs it into a compact byte form, and restores
 the exact original bytes from that form: leading zeros, letter case and
-separators included. The template codec (``binary_semantic``) uses them to turn
-``Deployment started at 2025-10-23T10:30:00Z`` into the template
-``Deployment started at {ts}`` plus a packed timestamp.
+separators included. The template codec (``binary_semantic``) uses them for
+typed slots: ``Deployment started at {ts}`` matches
+``Deployment started at 2025-10-23T10:30:00Z`` and stores the timestamp in a
+few bytes.
 
 Normalizers are plugins, declared as :class:`NormalizerType` through the
-``auracodec_normalizers`` hook.
+``auracodec_normalizers`` hook; the name is the slot type templates write.
 
 The contract:
 
 ``name``
-    The slot type it provides, as templates write it (``{uuid}``).
-``scan(message) -> iterable of (start, end)``
-    Non-overlapping spans, in order, of values it can pack. Linear in the length
-    of the message; no backtracking regular expressions over user-supplied
-    patterns.
+    The slot type it provides (``uuid`` for ``{uuid}``).
+``match(data, pos) -> end``
+    The end of the longest value of this type that starts at ``data[pos]``,
+    or ``-1`` if none does. Linear in the length of the value: no
+    backtracking regular expressions over user-supplied text.
 ``pack(value) -> bytes | None``
-    The packed form of one value, or ``None`` if this value cannot be restored
-    byte-exactly from a packed form (then the template codec stores it as text).
+    The packed form of one value (``value`` is what ``match`` delimited), or
+    ``None`` if this value cannot be restored byte-exactly from a packed form.
 ``unpack(data, pos) -> (value, new_pos)``
-    Read one packed value starting at ``data[pos]``; raise
-    :class:`~auracodec.DecodeError` subclasses on bad input, and never read
-    past ``len(data)``.
+    Read one packed value at ``data[pos]``. Raise a
+    :class:`~auracodec.DecodeError` subclass on bad input and never read past
+    ``len(data)``.
+
+``unpack(pack(v))`` must return ``v`` for every ``v`` that ``pack`` accepts;
+the conformance tests of the template codec check it with Hypothesis.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import attrs
@@ -44,7 +48,7 @@ class Normalizer(Protocol):
 
     name: str
 
-    def scan(self, message: bytes) -> Iterable[tuple[int, int]]: ...
+    def match(self, data: bytes, pos: int) -> int: ...
 
     def pack(self, value: bytes) -> bytes | None: ...
 

@@ -20,7 +20,7 @@ from typing import Any
 import attrs
 
 from ._speedups import FrameDecoder
-from .codec import Codec
+from .codec import BindContext, Codec
 from .config import Config
 from .errors import (
     ConfigError,
@@ -154,6 +154,18 @@ class Pipeline:
                     package=owner.origin,
                 )
             built[name] = codec
+
+        context = BindContext(built, registry.normalizer_types)
+        for name, codec in built.items():
+            bind = getattr(codec, "bind", None)
+            if bind is None:
+                continue
+            try:
+                bind(context)
+            except SettingError as exc:
+                raise ConfigError(
+                    str(exc), path=config.path, key=f"codecs.{name}.{exc.key}"
+                ) from exc
 
         policy_type = registry.policy_types.get(config.policy)
         if policy_type is None:

@@ -113,6 +113,25 @@ class Setting:
         )
 
     @classmethod
+    def paths(cls, name: str, doc: str, **kw: Any) -> Setting:
+        """A list of files, relative to the config file; empty by default."""
+
+        def check(v: Any) -> tuple[str, ...]:
+            if not isinstance(v, list) or not all(isinstance(p, str) and p for p in v):
+                raise ValueError(f"expected a list of file paths, got {_describe(v)}")
+            return tuple(v)
+
+        return cls(
+            name,
+            (),
+            "a list of file paths, relative to the config file",
+            doc,
+            check,
+            kind="paths",
+            **kw,
+        )
+
+    @classmethod
     def text(cls, name: str, default: str | None, doc: str, **kw: Any) -> Setting:
         def check(v: Any) -> str:
             if not isinstance(v, str) or len(v) > 4096:

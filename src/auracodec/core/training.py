@@ -130,7 +130,11 @@ def _profile_tables(
                 # Carry the starting config's values; its paths are made absolute
                 # since the new file lives elsewhere.
                 value = base[s.name]
-                table[s.name] = str(config.base_dir / value) if s.kind == "path" else value
+                if s.kind == "path":
+                    value = str(config.base_dir / value)
+                elif s.kind == "paths":
+                    value = [str(config.base_dir / v) for v in value]
+                table[s.name] = value
         if name in trained:
             table.update(trained[name].settings)
         tables[f"codecs.{name}"] = table

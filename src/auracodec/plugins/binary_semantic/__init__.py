@@ -1,0 +1,245 @@
+"""``binary_semantic``: templates with typed slots, method id ``0x00`` (AURA design).
+
+Machine-made messages are mostly a fixed form with a few changing values. This
+codec sends a template id and the values instead of the text::
+
+    {ts} {word} sshd[{int}]: Failed password for {word} from {ipv4} port {int} ssh2
+
+Templates come in layers: the built-in library (common assistant phrases and
+notification forms, ids 16000 and up), the user's library files, and the
+library ``auracodec train`` discovers from the user's traffic. Slot types are
+normalizers (plugins, see :mod:`auracodec.core.normalize`); user-defined
+patterns add more. The library's content hash is part of the pipeline's
+fingerprint, so two ends with different libraries find out at the handshake.
+
+Library format: :mod:`.library`; matching and payload: :mod:`.matcher`;
+normalizers: :mod:`.normalizers`; discovery: :mod:`.discovery`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from auracodec.core.codec import BindContext, Codec, CodecType
+from auracodec.core.config import Config
+from auracodec.core.corpus import Sample
+from auracodec.core.errors import CorruptPayload
+from auracodec.core.hookspecs import hookimpl
+from auracodec.core.normalize import Normalizer, NormalizerType
+from auracodec.core.settings import Setting, SettingError
+from auracodec.core.training import Progress, TrainResult
+
+from . import normalizers as _normalizers
+from .library import LibraryError, Template, content_hash, load_library, read_library
+from .matcher import TemplateSet
+
+NAME = "binary_semantic"
+METHOD_ID = 0x00
+LIBRARY_FILE = "templates.toml"
+
+
+def _check_patterns(value: Any) -> dict[str, str]:
+    expected = 'a table of name = "pattern" (see the pattern language in the docs)'
+    if not isinstance(value, dict):
+        raise ValueError(f"expected {expected}, got {value!r}")
+    for name, pattern in value.items():
+        if not isinstance(pattern, str):
+            raise ValueError(f"expected {expected}, got {name} = {pattern!r}")
+    try:
+        _normalizers.make_patterns(value)
+    except _normalizers.PatternError as exc:
+        raise ValueError(str(exc)) from None
+    return dict(value)
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting.boolean(
+        "builtin", True, "Load the built-in library (assistant phrases, notifications)."
+    ),
+    Setting.paths("libraries", "Template library files, in addition to the built-in one."),
+    Setting(
+        "patterns",
+        {},
+        'a table of name = "pattern"',
+        'User-defined slot types, e.g. { order = "ORD-[0-9A-Z]{8}" }: '
+        "a linear, possessive pattern language (docs/templates.md).",
+        _check_patterns,
+    ),
+    Setting.boolean("partial", True, "Also match templates that cover only part of a message."),
+    Setting.text(
+        "remainder_codec",
+        "auto",
+        "Codec that compresses the free text of partial matches: a codec name, "
+        "'auto' (brio, else zstd) or 'none'.",
+    ),
+    Setting.integer(
+        "min_count",
+        3,
+        1,
+        1 << 20,
+        "Training: a discovered template must match at least this many messages.",
+        training_only=True,
+    ),
+    Setting.integer(
+        "max_templates",
+        4000,
+        1,
+        65536,
+        "Training: keep at most this many discovered templates (the most useful).",
+        training_only=True,
+    ),
+)
+
+
+class BinarySemanticCodec:
+    """The template codec. Thread-safe. Libraries are loaded when bound."""
+
+    name = NAME
+    method_id = METHOD_ID
+    thread_safe = True
+    detects: frozenset[str] = frozenset()
+    cost = 5
+
+    def __init__(
+        self,
+        *,
+        builtin: bool = True,
+        libraries: Sequence[Path] = (),
+        patterns: Mapping[str, str] | None = None,
+        partial: bool = True,
+        remainder_codec: str = "auto",
+    ) -> None:
+        self._builtin = builtin
+        self._libraries = tuple(libraries)
+        self._patterns = _normalizers.make_patterns(patterns or {})
+        self._partial = partial
+        self._remainder_name = remainder_codec
+        self._set: TemplateSet | None = None
+        self._fingerprint: dict[str, str | int] = {}
+
+    # -- building -------------------------------------------------------------------
+
+    def bind(self, context: BindContext) -> None:
+        types = self._slot_types(context.normalizers)
+        templates = self._load(types)
+        remainder = self._pick_remainder(context.codecs)
+        self._set = TemplateSet(templates, types, remainder, self._partial)
+        definitions = {
+            name: (
+                f"pattern:{n.source}"
+                if isinstance(n, _normalizers.Pattern)
+                else f"{type(n).__module__}.{type(n).__qualname__}"
+            )
+            for name, n in types.items()
+        }
+        self._fingerprint = {
+            "format": 1,
+            "library": content_hash(templates, definitions),
+            "remainder": remainder.name if remainder is not None else "none",
+            "partial": int(self._partial),
+        }
+
+    def _slot_types(self, declared: Mapping[str, NormalizerType]) -> dict[str, Normalizer]:
+        types: dict[str, Normalizer] = {}
+        for name, ntype in declared.items():
+            types[name] = ntype.factory({})
+        for name, pattern in self._patterns.items():
+            if name in types:
+                raise SettingError("patterns", f"pattern {name!r} shadows the slot type {name!r}")
+            types[name] = pattern
+        return types
+
+    def _load(self, types: Mapping[str, Normalizer]) -> list[Template]:
+        layers: list[tuple[str, list[Template]]] = []
+        if self._builtin:
+            layers.append(builtin_library(types))
+        for path in self._libraries:
+            try:
+                layers.append(load_library(path, types))
+            except LibraryError as exc:
+                raise SettingError("libraries", str(exc)) from exc
+        seen: dict[int, str] = {}
+        templates: list[Template] = []
+        for source, layer in layers:
+            for t in layer:
+                if t.id in seen:
+                    raise SettingError(
+                        "libraries",
+                        f"template {t.id} is defined in both {seen[t.id]} and {source}; "
+                        "ids must be unique across libraries",
+                    )
+                seen[t.id] = source
+                templates.append(t)
+        return templates
+
+    def _pick_remainder(self, codecs: Mapping[str, Codec]) -> Codec | None:
+        name = self._remainder_name
+        if name == "none":
+            return None
+        if name == "auto":
+            return next((codecs[n] for n in ("brio", "zstd") if n in codecs), None)
+        if name not in codecs or name in (NAME, "identity"):
+            raise SettingError(
+                "remainder_codec",
+                f"expected 'auto', 'none' or a codec of this pipeline "
+                f"({', '.join(n for n in codecs if n not in (NAME, 'identity'))}), got {name!r}",
+            )
+        return codecs[name]
+
+    @property
+    def templates(self) -> TemplateSet:
+        if self._set is None:
+            raise RuntimeError("the template codec is used before the pipeline bound it")
+        return self._set
+
+    # -- the codec ----------------------------------------------------------------------
+
+    def encode(self, message: bytes) -> bytes | None:
+        return self.templates.encode(message)
+
+    def decode(self, payload: bytes, limit: int) -> bytes:
+        if self._set is None:
+            raise CorruptPayload("the template codec has no library bound")
+        return self._set.decode(payload, limit)
+
+    def max_payload_size(self, size: int) -> int:
+        # Header (3 bytes at most for ids < 2**18), then at worst every byte of
+        # the message as slot text or remainder, with its length prefix.
+        return size + 3 + 5 + 5 * 64
+
+    def fingerprint(self) -> Mapping[str, str | int]:
+        return dict(self._fingerprint)
+
+    def stats(self) -> dict[str, object]:
+        return self.templates.stats()
+
+
+def builtin_library(types: Mapping[str, Normalizer]) -> tuple[str, list[Template]]:
+    """The built-in library shipped with auracodec (``builtin.toml``)."""
+    import tomllib
+
+    text = (resources.files(__name__) / "builtin.toml").read_text(encoding="utf-8")
+    return read_library(tomllib.loads(text), types, "built-in library")
+
+
+def _factory(settings: Mapping[str, Any]) -> BinarySemanticCodec:
+    return BinarySemanticCodec(
+        builtin=settings["builtin"],
+        libraries=settings["libraries"],
+        patterns=settings["patterns"],
+        partial=settings["partial"],
+        remainder_codec=settings["remainder_codec"],
+    )
+
+
+@hookimpl
+def auracodec_codec_types() -> list[CodecType]:
+    return [CodecType(NAME, METHOD_ID, _factory, SETTINGS, "templates with typed slots")]
+
+
+@hookimpl
+def auracodec_normalizers() -> list[NormalizerType]:
+    return _normalizers.declarations()

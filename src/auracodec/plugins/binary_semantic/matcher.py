@@ -1,0 +1,340 @@
+"""Finding the template that fits a message, and the payload format.
+
+Matching never scans the library. Every template is indexed under one
+*anchor*: its rarest literal token (a whitespace-delimited run of literal text
+that no slot touches). A message's whitespace-split tokens are looked up in
+that index, so only templates sharing a rare token with the message are tried,
+whatever the library's size; templates without an anchor (all slots and
+punctuation) are tried on every message and are kept few by discovery. A
+candidate is then walked part by part: literals are compared, normalizer slots
+take the longest value of their type, ``word``/``text``/``enum`` slots end
+where the next literal starts (its first occurrence; there is no
+backtracking). Of all candidates, the one giving the smallest payload wins.
+
+A template may also cover only part of a message (*partial match*): a
+template that starts with literal text is also tried where that text occurs
+later in the message, and the text before and after it travels as a
+remainder, compressed by another codec of the pipeline when that pays.
+
+Payload::
+
+    varint(template_id << 3 | packed << 2 | mode)
+    slot values, in order:
+        normalizer slots   the normalizer's packed form
+        word, text         varint(length) || bytes
+        enum               varint(index)
+    remainder (mode != 0), to the end of the payload:
+        mode 1 (template, then text)    the text after
+        mode 2 (text, then template)    the text before
+        mode 3 (text, template, text)   varint(len(before)) || before || after
+        with packed = 1 the remainder is the payload of the remainder codec
+
+Mode 0 means the template covers the whole message.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Mapping, Sequence
+
+from auracodec.core.codec import Codec
+from auracodec.core.errors import CorruptPayload, OutputLimitExceeded, TrailingData
+from auracodec.core.normalize import Normalizer
+from auracodec.core.varint import read_varint, varint
+
+from .library import Slot, Template
+
+__all__ = ["TemplateSet"]
+
+_WHITESPACE = frozenset(b" \t\r\n\x0b\x0c")
+_WORD, _TEXT, _ENUM, _NORM = 0, 1, 2, 3
+_FULL, _PREFIX, _SUFFIX, _INFIX = 0, 1, 2, 3
+
+
+class _Compiled:
+    """A template prepared for matching: parts as (kind, literal or slot data, next literal)."""
+
+    __slots__ = ("anchor", "id", "leading", "parts", "template")
+
+    def __init__(self, template: Template, normalizers: Mapping[str, Normalizer]) -> None:
+        self.template = template
+        self.id = template.id
+        parts: list[tuple[int, object, bytes | None]] = []
+        raw = template.parts
+        for i, p in enumerate(raw):
+            if isinstance(p, bytes):
+                parts.append((-1, p, None))
+                continue
+            following = raw[i + 1] if i + 1 < len(raw) else None
+            nxt = following if isinstance(following, bytes) else None
+            if p.kind == "word":
+                parts.append((_WORD, None, nxt))
+            elif p.kind == "text":
+                parts.append((_TEXT, None, nxt))
+            elif p.kind == "enum":
+                parts.append((_ENUM, _Enum(p.values), nxt))
+            else:
+                parts.append((_NORM, normalizers[p.kind], nxt))
+        self.parts = parts
+        self.leading = raw[0] if isinstance(raw[0], bytes) else None
+        self.anchor: bytes | None = None
+
+    def literal_tokens(self) -> list[bytes]:
+        """Tokens of the template that are wholly literal (candidate anchors)."""
+        tokens: list[bytes] = []
+        current = bytearray()
+        touched = False  # does a slot touch the current token?
+        for p in self.template.parts:
+            if isinstance(p, Slot):
+                touched = True
+                continue
+            for b in p:
+                if b in _WHITESPACE:
+                    if current and not touched:
+                        tokens.append(bytes(current))
+                    current.clear()
+                    touched = False
+                else:
+                    current.append(b)
+        if current and not touched:
+            tokens.append(bytes(current))
+        return tokens
+
+    def match(self, msg: bytes, pos: int) -> tuple[int, list[bytes]] | None:
+        """Match from ``pos``; return the end and the encoded slot values."""
+        out: list[bytes] = []
+        end = len(msg)
+        for kind, data, nxt in self.parts:
+            if kind < 0:
+                if not msg.startswith(data, pos):  # type: ignore[arg-type]
+                    return None
+                pos += len(data)  # type: ignore[arg-type]
+                continue
+            if kind == _NORM:
+                stop = data.match(msg, pos)  # type: ignore[attr-defined]
+                if stop < 0:
+                    return None
+                packed = data.pack(msg[pos:stop])  # type: ignore[attr-defined]
+                if packed is None:
+                    return None
+                out.append(packed)
+                pos = stop
+                continue
+            if nxt is not None:
+                stop = msg.find(nxt, pos)
+                if stop < 0:
+                    return None
+            elif kind == _WORD:
+                stop = pos
+                while stop < end and msg[stop] not in _WHITESPACE:
+                    stop += 1
+            else:  # a trailing text or enum slot takes the rest of the message
+                stop = end
+            value = msg[pos:stop]
+            if kind == _WORD:
+                if not value or any(b in _WHITESPACE for b in value):
+                    return None
+                out.append(varint(len(value)) + value)
+            elif kind == _TEXT:
+                out.append(varint(len(value)) + value)
+            else:
+                index = data.index.get(value)  # type: ignore[attr-defined]
+                if index is None:
+                    return None
+                out.append(varint(index))
+            pos = stop
+        return pos, out
+
+
+class TemplateSet:
+    """A compiled library: match, encode, decode. Thread-safe.
+
+    ``remainder_codec`` compresses the free text of partial matches when its
+    payload is smaller; ``None`` stores it as is.
+    """
+
+    def __init__(
+        self,
+        templates: Sequence[Template],
+        normalizers: Mapping[str, Normalizer],
+        remainder_codec: Codec | None = None,
+        partial: bool = True,
+    ) -> None:
+        self._normalizers = dict(normalizers)
+        self._by_id = {t.id: _Compiled(t, self._normalizers) for t in templates}
+        self._remainder = remainder_codec
+        self._partial = partial
+        self._index: dict[bytes, list[_Compiled]] = {}
+        self._anchorless: list[_Compiled] = []
+        frequency: Counter[bytes] = Counter()
+        tokens = {tid: c.literal_tokens() for tid, c in self._by_id.items()}
+        for toks in tokens.values():
+            frequency.update(set(toks))
+        for tid, c in self._by_id.items():
+            if tokens[tid]:
+                # The rarest token; ties go to the longer, then the smaller, token.
+                c.anchor = min(tokens[tid], key=lambda t: (frequency[t], -len(t), t))
+                self._index.setdefault(c.anchor, []).append(c)
+            else:
+                self._anchorless.append(c)
+        self._lock = threading.Lock()
+        self.attempts = 0
+        self.hits: Counter[int] = Counter()
+        self.saved: Counter[int] = Counter()
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    @property
+    def anchorless(self) -> int:
+        return len(self._anchorless)
+
+    def candidates(self, msg: bytes) -> list[_Compiled]:
+        found: list[_Compiled] = list(self._anchorless)
+        index = self._index
+        for token in set(msg.split()):
+            hit = index.get(token)
+            if hit is not None:
+                found.extend(hit)
+        return found
+
+    # -- encoding -------------------------------------------------------------------
+
+    def encode(self, msg: bytes) -> bytes | None:
+        best: bytes | None = None
+        best_id = -1
+        for c in self.candidates(msg):
+            payload = self._encode_with(c, msg)
+            if payload is not None and (best is None or len(payload) < len(best)):
+                best, best_id = payload, c.id
+        with self._lock:
+            self.attempts += 1
+            if best is not None:
+                self.hits[best_id] += 1
+                self.saved[best_id] += len(msg) - len(best)
+        return best
+
+    def _encode_with(self, c: _Compiled, msg: bytes) -> bytes | None:
+        m = c.match(msg, 0)
+        if m is not None and m[0] == len(msg):
+            return varint(c.id << 3 | _FULL) + b"".join(m[1])
+        if not self._partial:
+            return None
+        best: bytes | None = None
+        if m is not None:  # the template covers a prefix
+            best = self._with_remainder(c, _PREFIX, m[1], b"", msg[m[0] :])
+        if c.leading is not None:
+            start = msg.find(c.leading, 1)
+            if start > 0:
+                m = c.match(msg, start)
+                if m is not None:
+                    end, values = m
+                    mode = _SUFFIX if end == len(msg) else _INFIX
+                    payload = self._with_remainder(c, mode, values, msg[:start], msg[end:])
+                    if payload is not None and (best is None or len(payload) < len(best)):
+                        best = payload
+        return best
+
+    def _with_remainder(
+        self, c: _Compiled, mode: int, values: list[bytes], before: bytes, after: bytes
+    ) -> bytes | None:
+        if mode == _PREFIX:
+            rest = after
+        elif mode == _SUFFIX:
+            rest = before
+        else:
+            rest = varint(len(before)) + before + after
+        packed = 0
+        if self._remainder is not None and len(rest) > 8:
+            coded = self._remainder.encode(rest)
+            if coded is not None and len(coded) < len(rest):
+                rest, packed = coded, 1
+        return varint(c.id << 3 | packed << 2 | mode) + b"".join(values) + rest
+
+    # -- decoding -------------------------------------------------------------------
+
+    def decode(self, payload: bytes, limit: int) -> bytes:
+        head, pos = read_varint(payload, 0, what="template id")
+        tid, packed, mode = head >> 3, head >> 2 & 1, head & 3
+        c = self._by_id.get(tid)
+        if c is None:
+            raise CorruptPayload(f"unknown template id {tid} (this library has {len(self)})")
+        values: list[bytes] = []
+        for kind, data, _ in c.parts:
+            if kind < 0:
+                values.append(data)  # type: ignore[arg-type]
+                continue
+            if kind == _NORM:
+                value, pos = data.unpack(payload, pos)  # type: ignore[attr-defined]
+            elif kind == _ENUM:
+                index, pos = read_varint(payload, pos, what="enum index")
+                options = data.values  # type: ignore[attr-defined]
+                if index >= len(options):
+                    raise CorruptPayload(f"enum index {index} out of {len(options)} values")
+                value = options[index]
+            else:
+                n, pos = read_varint(payload, pos, what="slot length")
+                if n > limit or pos + n > len(payload):
+                    raise CorruptPayload(f"slot of {n} bytes runs past the payload")
+                value = payload[pos : pos + n]
+                pos += n
+            values.append(value)
+        body = b"".join(values)
+        if mode == _FULL:
+            if packed:
+                raise CorruptPayload("a whole-message match carries no remainder")
+            if pos != len(payload):
+                raise TrailingData(f"{len(payload) - pos} bytes follow the last slot")
+            out = body
+        else:
+            rest = payload[pos:]
+            if packed:
+                if self._remainder is None:
+                    raise CorruptPayload("packed remainder, but no remainder codec is set")
+                rest = self._remainder.decode(rest, limit)
+            if mode == _PREFIX:
+                out = body + rest
+            elif mode == _SUFFIX:
+                out = rest + body
+            else:
+                n, at = read_varint(rest, 0, what="remainder length")
+                if at + n > len(rest):
+                    raise CorruptPayload("remainder length runs past the payload")
+                out = rest[at : at + n] + body + rest[at + n :]
+        if len(out) > limit:
+            raise OutputLimitExceeded(limit)
+        return bytes(out)
+
+    # -- stats --------------------------------------------------------------------------
+
+    def stats(self) -> dict[str, object]:
+        with self._lock:
+            hits = dict(self.hits)
+            saved = dict(self.saved)
+            attempts = self.attempts
+        matched = sum(hits.values())
+        return {
+            "templates": len(self),
+            "attempts": attempts,
+            "matched": matched,
+            "hit_rate": round(matched / attempts, 4) if attempts else 0.0,
+            "per_template": {
+                tid: {
+                    "hits": hits[tid],
+                    "bytes_saved": saved[tid],
+                    "text": self._by_id[tid].template.text,
+                }
+                for tid in sorted(hits, key=lambda t: -saved[t])
+            },
+        }
+
+
+class _Enum:
+    """An enum slot's values, by index and by value."""
+
+    __slots__ = ("index", "values")
+
+    def __init__(self, values: Sequence[bytes]) -> None:
+        self.values = tuple(values)
+        self.index = {v: i for i, v in enumerate(self.values)}

@@ -1,0 +1,352 @@
+"""The template codec: normalizers, library validation, matching, payloads.
+
+Hypothesis builds random templates and slot values (empty slots, values that
+contain the template's own literal text, non-ASCII, long values); every match
+must decode to the exact message.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import uuid
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from auracodec import ConfigError, DecodeError, Pipeline
+from auracodec.conformance import CodecConformance
+from auracodec.core.config import Config
+from auracodec.core.varint import varint
+from auracodec.plugins.binary_semantic import BinarySemanticCodec
+from auracodec.plugins.binary_semantic.library import (
+    LibraryError,
+    Slot,
+    Template,
+    parse_template,
+    read_library,
+    template_text,
+)
+from auracodec.plugins.binary_semantic.matcher import TemplateSet
+from auracodec.plugins.binary_semantic.normalizers import BUILTIN, Pattern, PatternError
+
+NORMALIZERS = {name: cls() for name, cls in BUILTIN.items()}
+TYPES = [*NORMALIZERS, "word", "text", "enum"]
+
+# -- values of each type ---------------------------------------------------------------
+
+digits = st.text("0123456789", min_size=1, max_size=19)
+DATETIMES = st.datetimes(min_value=datetime.datetime(1000, 1, 1))  # four-digit years
+values: dict[str, st.SearchStrategy[bytes]] = {
+    "int": st.builds(lambda s, d: (s + d).encode(), st.sampled_from(["", "-"]), digits).filter(
+        lambda v: v.lstrip(b"-").strip(b"0") or not v.startswith(b"-")
+    ),
+    "dec": st.builds(lambda a, b: f"{a}.{b}".encode(), digits, digits),
+    "hex": st.one_of(
+        st.text("0123456789abcdef", min_size=1, max_size=64),
+        st.text("0123456789ABCDEF", min_size=1, max_size=64).filter(lambda s: not s.isdigit()),
+    ).map(str.encode),
+    "uuid": st.builds(
+        lambda u, up: (str(u).upper() if up else str(u)).encode(), st.uuids(), st.booleans()
+    ),
+    "ipv4": st.ip_addresses(v=4).map(lambda a: str(a).encode()),
+    "ipv6": st.ip_addresses(v=6).map(lambda a: str(ipaddress.IPv6Address(a)).encode()),
+    "ts": st.one_of(
+        DATETIMES.map(lambda d: d.isoformat().encode()),
+        DATETIMES.map(lambda d: d.strftime("%Y-%m-%d %H:%M:%S,%f")[:-3].encode()),
+        DATETIMES.map(lambda d: d.date().isoformat().encode()),
+        DATETIMES.map(lambda d: d.strftime("%b %d %H:%M:%S").encode()),
+        DATETIMES.map(lambda d: d.strftime("%a %b %d %H:%M:%S %Y").encode()),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(values))
+@given(data=st.data())
+def test_normalizers_round_trip(name: str, data: st.DataObject) -> None:
+    n = NORMALIZERS[name]
+    v = data.draw(values[name])
+    packed = n.pack(v)
+    assert packed is not None, v
+    assert n.match(v, 0) == len(v), v
+    assert n.unpack(packed + b"tail", 0) == (v, len(packed))
+
+
+@pytest.mark.parametrize("name", sorted(NORMALIZERS))
+@given(blob=st.binary(max_size=64))
+def test_normalizers_on_hostile_bytes(name: str, blob: bytes) -> None:
+    n = NORMALIZERS[name]
+    try:
+        value, end = n.unpack(blob, 0)
+    except DecodeError:
+        return
+    assert end <= len(blob) and isinstance(value, bytes)
+    assert n.pack(blob) is None or isinstance(n.pack(blob), bytes)
+    assert -1 <= n.match(blob, 0) <= len(blob)
+
+
+def test_normalizers_refuse_what_they_cannot_restore() -> None:
+    assert NORMALIZERS["ts"].pack(b"2025-02-30") is None
+    assert NORMALIZERS["ts"].pack(b"Mon Dec 04 04:47:44 2005") is None  # was a Sunday
+    assert NORMALIZERS["ipv6"].pack(b"2001:DB8::1") is None  # not canonical
+    assert NORMALIZERS["hex"].pack(b"AbC") is None
+    assert NORMALIZERS["int"].pack(b"-0") is None
+    assert NORMALIZERS["int"].match(b"1" * 20, 0) == -1
+    assert NORMALIZERS["ipv4"].match(b"1.2.3.456", 0) == -1
+
+
+def test_patterns() -> None:
+    p = Pattern("order", r"ORD-[0-9A-Z]{8}")
+    assert p.match(b"ORD-AB12CD34 shipped", 0) == 12
+    assert p.unpack(p.pack(b"ORD-AB12CD34"), 0) == (b"ORD-AB12CD34", 8)
+    amount = Pattern("amount", r"\d+\.\d{2}")
+    packed = amount.pack(b"1234.50")
+    assert len(packed) < len(b"1234.50") and amount.unpack(packed, 0)[0] == b"1234.50"
+    # Possessive: [a-z]+ takes every letter and gives none back.
+    assert Pattern("x", "[a-z]+a").match(b"banana", 0) == -1
+    for bad, match in [
+        ("", "1 to 512"),
+        ("[a-", "unclosed"),
+        ("a{2", "bad repeat"),
+        ("a{3,1}", "bad repeat"),
+        ("*a", "unexpected"),
+        ("x?", "at least one"),
+    ]:
+        with pytest.raises(PatternError, match=match):
+            Pattern("bad", bad)
+
+
+@given(st.text(max_size=40), st.integers(0, 5000))
+def test_patterns_are_linear(text: str, n: int) -> None:
+    p = Pattern("p", r"[a-z]*[0-9]+\w?")
+    data = (text * 3).encode() + b"a" * n
+    assert -1 <= p.match(data, 0) <= len(data)
+
+
+# -- random templates -----------------------------------------------------------------
+
+literal_text = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="{}"), min_size=1, max_size=12
+)
+
+
+@st.composite
+def template_and_message(draw: st.DrawFn) -> tuple[Template, bytes]:
+    parts: list[bytes | Slot] = []
+    message = bytearray()
+    for i in range(draw(st.integers(1, 6))):
+        if i or draw(st.booleans()):
+            lit = draw(literal_text).encode()
+            parts.append(lit)
+            message += lit
+        kind = draw(st.sampled_from(TYPES))
+        if kind == "enum":
+            options = draw(
+                st.lists(literal_text.map(str.encode), min_size=1, max_size=4, unique=True)
+            )
+            value = draw(st.sampled_from(options))
+            parts.append(Slot("enum", tuple(options)))
+        elif kind in ("word", "text"):
+            # Values may contain the template's own literal text.
+            pool = [p for p in parts if isinstance(p, bytes)] + [b"x", "é".encode()]
+            chunks = draw(
+                st.lists(st.sampled_from(pool) | literal_text.map(str.encode), max_size=4)
+            )
+            value = b"".join(chunks)
+            if kind == "word":
+                value = b"".join(value.split()) or b"w"
+            parts.append(Slot(kind))
+        else:
+            value = draw(values[kind])
+            parts.append(Slot(kind))
+        message += value
+        if kind in ("word", "text", "enum"):
+            tail = draw(literal_text).encode()
+            parts.append(tail)
+            message += tail
+    text = template_text(parts)
+    return parse_template(7, text, NORMALIZERS), bytes(message)
+
+
+@given(template_and_message())
+def test_random_templates_round_trip(case: tuple[Template, bytes]) -> None:
+    template, message = case
+    tset = TemplateSet([template], NORMALIZERS)
+    payload = tset.encode(message)
+    if payload is None:
+        # Greedy matching may miss (a value that runs into the next literal);
+        # it must never produce a wrong payload.
+        return
+    assert tset.decode(payload, 1 << 20) == message
+
+
+@given(template_and_message(), st.binary(max_size=40), st.binary(max_size=40))
+def test_partial_matches_round_trip(
+    case: tuple[Template, bytes], before: bytes, after: bytes
+) -> None:
+    template, core = case
+    message = before + core + after
+    tset = TemplateSet([template], NORMALIZERS)
+    payload = tset.encode(message)
+    if payload is not None:
+        assert tset.decode(payload, 1 << 20) == message
+
+
+def test_long_values_and_empty_slots() -> None:
+    t = parse_template(1, "a {text} b {word} c", NORMALIZERS)
+    tset = TemplateSet([t], NORMALIZERS)
+    for m in [b"a  b x c", b"a " + "é".encode() * 50_000 + b" b y c"]:
+        payload = tset.encode(m)
+        assert payload is not None and tset.decode(payload, 1 << 20) == m
+
+
+def test_best_template_wins() -> None:
+    general = parse_template(1, "user {word} logged in from {word}", NORMALIZERS)
+    typed = parse_template(2, "user {word} logged in from {ipv4}", NORMALIZERS)
+    tset = TemplateSet([general, typed], NORMALIZERS)
+    m = b"user alice logged in from 192.168.100.200"
+    payload = tset.encode(m)
+    assert payload[0] >> 3 == 2
+    assert tset.decode(payload, 1000) == m
+    assert tset.stats()["per_template"][2]["hits"] == 1
+
+
+def test_decode_errors() -> None:
+    t = parse_template(1, "id {int} name {word}", NORMALIZERS)
+    tset = TemplateSet([t], NORMALIZERS)
+    good = tset.encode(b"id 42 name bob")
+    assert good is not None
+    with pytest.raises(DecodeError, match="unknown template id 9"):
+        tset.decode(bytes([9 << 3]), 100)
+    with pytest.raises(DecodeError, match="follow the last slot"):
+        tset.decode(good + b"!", 100)
+    with pytest.raises(DecodeError):
+        tset.decode(good[:-1], 100)
+    with pytest.raises(DecodeError, match="output limit"):
+        tset.decode(good, 5)
+    with pytest.raises(DecodeError, match="runs past the payload"):
+        tset.decode(bytes([1 << 3]) + b"\x54" + b"\x7f" + b"abc", 1 << 20)
+
+
+# -- libraries ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("a {nope} b", r"template 3: unknown slot type \{nope\}"),
+        ("a {word}{int}", "word slot must be followed by literal text"),
+        ("a {int", "unclosed slot"),
+        ("a } b", "single '}'"),
+        ("{enum:}", "enum needs 1 to 256 distinct values"),
+        ("{enum:a|a}", "distinct"),
+        ("{int:3}", "takes no arguments"),
+        ("", "empty text"),
+        ("x" * 5000, "at most 4096"),
+    ],
+)
+def test_template_validation(text: str, match: str) -> None:
+    with pytest.raises(LibraryError, match=match):
+        parse_template(3, text, NORMALIZERS)
+
+
+def test_library_validation() -> None:
+    ok = {"library": {"format": 1, "name": "t"}, "template": [{"id": 1, "text": "hi {int}"}]}
+    assert read_library(ok, NORMALIZERS, "t")[1][0].id == 1
+    for data, match in [
+        ({"template": []}, r"expected a \[library\] table with format = 1"),
+        ({**ok, "extra": 1}, "unknown top-level keys"),
+        ({**ok, "template": [{"id": 1, "text": "a"}, {"id": 1, "text": "b"}]}, "duplicate id"),
+        ({**ok, "template": [{"id": -1, "text": "a"}]}, "id must be an integer"),
+        ({**ok, "template": [{"id": 2, "text": "a", "colour": "red"}]}, "unknown keys"),
+    ]:
+        with pytest.raises(LibraryError, match=match):
+            read_library(data, NORMALIZERS, "t")
+
+
+def write_library(path: Path, templates: list[tuple[int, str]]) -> Path:
+    lines = ["[library]", "format = 1", 'name = "test"']
+    for tid, text in templates:
+        lines += ["[[template]]", f"id = {tid}", f"text = {text!r}".replace("'", '"')]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_library_files_in_a_pipeline(tmp_path: Path) -> None:
+    write_library(tmp_path / "mine.toml", [(1, "order {int} shipped to {word}")])
+    cfg = tmp_path / "auracodec.toml"
+    cfg.write_text('[codecs.binary_semantic]\nlibraries = ["mine.toml"]\n')
+    pipe = Pipeline.from_config(cfg)
+    frame = pipe.encode("order 123456 shipped to berlin")
+    assert pipe.method_of(frame) == "binary_semantic"
+    assert pipe.decode(frame) == "order 123456 shipped to berlin"
+    assert pipe.fingerprint != Pipeline.from_config().fingerprint
+
+    write_library(tmp_path / "mine.toml", [(1, "order {nope}")])
+    with pytest.raises(
+        ConfigError,
+        match=r"codecs.binary_semantic.libraries: .*mine.toml: "
+        r"template 1: unknown slot type",
+    ):
+        Pipeline.from_config(cfg)
+    write_library(tmp_path / "mine.toml", [(16000, "clash")])
+    with pytest.raises(ConfigError, match="template 16000 is defined in both"):
+        Pipeline.from_config(cfg)
+    cfg.write_text('[codecs.binary_semantic]\nlibraries = ["missing.toml"]\n')
+    with pytest.raises(ConfigError, match=r"cannot read .*missing.toml"):
+        Pipeline.from_config(cfg)
+
+
+def test_patterns_in_config() -> None:
+    cfg = Config.from_mapping({"codecs": {"binary_semantic": {"patterns": {"order": "[a"}}}})
+    with pytest.raises(ConfigError, match=r"codecs\.binary_semantic\.patterns: pattern 'order'"):
+        Pipeline.from_config(cfg)
+
+
+def test_appending_keeps_old_frames(tmp_path: Path) -> None:
+    write_library(tmp_path / "lib.toml", [(1, "build {int} passed")])
+    cfg = Config.from_mapping(
+        {"codecs": {"binary_semantic": {"libraries": ["lib.toml"]}}}, base=tmp_path / "x"
+    )
+    old = Pipeline.from_config(cfg)
+    frame = old.encode("build 4711 passed")
+    write_library(tmp_path / "lib.toml", [(1, "build {int} passed"), (2, "build {int} failed")])
+    new = Pipeline.from_config(cfg)
+    assert new.fingerprint != old.fingerprint  # the handshake notices
+    assert new.decode(frame) == "build 4711 passed"  # old frames still decode
+
+
+def test_no_template_matches_free_text_badly() -> None:
+    pipe = Pipeline.from_config()
+    without = Pipeline.from_config(
+        Config.from_mapping({"plugins": {"disable": ["binary_semantic"]}})
+    )
+    text = "Thanks! I hope this helps! Let me know if you have any other questions."
+    assert len(pipe.encode(text)) <= len(without.encode(text))
+
+
+# -- the conformance suite ------------------------------------------------------------
+
+
+class TestBinarySemanticConformance(CodecConformance):
+    def make_codec(self) -> BinarySemanticCodec:
+        codec = Pipeline.from_config().codecs["binary_semantic"]
+        assert isinstance(codec, BinarySemanticCodec)
+        return codec
+
+    def crafted_bombs(self) -> list[bytes]:
+        # "Reminder: {text}" with a text slot claiming a gigabyte.
+        reminder = next(
+            t.id
+            for t in self.codec.templates._by_id.values()
+            if t.template.text == "Reminder: {text}"
+        )
+        return [varint(reminder << 3) + varint(1 << 30) + b"x" * 20]
+
+    def test_uuid_request_template(self) -> None:
+        m = f"Request {uuid.uuid4()} completed in 42 ms".encode()
+        payload = self.codec.encode(m)
+        assert payload is not None and len(payload) < 25
+        assert self.codec.decode(payload, 1000) == m
