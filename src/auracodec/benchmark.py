@@ -78,6 +78,7 @@ class Result:
     encode_us: Percentiles
     decode_us: Percentiles
     methods: dict[str, int] = attrs.Factory(dict)
+    codecs: dict[str, Any] = attrs.Factory(dict)
     note: str = ""
 
     @property
@@ -166,7 +167,7 @@ def measure_pipeline(
     for s in pipe.stats.methods.values():
         if s.encoded:
             methods[s.name] = s.encoded
-    return attrs.evolve(result, methods=methods)
+    return attrs.evolve(result, methods=methods, codecs=pipe.stats.codecs)
 
 
 def permessage_deflate_sizes(

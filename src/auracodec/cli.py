@@ -179,6 +179,16 @@ def _cmd_bench(args: argparse.Namespace, console: Console) -> int:
         for n, c in sorted(pipeline.methods.items(), key=lambda kv: -kv[1])
     )
     out.print(f"pipeline methods: {shares}", highlight=False)
+    templates = pipeline.codecs.get("binary_semantic")
+    if templates:
+        top = list(templates["per_template"].values())[:3]
+        best = "; ".join(f"{t['text'][:50]!r} x{t['hits']}" for t in top)
+        out.print(
+            f"templates: {templates['templates']} loaded, hit rate {templates['hit_rate']:.1%} "
+            f"({templates['matched']} of {templates['attempts']} messages)"
+            + (f"; most bytes saved: {best}" if best else ""),
+            highlight=False,
+        )
     if args.json:
         payload = {
             "corpus": source,

@@ -76,6 +76,11 @@ Optional:
     :class:`~auracodec.core.settings.SettingError` like a factory; what it
     binds to belongs in ``fingerprint()``.
 
+``stats() -> dict``
+    Figures the codec keeps itself, as plain data (the template codec's hit
+    rate and per-template hits); they appear under ``codecs`` in
+    ``Pipeline.stats.to_dict()``.
+
 Codecs are declared to the plugin manager as :class:`CodecType` objects (a name,
 an id, the settings they accept, and a factory) through the
 ``auracodec_codec_types`` hook; the pipeline calls the factory with the

@@ -185,7 +185,11 @@ class Pipeline:
         for c in built.values():
             decoders[c.method_id] = c
         hook = registry.pm.hook
-        stats = Stats({c.method_id: c.name for c in built.values()})
+        reporters = {n: c.stats for n, c in built.items() if callable(getattr(c, "stats", None))}
+        stats = Stats(
+            {c.method_id: c.name for c in built.values()},
+            lambda: {name: report() for name, report in reporters.items()},
+        )
         pipe = cls(
             config=config,
             registry=registry,

@@ -12,7 +12,7 @@ import math
 import threading
 from array import array
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -88,8 +88,13 @@ class Stats:
     is lost between threads and no lock is taken per message.
     """
 
-    def __init__(self, names: Mapping[int, str]) -> None:
+    def __init__(
+        self,
+        names: Mapping[int, str],
+        codec_stats: Callable[[], dict[str, Any]] | None = None,
+    ) -> None:
         self._names = dict(names)
+        self._codec_stats = codec_stats
         ids = sorted(self._names)
         #: Method id -> slot in the counter arrays.
         self.slot = {mid: i for i, mid in enumerate(ids)}
@@ -168,11 +173,17 @@ class Stats:
             "expansions": sum(s.expansions for s in m),
         }
 
+    @property
+    def codecs(self) -> dict[str, Any]:
+        """Figures codecs keep themselves (template hit rates...), by codec name."""
+        return self._codec_stats() if self._codec_stats else {}
+
     def to_dict(self) -> dict[str, Any]:
         """Everything, as plain data (JSON-ready)."""
         return {
             "total": self.totals(),
             "methods": {name: s.to_dict() for name, s in self.methods.items()},
+            "codecs": self.codecs,
             "decode_errors": self.errors,
             "verify_failures": self.verify_failures,
         }
