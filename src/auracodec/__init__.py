@@ -32,6 +32,7 @@ from .core.errors import (
 )
 from .core.hookspecs import hookimpl
 from .core.pipeline import Pipeline
+from .core.session import Session
 from .core.stats import MethodStats, Stats
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "Pipeline",
     "PluginError",
     "PluginWarning",
+    "Session",
     "SessionError",
     "Stats",
     "TrailingData",

@@ -135,6 +135,44 @@ def _parser() -> argparse.ArgumentParser:
         help="the whole input is one binary frame; write the message to stdout",
     )
 
+    c = command("demo", "Replay a conversation over a loopback WebSocket server.", _cmd_demo)
+    c.add_argument("corpus", nargs="*", metavar="CORPUS", help="default: the built-in sample")
+    config_option(c)
+    c.add_argument(
+        "--conv",
+        metavar="ID",
+        help="the conversation to replay (default: a long chat conversation)",
+    )
+
+    c = command(
+        "stress", "Concurrent WebSocket clients replay conversations on 127.0.0.1.", _cmd_stress
+    )
+    c.add_argument("--users", type=int, default=10, metavar="N", help="concurrent clients")
+    c.add_argument(
+        "--messages",
+        type=int,
+        default=50,
+        metavar="M",
+        help="messages each client exchanges (both directions)",
+    )
+    c.add_argument("--corpus", nargs="+", metavar="CORPUS", help="default: the built-in sample")
+    config_option(c)
+    c.add_argument(
+        "--warmup",
+        type=int,
+        default=5,
+        metavar="K",
+        help="messages per client left out of the latency figures",
+    )
+    c.add_argument(
+        "--timeout",
+        type=float,
+        default=300.0,
+        metavar="S",
+        help="stop after S seconds; what has not arrived counts as lost",
+    )
+    c.add_argument("--json", metavar="OUT", help="write the report as JSON")
+
     c = command("plugins", "List plugins: codecs, policies, normalizers.", _cmd_plugins)
     config_option(c)
 
@@ -425,6 +463,153 @@ def _frames(files: Sequence[str]) -> Iterator[tuple[str, dict[str, Any]]]:
 
 def _write_line(out: BinaryIO, record: dict[str, Any]) -> None:
     out.write(json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n")
+
+
+# -- demo and stress ----------------------------------------------------------------
+
+
+def _scripts(corpus: Sequence[str] | None) -> list[Any]:
+    from .loopback import conversations
+
+    samples = read_corpus(corpus) if corpus else builtin_sample()
+    scripts = conversations(samples)
+    if not scripts:
+        raise AuraError("the corpus holds no conversations to replay")
+    return scripts
+
+
+def _websockets_needed() -> None:
+    try:
+        import websockets  # noqa: F401
+    except ImportError:
+        raise AuraError(
+            "this command needs the websockets library: pip install 'auracodec[websocket]'"
+        ) from None
+
+
+def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
+    import asyncio
+
+    _websockets_needed()
+    from .core.corpus import CLIENT_ROLES
+    from .loopback import Turn, demo
+
+    pipe = _load(args)
+    samples = read_corpus(args.corpus) if args.corpus else builtin_sample()
+    if args.conv:
+        script = [Turn(s.role in CLIENT_ROLES, s.data) for s in samples if s.conv == args.conv]
+        if not script:
+            raise AuraError(f"no conversation {args.conv!r} in the corpus")
+    else:
+        chats = [
+            t
+            for t in _scripts(args.corpus)
+            if any(turn.from_client for turn in t) and not all(turn.from_client for turn in t)
+        ]
+        if not chats:
+            raise AuraError("the corpus holds no two-sided conversation")
+        script = max(chats, key=lambda t: (len(t), sum(len(x.data) for x in t)))
+    console.print(f"pipeline: {_describe(pipe)}", highlight=False)
+    result = asyncio.run(demo(pipe, script))
+    t = Table(
+        title="one conversation over ws://127.0.0.1 (auracodec session)", title_justify="left"
+    )
+    for col, just in (
+        ("#", "right"),
+        ("from", "left"),
+        ("message", "left"),
+        ("method", "left"),
+        ("bytes", "right"),
+        ("frame", "right"),
+        ("ratio", "right"),
+        ("verified", "left"),
+    ):
+        t.add_column(col, justify=just)  # type: ignore[arg-type]
+    for i, e in enumerate(result.exchanges, 1):
+        t.add_row(
+            str(i),
+            "client" if e.from_client else "server",
+            e.preview,
+            e.method,
+            str(e.size),
+            str(e.frame_size),
+            f"{e.size / e.frame_size:.2f}",
+            "yes" if e.verified else "[red]NO[/]",
+        )
+    out = _stdout()
+    out.print(t)
+    total, frames = result.message_bytes, result.frame_bytes
+    out.print(
+        f"{len(result.exchanges)} messages, {total} bytes: auracodec session {frames} bytes "
+        f"(ratio {total / frames:.2f}); the same pipeline without session context "
+        f"{result.stateless_bytes}; permessage-deflate (websockets defaults, context "
+        f"takeover) {result.deflate_bytes} bytes (ratio {total / result.deflate_bytes:.2f})",
+        highlight=False,
+    )
+    if not all(e.verified for e in result.exchanges):
+        raise _Failed("some messages arrived altered")
+    return 0
+
+
+def _cmd_stress(args: argparse.Namespace, console: Console) -> int:
+    import asyncio
+
+    _websockets_needed()
+    from .loopback import stress
+
+    if args.users < 1 or args.messages < 1:
+        raise AuraError("--users and --messages must be at least 1")
+    pipe = _load(args)
+    scripts = _scripts(args.corpus)
+    console.print(
+        f"{args.users} clients x {args.messages} messages on 127.0.0.1; "
+        f"pipeline: {_describe(pipe)}",
+        highlight=False,
+    )
+    with _progress(console) as progress:
+        task = progress.add_task("messages", total=args.users * args.messages)
+        result = asyncio.run(
+            stress(
+                pipe,
+                scripts,
+                users=args.users,
+                messages=args.messages,
+                warmup=args.warmup,
+                timeout=args.timeout,
+                progress=lambda n: progress.advance(task, n),
+            )
+        )
+    out = _stdout()
+    shares = ", ".join(
+        f"{n} {c / result.messages:.0%}"
+        for n, c in sorted(result.methods.items(), key=lambda kv: -kv[1])
+    )
+    out.print(
+        f"{result.messages} messages in {result.seconds:.1f} s; methods: {shares}", highlight=False
+    )
+    out.print(
+        f"bytes: {result.message_bytes} -> {result.frame_bytes} (ratio {result.ratio:.2f}); "
+        f"permessage-deflate {result.deflate_bytes} "
+        f"({result.frame_bytes / result.deflate_bytes:.2f}x of it)",
+        highlight=False,
+    )
+    out.print(
+        f"encode µs p50/p95/p99 {_pct(result.encode_us)}; decode {_pct(result.decode_us)}; "
+        f"round trip {_pct(result.round_trip_us)}",
+        highlight=False,
+    )
+    out.print(
+        f"lost {result.lost}, altered {result.altered}, errors {len(result.errors)}",
+        highlight=False,
+    )
+    for e in result.errors[:10]:
+        console.print(f"[red]{e}[/]", highlight=False)
+    if args.json:
+        Path(args.json).write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
+        console.print(f"wrote {args.json}")
+    if result.lost or result.altered or result.errors:
+        raise _Failed("messages were lost or altered")
+    return 0
 
 
 # -- plugins ------------------------------------------------------------------------

@@ -119,6 +119,7 @@ class Config:
     verify: bool
     selector_table: Mapping[str, Any]
     codec_tables: Mapping[str, Mapping[str, Any]]
+    observer_tables: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
 
     @classmethod
     def defaults(cls) -> Config:
@@ -174,7 +175,7 @@ class Config:
     @classmethod
     def _from_table(cls, data: Mapping[str, Any], path: Path | None) -> Config:
         _check_nesting(data, path)
-        allowed = {"pipeline", "plugins", "selector", "codecs"}
+        allowed = {"pipeline", "plugins", "selector", "codecs", "observers"}
         for key, value in data.items():
             if key not in allowed:
                 raise ConfigError(
@@ -205,13 +206,14 @@ class Config:
                 path=path,
                 key="selector.policy",
             )
-        codec_tables: dict[str, Mapping[str, Any]] = {}
-        for name, table in data.get("codecs", {}).items():
-            if not isinstance(table, dict):
-                raise ConfigError(
-                    f"expected a table, got {table!r}", path=path, key=f"codecs.{name}"
-                )
-            codec_tables[name] = table
+        tables: dict[str, dict[str, Mapping[str, Any]]] = {"codecs": {}, "observers": {}}
+        for group, found in tables.items():
+            for name, table in data.get(group, {}).items():
+                if not isinstance(table, dict):
+                    raise ConfigError(
+                        f"expected a table, got {table!r}", path=path, key=f"{group}.{name}"
+                    )
+                found[name] = table
         return cls(
             path=path,
             max_message_size=pipeline["max_message_size"],
@@ -220,7 +222,8 @@ class Config:
             policy=selector["policy"],
             verify=selector["verify"],
             selector_table=selector_raw,
-            codec_tables=codec_tables,
+            codec_tables=tables["codecs"],
+            observer_tables=tables["observers"],
         )
 
     # -- second step: plugin tables ---------------------------------------
@@ -235,6 +238,10 @@ class Config:
     def codec_settings(self, name: str, settings: Sequence[Setting]) -> dict[str, Any]:
         """Validate ``[codecs.<name>]`` against the codec's declared settings."""
         return self._check(self.codec_tables.get(name, {}), settings, f"codecs.{name}")
+
+    def observer_settings(self, name: str, settings: Sequence[Setting]) -> dict[str, Any]:
+        """Validate ``[observers.<name>]`` against the observer's declared settings."""
+        return self._check(self.observer_tables.get(name, {}), settings, f"observers.{name}")
 
     def policy_settings(self, settings: Sequence[Setting]) -> dict[str, Any]:
         """Validate the policy's keys of ``[selector]``."""

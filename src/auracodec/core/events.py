@@ -7,9 +7,14 @@ least one observer is registered, so an unobserved pipeline pays nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
 import attrs
 
-__all__ = ["MessageEvent"]
+from .settings import Setting
+
+__all__ = ["MessageEvent", "ObserverType"]
 
 
 @attrs.frozen
@@ -33,3 +38,20 @@ class MessageEvent:
     @property
     def message_size(self) -> int:
         return len(self.message)
+
+
+@attrs.frozen
+class ObserverType:
+    """A configurable observer, declared through ``auracodec_observer_types``.
+
+    It runs only in pipelines whose config has an ``[observers.<name>]`` table
+    (observers are off by default). ``factory(settings, hook)`` builds an
+    object with hook implementations (``auracodec_message_encoded``...), which
+    the pipeline registers; ``hook`` is the pipeline's hook relay, for
+    observers that call other hooks (the audit log asks ``auracodec_redact``).
+    """
+
+    name: str
+    factory: Callable[[Mapping[str, Any], Any], object] = attrs.field(repr=False)
+    settings: Sequence[Setting] = ()
+    summary: str = ""

@@ -18,9 +18,9 @@ This module has no I/O; it turns values into bytes and back.
 
 from __future__ import annotations
 
-from .errors import EncodeError, TruncatedFrame
+from .errors import EncodeError, InvalidUtf8, TruncatedFrame
 
-__all__ = ["FRAME_FORMAT", "as_frame", "as_message", "join", "split"]
+__all__ = ["FRAME_FORMAT", "as_frame", "as_message", "invalid_utf8", "join", "split"]
 
 #: Version of this framing; part of every pipeline fingerprint.
 FRAME_FORMAT = 1
@@ -62,3 +62,10 @@ def as_frame(frame: object) -> bytes:
     if isinstance(frame, (bytearray, memoryview)):
         return bytes(frame)
     raise TypeError(f"a frame is bytes, not {type(frame).__name__}")
+
+
+def invalid_utf8(exc: UnicodeDecodeError) -> InvalidUtf8:
+    """The error for a decoded message that is not UTF-8 text."""
+    return InvalidUtf8(
+        f"the message is not UTF-8 text ({exc.reason} at byte {exc.start}); use decode_bytes()"
+    )

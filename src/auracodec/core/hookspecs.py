@@ -28,12 +28,13 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from .codec import CodecType
+    from .codec import Codec, CodecType
     from .config import Config
     from .corpus import Sample
-    from .events import MessageEvent
+    from .events import MessageEvent, ObserverType
     from .normalize import NormalizerType
     from .selector import PolicyType
+    from .session import CodecContext
     from .training import Progress, TrainResult
 
 __all__ = ["PROJECT", "hookimpl", "hookspec"]
@@ -77,6 +78,16 @@ def auracodec_normalizers() -> Sequence[NormalizerType]:
 
 
 @hookspec
+def auracodec_observer_types() -> Sequence[ObserverType]:
+    """Declare configurable observers (the audit log is one).
+
+    Collected. An observer runs only where the config has an
+    ``[observers.<name>]`` table; its keys are checked against the declared
+    settings.
+    """
+
+
+@hookspec
 def auracodec_train(
     corpus: Sequence[Sample], outdir: Path, config: Config, progress: Progress
 ) -> TrainResult | None:
@@ -99,6 +110,20 @@ def auracodec_train(
     """
 
 
+@hookspec(firstresult=True)
+def auracodec_codec_context(codec: Codec, direction: str) -> CodecContext | None:
+    """A codec's context for one direction of a new session, or ``None``.
+
+    First result wins. A plugin returns a context for the codecs it knows
+    (its own, usually) and ``None`` for the rest; codecs without a context
+    work statelessly inside sessions. See :mod:`auracodec.core.session` for
+    what a context must do.
+
+    :param codec: a codec of the session's pipeline.
+    :param direction: ``"out"`` (what this end sends) or ``"in"``.
+    """
+
+
 @hookspec
 def auracodec_message_encoded(event: MessageEvent) -> None:
     """Observe a message the pipeline encoded (metrics, audit).
@@ -113,6 +138,15 @@ def auracodec_message_decoded(event: MessageEvent) -> None:
     """Observe a message the pipeline decoded (metrics, audit).
 
     Called after a frame decoded successfully, in the decoding thread.
+    """
+
+
+@hookspec(firstresult=True)
+def auracodec_redact(text: str, event: MessageEvent) -> str | None:
+    """What an audit log records instead of a message's plaintext, or ``None``.
+
+    First result wins; ``None`` from every implementation keeps the text.
+    Mask personal data here (emails, card numbers, tokens).
     """
 
 

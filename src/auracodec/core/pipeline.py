@@ -33,10 +33,11 @@ from .errors import (
     UnknownMethod,
 )
 from .events import MessageEvent
-from .framing import FRAME_FORMAT, as_frame, as_message
+from .framing import FRAME_FORMAT, as_frame, as_message, invalid_utf8
 from .registry import Registry
 from .selector import Policy
 from .settings import SettingError
+from .session import Session
 from .stats import Stats
 
 __all__ = ["Pipeline"]
@@ -167,6 +168,23 @@ class Pipeline:
                     str(exc), path=config.path, key=f"codecs.{name}.{exc.key}"
                 ) from exc
 
+        for name in config.observer_tables:
+            otype = registry.observer_types.get(name)
+            if otype is None:
+                raise ConfigError(
+                    f"no such observer (available: {', '.join(sorted(registry.observer_types))})",
+                    path=config.path,
+                    key=f"observers.{name}",
+                )
+            settings = config.observer_settings(name, otype.settings)
+            try:
+                observer = otype.factory(settings, registry.pm.hook)
+            except SettingError as exc:
+                raise ConfigError(
+                    str(exc), path=config.path, key=f"observers.{name}.{exc.key}"
+                ) from exc
+            registry.pm.register(observer, name=f"observer:{name}")
+
         policy_type = registry.policy_types.get(config.policy)
         if policy_type is None:
             raise ConfigError(
@@ -227,7 +245,7 @@ class Pipeline:
                     _empty_frame_error,
                     pipe._unknown_method,
                     pipe._too_big,
-                    _invalid_utf8,
+                    invalid_utf8,
                     pipe._failed,
                 ),
             )
@@ -305,7 +323,7 @@ class Pipeline:
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise _invalid_utf8(exc) from None
+            raise invalid_utf8(exc) from None
 
     # Error paths, shared with the compiled decoder.
 
@@ -343,6 +361,10 @@ class Pipeline:
             parts = pool.map(lambda chunk: [self.encode(m) for m in chunk], chunks)
             return [frame for part in parts for frame in part]
 
+    def session(self, session_id: str | None = None) -> Session:
+        """A new :class:`~auracodec.Session`: context across one connection's messages."""
+        return Session(self, session_id)
+
     def method_of(self, frame: bytes) -> str:
         """The name of the codec a frame's method id names (no decoding)."""
         if not frame:
@@ -355,12 +377,6 @@ class Pipeline:
 
 def _empty_frame_error() -> TruncatedFrame:
     return TruncatedFrame("empty frame: expected at least the method id byte")
-
-
-def _invalid_utf8(exc: UnicodeDecodeError) -> InvalidUtf8:
-    return InvalidUtf8(
-        f"the message is not UTF-8 text ({exc.reason} at byte {exc.start}); use decode_bytes()"
-    )
 
 
 def _fingerprint(codecs: Iterable[Codec]) -> str:

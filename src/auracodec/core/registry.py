@@ -30,6 +30,7 @@ from . import hookspecs
 from .codec import NAME_RE, CodecType
 from .errors import PluginError, PluginWarning
 from .methods import REGISTERED_IDS, check_method_id
+from .events import ObserverType
 from .normalize import NormalizerType
 from .selector import PolicyType
 
@@ -73,6 +74,7 @@ class Registry:
     codec_types: dict[str, CodecType]
     policy_types: dict[str, PolicyType]
     normalizer_types: dict[str, NormalizerType]
+    observer_types: dict[str, ObserverType]
     owner: dict[tuple[str, str], PluginInfo]
 
     @classmethod
@@ -133,7 +135,7 @@ class Registry:
                 continue
             infos.append(info)
 
-        reg = cls(pm, (), {}, {}, {}, {})
+        reg = cls(pm, (), {}, {}, {}, {}, {})
         reg.plugins = tuple(reg._collect(infos))
         return reg
 
@@ -145,6 +147,7 @@ class Registry:
             ("auracodec_codec_types", CodecType, self.codec_types),
             ("auracodec_selector_policies", PolicyType, self.policy_types),
             ("auracodec_normalizers", NormalizerType, self.normalizer_types),
+            ("auracodec_observer_types", ObserverType, self.observer_types),
         ]
         # First pass: every plugin's declarations, each checked on its own.
         declared: dict[str, list[tuple[str, Any]]] = {}

@@ -26,6 +26,7 @@ from .config import Config, dump_toml
 from .corpus import Sample
 from .errors import ConfigError
 from .registry import Registry
+from .settings import Setting
 
 __all__ = ["NullProgress", "Progress", "TrainResult", "TrainedProfile", "train"]
 
@@ -123,19 +124,28 @@ def _profile_tables(
         codec_type = registry.codec_types.get(name)
         if codec_type is None:
             raise ConfigError(f"plugin trained unknown codec {name!r}", key=f"codecs.{name}")
-        table: dict[str, Any] = {}
-        base = config.codec_tables.get(name, {})
-        for s in codec_type.settings:
-            if s.name in base:
-                # Carry the starting config's values; its paths are made absolute
-                # since the new file lives elsewhere.
-                value = base[s.name]
-                if s.kind == "path":
-                    value = str(config.base_dir / value)
-                elif s.kind == "paths":
-                    value = [str(config.base_dir / v) for v in value]
-                table[s.name] = value
+        table = _carried(config, config.codec_tables.get(name, {}), codec_type.settings)
         if name in trained:
             table.update(trained[name].settings)
         tables[f"codecs.{name}"] = table
+    for name, base in sorted(config.observer_tables.items()):
+        otype = registry.observer_types.get(name)
+        settings = otype.settings if otype is not None else ()
+        tables[f"observers.{name}"] = _carried(config, base, settings)
     return tables
+
+
+def _carried(
+    config: Config, base: Mapping[str, Any], settings: Sequence[Setting]
+) -> dict[str, Any]:
+    """The starting config's values for a table; paths made absolute, since the
+    new file lives elsewhere."""
+    kinds = {s.name: s.kind for s in settings}
+    table: dict[str, Any] = {}
+    for key, value in base.items():
+        if kinds.get(key) == "path":
+            value = str(config.base_dir / value)
+        elif kinds.get(key) == "paths":
+            value = [str(config.base_dir / v) for v in value]
+        table[key] = value
+    return table

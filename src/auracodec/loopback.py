@@ -1,0 +1,370 @@
+"""Conversations replayed over a real WebSocket server on 127.0.0.1.
+
+What ``auracodec demo`` and ``auracodec stress`` run. A server and clients in
+one process exchange the turns of real conversations: the client sends the
+user's turns, the server the assistant's, each over an auracodec session
+(``auracodec.websocket``). Every message is checked against the script on
+arrival, so a lost or altered message is counted, never missed. Bytes on the
+wire are compared with permessage-deflate (RFC 7692) at websockets' defaults
+on the same messages, emulated with the same zlib settings websockets uses
+(``auracodec.benchmark.permessage_deflate_sizes``; a test checks it against
+websockets' own extension byte for byte).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import zlib
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import attrs
+
+from .benchmark import PMD_MEM_LEVEL, PMD_WINDOW_BITS
+from .core.corpus import CLIENT_ROLES, Sample
+from .core.pipeline import Pipeline
+from .core.session import Session
+from .core.stats import Percentiles
+from .websocket import AuraConnection, connect, serve
+
+__all__ = ["Turn", "conversations", "demo", "stress"]
+
+
+@attrs.frozen
+class Turn:
+    """One message of a script: who sends it and what."""
+
+    from_client: bool
+    data: bytes
+
+
+def conversations(samples: Sequence[Sample], min_turns: int = 2) -> list[list[Turn]]:
+    """Group samples into conversations (``conv``), in corpus order.
+
+    Samples without a conversation id are cut into runs of eight that
+    alternate between the two sides, so any corpus can be replayed.
+    """
+    grouped: dict[str, list[Turn]] = {}
+    loose: list[Sample] = []
+    for s in samples:
+        if s.conv is None:
+            loose.append(s)
+            continue
+        grouped.setdefault(s.conv, []).append(Turn(s.role in CLIENT_ROLES, s.data))
+    out = [turns for turns in grouped.values() if len(turns) >= min_turns]
+    for i in range(0, len(loose), 8):
+        run = [Turn(j % 2 == 0, s.data) for j, s in enumerate(loose[i : i + 8])]
+        if len(run) >= min_turns:
+            out.append(run)
+    return out
+
+
+@attrs.frozen
+class Exchange:
+    """One message as it crossed the wire."""
+
+    from_client: bool
+    size: int
+    frame_size: int
+    method: str
+    verified: bool
+    encode_ns: int
+    decode_ns: int
+    preview: str = ""
+
+
+class _Deflate:
+    """permessage-deflate with context takeover for one direction (websockets' defaults)."""
+
+    def __init__(self) -> None:
+        self._c = zlib.compressobj(wbits=-PMD_WINDOW_BITS, memLevel=PMD_MEM_LEVEL)
+
+    def size(self, data: bytes) -> int:
+        out = self._c.compress(data) + self._c.flush(zlib.Z_SYNC_FLUSH)
+        return len(out) - 4  # the sync flush's empty block is not sent
+
+
+def _method(session: Session, frame: bytes) -> str:
+    inner = frame
+    if frame[:1] == b"\xff":
+        inner = frame[3:] if frame[1:2] == b"\xff" else frame[1:]
+    return session.stats._names.get(inner[0], f"0x{inner[0]:02x}")
+
+
+async def _play(
+    conn: AuraConnection,
+    script: Sequence[Turn],
+    as_client: bool,
+    log: list[Exchange] | None,
+    timeout: float,
+) -> tuple[int, int]:
+    """Play one side of a script; returns (lost, altered) as seen by this side."""
+    session = conn.session
+    assert session is not None
+    lost = altered = 0
+    for turn in script:
+        if turn.from_client == as_client:
+            start = time.perf_counter_ns()
+            frame = session.encode(turn.data)
+            encode_ns = time.perf_counter_ns() - start
+            await conn.ws.send(frame)
+            if log is not None:
+                log.append(
+                    Exchange(
+                        as_client,
+                        len(turn.data),
+                        len(frame),
+                        _method(session, frame),
+                        True,
+                        encode_ns,
+                        0,
+                        _preview(turn.data),
+                    )
+                )
+        else:
+            try:
+                frame = await asyncio.wait_for(conn.ws.recv(), timeout)
+            except TimeoutError:
+                lost += 1
+                break
+            start = time.perf_counter_ns()
+            data = session.decode_bytes(frame)  # type: ignore[arg-type]
+            decode_ns = time.perf_counter_ns() - start
+            ok = data == turn.data
+            altered += not ok
+            if log is not None:
+                log.append(
+                    Exchange(
+                        turn.from_client,
+                        len(data),
+                        len(frame),
+                        _method(session, frame),
+                        ok,
+                        0,
+                        decode_ns,
+                        _preview(turn.data),
+                    )
+                )
+    return lost, altered
+
+
+def _preview(data: bytes, width: int = 48) -> str:
+    text = data.decode("utf-8", "replace").replace("\n", " ")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# -- demo ---------------------------------------------------------------------------
+
+
+@attrs.frozen
+class DemoResult:
+    exchanges: list[Exchange]
+    deflate_bytes: int
+    stateless_bytes: int
+
+    @property
+    def message_bytes(self) -> int:
+        return sum(e.size for e in self.exchanges)
+
+    @property
+    def frame_bytes(self) -> int:
+        return sum(e.frame_size for e in self.exchanges)
+
+
+async def demo(pipeline: Pipeline, script: Sequence[Turn]) -> DemoResult:
+    """Play one conversation over a loopback server; report every message."""
+    server_log: list[Exchange] = []
+    client_log: list[Exchange] = []
+
+    async def handler(conn: AuraConnection) -> None:
+        await _play(conn, script, False, server_log, 30.0)
+
+    async with serve(handler, "127.0.0.1", 0, pipeline=pipeline) as server:
+        port = server.sockets[0].getsockname()[1]
+        async with connect(f"ws://127.0.0.1:{port}", pipeline=pipeline) as conn:
+            await _play(conn, script, True, client_log, 30.0)
+    # Each message appears once as sent and once as received; keep the
+    # receiver's view (verified) with the sender's encode time.
+    sent = [e for e in client_log + server_log if e.encode_ns]
+    received = [e for e in client_log + server_log if not e.encode_ns]
+    by_order = []
+    for turn in script:
+        s = next(e for e in sent if e.from_client == turn.from_client)
+        sent.remove(s)
+        r = next((e for e in received if e.from_client == turn.from_client), None)
+        if r is not None:
+            received.remove(r)
+        by_order.append(
+            attrs.evolve(
+                s, verified=r is not None and r.verified, decode_ns=r.decode_ns if r else 0
+            )
+        )
+    deflate = {True: _Deflate(), False: _Deflate()}
+    stateless = sum(len(pipeline.encode(t.data)) for t in script)
+    return DemoResult(by_order, sum(deflate[t.from_client].size(t.data) for t in script), stateless)
+
+
+# -- stress ---------------------------------------------------------------------------
+
+
+@attrs.frozen
+class StressResult:
+    users: int
+    messages: int
+    warmup: int
+    seconds: float
+    message_bytes: int
+    frame_bytes: int
+    deflate_bytes: int
+    methods: dict[str, int]
+    encode_us: Percentiles
+    decode_us: Percentiles
+    round_trip_us: Percentiles
+    lost: int
+    altered: int
+    errors: list[str]
+
+    @property
+    def ratio(self) -> float:
+        return self.message_bytes / self.frame_bytes if self.frame_bytes else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        d = attrs.asdict(self)
+        d["ratio"] = round(self.ratio, 4)
+        d["deflate_ratio"] = round(self.message_bytes / self.deflate_bytes, 4)
+        d["bytes_vs_deflate"] = round(self.frame_bytes / self.deflate_bytes, 4)
+        return d
+
+
+async def stress(
+    pipeline: Pipeline,
+    scripts: Sequence[Sequence[Turn]],
+    *,
+    users: int,
+    messages: int,
+    warmup: int = 5,
+    timeout: float = 300.0,
+    progress: Callable[[int], None] | None = None,
+) -> StressResult:
+    """``users`` concurrent clients each exchange ``messages`` messages.
+
+    Client ``i`` replays the scripts from ``i`` on, round robin, until it has
+    exchanged ``messages`` messages (both directions); the first ``warmup``
+    of each client are left out of the latency figures. Everything stops
+    after ``timeout`` seconds; what did not arrive by then counts as lost.
+    """
+    if not scripts:
+        raise ValueError("no conversations to replay")
+    plans = [_plan(scripts, i, messages) for i in range(users)]
+    totals: Counter[str] = Counter()
+    enc: list[int] = []
+    dec: list[int] = []
+    rtt: list[int] = []
+    sizes = [0, 0, 0]  # message bytes, frame bytes, deflate bytes
+    lost = altered = 0
+    errors: list[str] = []
+
+    async def server_side(conn: AuraConnection) -> None:
+        nonlocal altered
+        user = int(conn.ws.request.path.strip("/"))  # type: ignore[union-attr]
+        try:
+            altered += await _serve_plan(conn, plans[user])
+        except Exception as exc:  # noqa: BLE001 - reported, the run goes on
+            errors.append(f"server, user {user}: {type(exc).__name__}: {exc}")
+
+    async def client_side(user: int, port: int) -> None:
+        nonlocal lost, altered
+        deflate = {True: _Deflate(), False: _Deflate()}
+        seen = 0
+        try:
+            async with connect(f"ws://127.0.0.1:{port}/{user}", pipeline=pipeline) as conn:
+                session = conn.session
+                assert session is not None
+                sent_at = 0
+                for turn in plans[user]:
+                    counted = seen >= warmup
+                    if turn.from_client:
+                        start = time.perf_counter_ns()
+                        frame = session.encode(turn.data)
+                        took = time.perf_counter_ns() - start
+                        sent_at = time.perf_counter_ns()
+                        await conn.ws.send(frame)
+                        if counted:
+                            enc.append(took)
+                    else:
+                        try:
+                            frame = await asyncio.wait_for(conn.ws.recv(), 30.0)
+                        except TimeoutError:
+                            lost += 1
+                            break
+                        start = time.perf_counter_ns()
+                        data = session.decode_bytes(frame)  # type: ignore[arg-type]
+                        took = time.perf_counter_ns() - start
+                        if counted:
+                            dec.append(took)
+                            if sent_at:
+                                rtt.append(time.perf_counter_ns() - sent_at)
+                        sent_at = 0
+                        altered += data != turn.data
+                    totals[_method(session, frame)] += 1  # type: ignore[arg-type]
+                    sizes[0] += len(turn.data)
+                    sizes[1] += len(frame)
+                    sizes[2] += deflate[turn.from_client].size(turn.data)
+                    seen += 1
+                    if progress:
+                        progress(1)
+        except Exception as exc:  # noqa: BLE001 - reported, the run goes on
+            errors.append(f"client {user}: {type(exc).__name__}: {exc}")
+        lost += len(plans[user]) - seen
+
+    started = time.perf_counter()
+    async with serve(server_side, "127.0.0.1", 0, pipeline=pipeline) as server:
+        port = server.sockets[0].getsockname()[1]
+        tasks = [asyncio.create_task(client_side(u, port)) for u in range(users)]
+        done, pending = await asyncio.wait(tasks, timeout=timeout)
+        for t in pending:
+            t.cancel()
+        if pending:
+            errors.append(f"{len(pending)} clients did not finish within {timeout:g} s")
+            await asyncio.gather(*pending, return_exceptions=True)
+    return StressResult(
+        users=users,
+        messages=sum(len(p) for p in plans),
+        warmup=warmup,
+        seconds=round(time.perf_counter() - started, 3),
+        message_bytes=sizes[0],
+        frame_bytes=sizes[1],
+        deflate_bytes=sizes[2],
+        methods=dict(totals),
+        encode_us=Percentiles.of(enc),
+        decode_us=Percentiles.of(dec),
+        round_trip_us=Percentiles.of(rtt),
+        lost=lost,
+        altered=altered,
+        errors=errors,
+    )
+
+
+def _plan(scripts: Sequence[Sequence[Turn]], user: int, messages: int) -> list[Turn]:
+    plan: list[Turn] = []
+    i = user
+    while len(plan) < messages:
+        plan.extend(scripts[i % len(scripts)])
+        i += 1
+    return plan[:messages]
+
+
+async def _serve_plan(conn: AuraConnection, plan: Sequence[Turn]) -> int:
+    """Play the server's side of a plan; returns how many messages arrived altered."""
+    session = conn.session
+    assert session is not None
+    altered = 0
+    for turn in plan:
+        if turn.from_client:
+            frame = await asyncio.wait_for(conn.ws.recv(), 30.0)
+            altered += session.decode_bytes(frame) != turn.data  # type: ignore[arg-type]
+        else:
+            await conn.ws.send(session.encode(turn.data))
+    return altered

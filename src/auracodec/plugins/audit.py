@@ -1,0 +1,199 @@
+"""``audit``: a plaintext JSONL log of every message, for the server's records.
+
+Off by default: it runs only where the config has an ``[observers.audit]``
+table::
+
+    [observers.audit]
+    path = "audit/messages.jsonl"    # relative to the config file
+    max_bytes = 67108864             # rotate when the file passes 64 MiB
+    rotate_every = 86400             # ... or when it is a day old (0: never)
+    keep = 7                         # rotated files kept; older ones deleted
+    include_text = true              # false: sizes and methods only
+
+One line per message::
+
+    {"time": "2025-10-23T10:30:00.123456+00:00", "session": "s3", "direction": "in",
+     "method": "brio+context", "size": 118, "frame_size": 31, "elapsed_us": 24.1,
+     "text": "..."}
+
+and one per frame that failed to decode (``"error"``, ``"detail"``). The text
+goes through the ``auracodec_redact`` hook first, where a plugin can mask
+personal data; bytes that are not UTF-8 are logged as base64 (``"data"``).
+
+Rotation renames the file to ``<path>.<UTC time>`` and starts a new one;
+retention deletes the oldest rotated files beyond ``keep``. Writes are
+serialised by a lock, so one log may serve many threads.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+import os
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TextIO
+
+from auracodec.core.events import MessageEvent, ObserverType
+from auracodec.core.hookspecs import hookimpl
+from auracodec.core.settings import Setting, SettingError
+
+NAME = "audit"
+
+SETTINGS = (
+    Setting.path("path", "The log file (JSONL); rotated files sit beside it."),
+    Setting.integer(
+        "max_bytes", 64 << 20, 1024, 1 << 40, "Rotate when the file grows past this size."
+    ),
+    Setting.integer(
+        "rotate_every",
+        86400,
+        0,
+        10 * 365 * 86400,
+        "Rotate when the file is this many seconds old (0: never).",
+    ),
+    Setting.integer("keep", 7, 0, 100_000, "Rotated files to keep; older ones are deleted."),
+    Setting.boolean("include_text", True, "Log the (redacted) message text."),
+)
+
+
+class AuditLog:
+    """The observer: write, rotate, retain."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        max_bytes: int,
+        rotate_every: int,
+        keep: int,
+        include_text: bool,
+        hook: Any = None,
+    ) -> None:
+        self.path = path
+        self.max_bytes = max_bytes
+        self.rotate_every = rotate_every
+        self.keep = keep
+        self.include_text = include_text
+        self._hook = hook
+        self._lock = threading.Lock()
+        self._file: TextIO | None = None
+        self._opened = 0.0
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    # -- the hooks --------------------------------------------------------------------
+
+    @hookimpl
+    def auracodec_message_encoded(self, event: MessageEvent) -> None:
+        self._write(self._record(event))
+
+    @hookimpl
+    def auracodec_message_decoded(self, event: MessageEvent) -> None:
+        self._write(self._record(event))
+
+    @hookimpl
+    def auracodec_decode_failed(
+        self, frame_size: int, error: Exception, session: str | None
+    ) -> None:
+        self._write(
+            {
+                "time": _now(),
+                "session": session,
+                "direction": "in",
+                "frame_size": frame_size,
+                "error": type(error).__name__,
+                "detail": str(error),
+            }
+        )
+
+    # -- writing --------------------------------------------------------------------------
+
+    def _record(self, event: MessageEvent) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "time": _now(),
+            "session": event.session,
+            "direction": event.direction,
+            "method": event.method,
+            "size": event.message_size,
+            "frame_size": event.frame_size,
+            "elapsed_us": round(event.elapsed_ns / 1000, 1),
+        }
+        if self.include_text:
+            try:
+                text = event.message.decode("utf-8")
+            except UnicodeDecodeError:
+                record["data"] = base64.b64encode(event.message).decode("ascii")
+            else:
+                if self._hook is not None:
+                    redacted = self._hook.auracodec_redact(text=text, event=event)
+                    if redacted is not None:
+                        text = redacted
+                record["text"] = text
+        return record
+
+    def _write(self, record: Mapping[str, Any]) -> None:
+        line = json.dumps(record, ensure_ascii=False) + "\n"
+        with self._lock:
+            f = self._current()
+            f.write(line)
+            f.flush()
+
+    def _current(self) -> TextIO:
+        f = self._file
+        now = time.time()
+        if f is not None:
+            too_big = f.tell() >= self.max_bytes
+            too_old = self.rotate_every and now - self._opened >= self.rotate_every
+            if too_big or too_old:
+                f.close()
+                self._file = None
+                self._rotate()
+        if self._file is None:
+            if self.path.exists() and self.path.stat().st_size >= self.max_bytes:
+                self._rotate()
+            self._file = self.path.open("a", encoding="utf-8")
+            self._opened = now
+        return self._file
+
+    def _rotate(self) -> None:
+        if not self.path.exists():
+            return
+        stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+        self.path.rename(self.path.with_name(f"{self.path.name}.{stamp}"))
+        rotated = sorted(self.path.parent.glob(self.path.name + ".*"))
+        for old in rotated[: max(0, len(rotated) - self.keep)]:
+            old.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat()
+
+
+def _factory(settings: Mapping[str, Any], hook: Any) -> AuditLog:
+    path = settings["path"]
+    if path is None:
+        raise SettingError("path", "the audit log needs a path")
+    if os.path.isdir(path):
+        raise SettingError("path", f"{path} is a directory; give a file name")
+    return AuditLog(
+        path,
+        max_bytes=settings["max_bytes"],
+        rotate_every=settings["rotate_every"],
+        keep=settings["keep"],
+        include_text=settings["include_text"],
+        hook=hook,
+    )
+
+
+@hookimpl
+def auracodec_observer_types() -> list[ObserverType]:
+    return [ObserverType(NAME, _factory, SETTINGS, "plaintext JSONL log of every message")]
