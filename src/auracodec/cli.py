@@ -631,6 +631,7 @@ def _cmd_plugins(args: argparse.Namespace, console: Console) -> int:
                 "auracodec_codec_types": "codec",
                 "auracodec_selector_policies": "policy",
                 "auracodec_normalizers": "normalizer",
+                "auracodec_observer_types": "observer",
             }[hook]
             provides.append(f"{kind} {name}")
             if kind == "codec":
