@@ -81,7 +81,10 @@ def test_directory_means_its_auracodec_toml(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "match"),
     [
-        ("[pipelines]\n", r"auracodec.toml: pipelines: unknown table \(known: codecs, observers, pipeline"),
+        (
+            "[pipelines]\n",
+            r"auracodec.toml: pipelines: unknown table \(known: codecs, observers, pipeline",
+        ),
         ("pipeline = 3\n", r"pipeline: expected a table, got 3"),
         (
             "[pipeline]\nmax_message_size = 'big'\n",

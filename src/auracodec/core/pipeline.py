@@ -25,7 +25,6 @@ from .config import Config
 from .errors import (
     ConfigError,
     DecodeError,
-    InvalidUtf8,
     MessageTooLarge,
     OutputLimitExceeded,
     PluginError,
@@ -36,8 +35,8 @@ from .events import MessageEvent
 from .framing import FRAME_FORMAT, as_frame, as_message, invalid_utf8
 from .registry import Registry
 from .selector import Policy
-from .settings import SettingError
 from .session import Session
+from .settings import SettingError
 from .stats import Stats
 
 __all__ = ["Pipeline"]
@@ -360,6 +359,19 @@ class Pipeline:
         with ThreadPoolExecutor(workers, thread_name_prefix="auracodec") as pool:
             parts = pool.map(lambda chunk: [self.encode(m) for m in chunk], chunks)
             return [frame for part in parts for frame in part]
+
+    def close(self) -> None:
+        """Release what observers hold (files of the audit log). Idempotent."""
+        for name, plugin in self.registry.pm.list_name_plugin():
+            close = getattr(plugin, "close", None)
+            if name.startswith("observer:") and callable(close):
+                close()
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def session(self, session_id: str | None = None) -> Session:
         """A new :class:`~auracodec.Session`: context across one connection's messages."""

@@ -29,8 +29,8 @@ import pluggy
 from . import hookspecs
 from .codec import NAME_RE, CodecType
 from .errors import PluginError, PluginWarning
-from .methods import REGISTERED_IDS, check_method_id
 from .events import ObserverType
+from .methods import REGISTERED_IDS, check_method_id
 from .normalize import NormalizerType
 from .selector import PolicyType
 

@@ -33,6 +33,7 @@ import json
 import os
 import threading
 import time
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
@@ -81,6 +82,7 @@ class AuditLog:
         self._hook = hook
         self._lock = threading.Lock()
         self._file: TextIO | None = None
+        self._closer: weakref.finalize | None = None
         self._opened = 0.0
         self.path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -148,13 +150,14 @@ class AuditLog:
             too_big = f.tell() >= self.max_bytes
             too_old = self.rotate_every and now - self._opened >= self.rotate_every
             if too_big or too_old:
-                f.close()
-                self._file = None
+                self._close_file()
                 self._rotate()
         if self._file is None:
             if self.path.exists() and self.path.stat().st_size >= self.max_bytes:
                 self._rotate()
             self._file = self.path.open("a", encoding="utf-8")
+            # Close the file when the log is collected, even if nobody calls close().
+            self._closer = weakref.finalize(self, self._file.close)
             self._opened = now
         return self._file
 
@@ -167,11 +170,15 @@ class AuditLog:
         for old in rotated[: max(0, len(rotated) - self.keep)]:
             old.unlink(missing_ok=True)
 
+    def _close_file(self) -> None:
+        if self._closer is not None:
+            self._closer()
+        self._file = self._closer = None
+
     def close(self) -> None:
+        """Close the current file (a later message opens it again)."""
         with self._lock:
-            if self._file is not None:
-                self._file.close()
-                self._file = None
+            self._close_file()
 
 
 def _now() -> str:

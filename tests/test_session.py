@@ -1,0 +1,190 @@
+"""Sessions: per-direction context, isolation, failure and reset."""
+
+from __future__ import annotations
+
+import pytest
+
+from auracodec import DecodeError, Pipeline, Session, SessionError, TruncatedFrame
+from auracodec.conformance import sample_messages
+from auracodec.plugin import Codec, hookimpl
+
+
+class RecordingContext:
+    """A context that compresses with a codec against the last message it absorbed.
+
+    Good enough to test the session machinery: it only decodes right if both
+    ends absorbed the same messages.
+    """
+
+    cost = 1
+
+    def __init__(self, codec: Codec, method_id: int) -> None:
+        self.name = codec.name
+        self.method_id = method_id
+        self.codec = codec
+        self.absorbed: list[bytes] = []
+        self.resets = 0
+
+    def _key(self) -> bytes:
+        return self.absorbed[-1][:8] if self.absorbed else b""
+
+    def encode(self, message: bytes) -> bytes | None:
+        key = self._key()
+        if not message.startswith(key) or not key:
+            return None
+        return bytes((len(key),)) + message[len(key) :]
+
+    def decode(self, payload: bytes, limit: int) -> bytes:
+        if not payload or payload[0] != len(self._key()):
+            raise SessionError_("context out of step")
+        return self._key() + payload[1:]
+
+    def absorb(self, message: bytes) -> None:
+        self.absorbed.append(message)
+
+    def reset(self) -> None:
+        self.absorbed.clear()
+        self.resets += 1
+
+    def memory(self) -> int:
+        return sum(map(len, self.absorbed))
+
+
+class SessionError_(DecodeError):
+    pass
+
+
+class ContextPlugin:
+    def __init__(self) -> None:
+        self.made: list[RecordingContext] = []
+
+    @hookimpl
+    def auracodec_codec_context(self, codec: Codec, direction: str) -> RecordingContext | None:
+        if codec.name != "zstd":
+            return None
+        ctx = RecordingContext(codec, 0x1E)
+        self.made.append(ctx)
+        return ctx
+
+
+@pytest.fixture
+def pair() -> tuple[Session, Session, ContextPlugin]:
+    plugin = ContextPlugin()
+    pipe = Pipeline.from_config(plugins=[("ctx", plugin)])
+    return pipe.session("a"), pipe.session("b"), plugin
+
+
+def test_conversation_round_trips_both_ways(pair: tuple[Session, Session, ContextPlugin]) -> None:
+    a, b, _ = pair
+    messages = sample_messages()[:60]
+    for i, m in enumerate(messages):
+        sender, receiver = (a, b) if i % 2 else (b, a)
+        frame = sender.encode(m)
+        assert receiver.decode_bytes(frame) == m
+    assert a.contexts == ["zstd"]
+    assert a.memory() > 0
+    assert sum(s.encoded for s in a.stats.methods.values()) == 30
+
+
+def test_context_frames_are_used_and_stay_in_step(
+    pair: tuple[Session, Session, ContextPlugin],
+) -> None:
+    a, b, plugin = pair
+    prefix = b"status update 12345678: "
+    for i in range(5):
+        frame = a.encode(prefix + b"item %d" % i)
+        assert b.decode_bytes(frame) == prefix + b"item %d" % i
+        if i:
+            assert frame[0] == 0x1E  # the context won
+    out_a = next(c for c in plugin.made if c.absorbed and c is a._out.contexts[0])
+    in_b = b._in.contexts[0]
+    assert out_a.absorbed == in_b.absorbed
+
+
+def test_isolated_messages_stay_out_of_context(
+    pair: tuple[Session, Session, ContextPlugin],
+) -> None:
+    a, b, _ = pair
+    a.decode(b.encode("hello"))
+    secret = "my password is hunter2, my password is hunter2"
+    frame = b.encode(secret, isolated=True)
+    assert frame[0] == 0xFF
+    assert a.decode(frame) == secret
+    assert a._in.contexts[0].absorbed == [b"hello"]
+    assert b._out.contexts[0].absorbed == [b"hello"]
+
+
+def test_failure_refuses_frames_until_reset(pair: tuple[Session, Session, ContextPlugin]) -> None:
+    a, b, _ = pair
+    assert b.decode(a.encode("first message of the conversation")) == (
+        "first message of the conversation"
+    )
+    with pytest.raises(DecodeError):
+        b.decode_bytes(b"\x99garbage")
+    assert b.failed is not None
+    good = a.encode("second message")
+    with pytest.raises(SessionError, match="refuses frames since an earlier one failed"):
+        b.decode(good)
+    # b's next frame asks a to reset; a resets its outgoing side and marks its
+    # next frame, which b accepts again.
+    request = b.encode("can you say that again?")
+    assert request[:2] == b"\xff\xff" and request[2] & 2
+    assert a.decode(request) == "can you say that again?"
+    again = a.encode("second message")
+    assert again[:2] == b"\xff\xff" and again[2] & 1
+    assert b.decode(again) == "second message"
+    assert b.failed is None
+    assert b.decode(a.encode("third")) == "third"
+
+
+def test_explicit_reset(pair: tuple[Session, Session, ContextPlugin]) -> None:
+    a, b, _ = pair
+    for i in range(3):
+        b.decode(a.encode(f"message {i}"))
+        a.decode(b.encode(f"reply {i}"))
+    a.reset()
+    frame = a.encode("after reset")
+    assert frame[2] == 3  # reset done, please reset
+    assert b.decode(frame) == "after reset"
+    with pytest.raises(SessionError, match="waiting for the peer's reset"):
+        a.decode(b"\x04late frame from before the reset")
+    back = b.encode("ack")
+    assert back[:3] == b"\xff\xff\x01"
+    assert a.decode(back) == "ack"
+
+
+@pytest.mark.parametrize(
+    ("frame", "error", "match"),
+    [
+        (b"", TruncatedFrame, "empty frame"),
+        (b"\xff", TruncatedFrame, "ends after its escape byte"),
+        (b"\xff\xff\x01", TruncatedFrame, "before its inner frame"),
+        (b"\xff\xff\x08\x04x", SessionError, "unknown session control flags 0x08"),
+        (b"\xff\xff\x00\x04x", SessionError, "unknown session control flags 0x00"),
+        (b"\xff\xff\x04\xff\x04", SessionError, "nests escapes"),
+    ],
+)
+def test_malformed_session_frames(frame: bytes, error: type[Exception], match: str) -> None:
+    s = Pipeline.from_config().session()
+    with pytest.raises(error, match=match):
+        s.decode_bytes(frame)
+
+
+def test_context_id_clash_is_refused() -> None:
+    class Clash:
+        @hookimpl
+        def auracodec_codec_context(self, codec: Codec, direction: str) -> object:
+            return RecordingContext(codec, 0x02) if codec.name == "zstd" else None
+
+    pipe = Pipeline.from_config(plugins=[("clash", Clash())])
+    with pytest.raises(SessionError, match="uses method id 0x02"):
+        pipe.session()
+
+
+def test_sessions_without_contexts_match_the_pipeline() -> None:
+    pipe = Pipeline.from_config()
+    s = pipe.session()
+    for m in sample_messages()[:40]:
+        frame = s.encode(m)
+        assert pipe.decode_bytes(frame) == m  # stateless frames are pipeline frames
+        assert len(frame) <= len(m) + 1
