@@ -92,11 +92,11 @@ def test_redaction_hook_and_sizes_only(tmp_path: Path) -> None:
 
 def test_config_mistakes(tmp_path: Path) -> None:
     (tmp_path / "auracodec.toml").write_text("[observers.audit]\nkeep = 3\n")
-    with pytest.raises(ConfigError, match="observers.audit.path: the audit log needs a path"):
+    with pytest.raises(ConfigError, match=r"observers\.audit\.path: the audit log needs a path"):
         Pipeline.from_config(tmp_path)
     (tmp_path / "auracodec.toml").write_text("[observers.nope]\n")
     with pytest.raises(ConfigError, match=r"observers.nope: no such observer \(available: audit"):
         Pipeline.from_config(tmp_path)
     (tmp_path / "auracodec.toml").write_text('[observers.audit]\npath = "a.jsonl"\nkeep = -1\n')
-    with pytest.raises(ConfigError, match="observers.audit.keep: expected an integer from 0"):
+    with pytest.raises(ConfigError, match=r"observers\.audit\.keep: expected an integer from 0"):
         Pipeline.from_config(tmp_path)

@@ -323,7 +323,7 @@ async def stress(
     async with serve(server_side, "127.0.0.1", 0, pipeline=pipeline) as server:
         port = server.sockets[0].getsockname()[1]
         tasks = [asyncio.create_task(client_side(u, port)) for u in range(users)]
-        done, pending = await asyncio.wait(tasks, timeout=timeout)
+        _, pending = await asyncio.wait(tasks, timeout=timeout)
         for t in pending:
             t.cancel()
         if pending:
