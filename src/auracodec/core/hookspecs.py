@@ -21,7 +21,7 @@ Every hook exists since auracodec 0.1.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -89,7 +89,11 @@ def auracodec_observer_types() -> Sequence[ObserverType]:
 
 @hookspec
 def auracodec_train(
-    corpus: Sequence[Sample], outdir: Path, config: Config, progress: Progress
+    corpus: Sequence[Sample],
+    outdir: Path,
+    config: Config,
+    progress: Progress,
+    normalizers: Mapping[str, NormalizerType],
 ) -> TrainResult | None:
     """Learn from sample messages; write artifacts into ``outdir``.
 
@@ -107,6 +111,7 @@ def auracodec_train(
         them by name relative to it.
     :param config: the configuration training started from.
     :param progress: where long work reports how far it got.
+    :param normalizers: the registered normalizers (slot types), by name.
     """
 
 

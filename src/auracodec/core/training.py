@@ -92,7 +92,11 @@ def train(
     results: list[TrainResult] = [
         r
         for r in registry.pm.hook.auracodec_train(
-            corpus=corpus, outdir=out, config=config, progress=progress or NullProgress()
+            corpus=corpus,
+            outdir=out,
+            config=config,
+            progress=progress or NullProgress(),
+            normalizers=registry.normalizer_types,
         )
         if r is not None
     ]

@@ -18,6 +18,7 @@ normalizers: :mod:`.normalizers`; discovery: :mod:`.discovery`.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
@@ -26,7 +27,7 @@ from typing import Any
 from auracodec.core.codec import BindContext, Codec, CodecType
 from auracodec.core.config import Config
 from auracodec.core.corpus import Sample
-from auracodec.core.errors import CorruptPayload
+from auracodec.core.errors import AuraWarning, CorruptPayload
 from auracodec.core.hookspecs import hookimpl
 from auracodec.core.normalize import Normalizer, NormalizerType
 from auracodec.core.settings import Setting, SettingError
@@ -243,3 +244,52 @@ def auracodec_codec_types() -> list[CodecType]:
 @hookimpl
 def auracodec_normalizers() -> list[NormalizerType]:
     return _normalizers.declarations()
+
+
+@hookimpl
+def auracodec_train(
+    corpus: Sequence[Sample],
+    outdir: Path,
+    config: Config,
+    progress: Progress,
+    normalizers: Mapping[str, NormalizerType],
+) -> TrainResult | None:
+    from .discovery import LIBRARY_FILE, Learner
+
+    settings = config.codec_settings(NAME, SETTINGS)
+    types: dict[str, Normalizer] = {n: t.factory({}) for n, t in normalizers.items()}
+    types.update(_normalizers.make_patterns(settings["patterns"]))
+    learner = Learner.resume(
+        outdir, types, min_count=settings["min_count"], max_templates=settings["max_templates"]
+    )
+    learner.observe((s.data for s in corpus), progress.task("templates: mining", len(corpus)))
+    report = learner.update()
+    if not report.templates:
+        warnings.warn(
+            "binary_semantic: no template matched at least "
+            f"{settings['min_count']} messages; no library written",
+            AuraWarning,
+            stacklevel=2,
+        )
+        return None
+    learner.write(outdir)
+    if report.low_variability:
+        shown = "; ".join(report.low_variability[:3])
+        more = len(report.low_variability) - 3
+        warnings.warn(
+            f"binary_semantic: {len(report.low_variability)} templates have slots that "
+            f"barely vary (a literal may serve better): {shown}"
+            + (f"; and {more} more" if more > 0 else ""),
+            AuraWarning,
+            stacklevel=2,
+        )
+    # Keep the starting config's own libraries, then the discovered one.
+    libraries = [str(p) for p in settings["libraries"] if p.name != LIBRARY_FILE]
+    return TrainResult(
+        codec=NAME,
+        settings={"libraries": [*libraries, LIBRARY_FILE]},
+        summary=(
+            f"{report.templates} templates ({report.added} new, {report.retired} retired); "
+            f"they match {report.hit_rate:.0%} of the corpus and save {report.saved} bytes"
+        ),
+    )

@@ -7,12 +7,13 @@ A template is literal text with typed slots::
     [{enum:notice|error|warn}] jk2_init() Found child {int} in scoreboard slot {int}
 
 Slot types: ``word`` (a run without whitespace), ``text`` (anything, possibly
-empty), ``enum:A|B|C`` (one of the listed values), and every normalizer
-(``int``, ``dec``, ``hex``, ``uuid``, ``ipv4``, ``ipv6``, ``ts``, and the
-user-defined patterns of the codec's configuration). ``{{`` and ``}}`` are
-literal braces. ``word``, ``text`` and ``enum`` slots end where the next
-literal starts, so each must be followed by a literal or end the template;
-normalizer slots delimit themselves.
+empty), ``enum:A|B|C`` (the longest listed value that is there; ``enum:A|B|*``
+also takes any other word, at the cost of its bytes), and every
+normalizer (``int``, ``dec``, ``hex``, ``uuid``, ``ipv4``, ``ipv6``, ``ts``, and
+the user-defined patterns of the codec's configuration). ``{{`` and ``}}`` are
+literal braces. ``word`` and ``text`` slots end where the next literal starts
+(a ``word`` also at whitespace); a ``text`` slot must be followed by a literal
+or end the template. The other slots delimit themselves.
 
 A library file is TOML, data only::
 
@@ -68,6 +69,8 @@ MAX_ENUM_VALUE = 256
 
 #: Slot types that are not normalizers.
 GENERIC_TYPES = frozenset({"word", "text", "enum"})
+#: Slot types that end where the next literal starts.
+_OPEN_ENDED = frozenset({"text"})
 
 
 class LibraryError(ValueError):
@@ -80,10 +83,12 @@ class Slot:
 
     kind: str
     values: tuple[bytes, ...] = ()  # enum only
+    open_ended: bool = False  # enum only: other values travel as a word
 
     def spec(self) -> str:
         if self.kind == "enum":
-            return "enum:" + "|".join(v.decode("utf-8") for v in self.values)
+            values = [v.decode("utf-8") for v in self.values]
+            return "enum:" + "|".join([*values, "*"] if self.open_ended else values)
         return self.kind
 
 
@@ -97,6 +102,8 @@ class Template:
     id: int
     parts: tuple[Part, ...]
     text: str = attrs.field(eq=False)
+    #: Still decoded, no longer used to encode (a library only grows).
+    retired: bool = attrs.field(default=False, eq=False)
 
     @property
     def slots(self) -> list[Slot]:
@@ -136,7 +143,7 @@ def parse_template(tid: int, text: str, known_types: Iterable[str]) -> Template:
             if literal:
                 parts.append(bytes(literal))
                 literal.clear()
-            elif parts and isinstance(parts[-1], Slot) and parts[-1].kind in GENERIC_TYPES:
+            elif parts and isinstance(parts[-1], Slot) and parts[-1].kind in _OPEN_ENDED:
                 raise LibraryError(
                     f"{where}: a {parts[-1].kind} slot must be followed by literal text "
                     f"(it ends where the next literal starts), not by {{{spec}}}"
@@ -166,13 +173,16 @@ def _parse_slot(spec: str, known: set[str], where: str) -> Slot:
         )
     if kind == "enum":
         values = tuple(v.encode("utf-8") for v in args.split("|")) if args else ()
+        open_ended = values[-1:] == (b"*",)
+        if open_ended:
+            values = values[:-1]
         if not values or len(values) > MAX_ENUM_VALUES or len(set(values)) != len(values):
             raise LibraryError(
                 f"{where}: enum needs 1 to {MAX_ENUM_VALUES} distinct values: {{enum:A|B}}"
             )
         if any(not v or len(v) > MAX_ENUM_VALUE for v in values):
             raise LibraryError(f"{where}: enum values have 1 to {MAX_ENUM_VALUE} bytes")
-        return Slot("enum", values)
+        return Slot("enum", values, open_ended)
     if args:
         raise LibraryError(f"{where}: slot type {kind!r} takes no arguments")
     return Slot(kind)
@@ -218,13 +228,17 @@ def read_library(
         if tid in seen:
             raise LibraryError(f"{source}: template {tid}: duplicate id")
         seen.add(tid)
-        extra = set(entry) - {"id", "text", "hits", "saved"}
+        extra = set(entry) - {"id", "text", "hits", "saved", "retired"}
         if extra:
             raise LibraryError(f"{source}: template {tid}: unknown keys {sorted(extra)}")
+        retired = entry.get("retired", False)
+        if not isinstance(retired, bool):
+            raise LibraryError(f"{source}: template {tid}: retired must be true or false")
         try:
-            templates.append(parse_template(tid, entry.get("text"), known))  # type: ignore[arg-type]
+            template = parse_template(tid, entry.get("text"), known)  # type: ignore[arg-type]
         except LibraryError as exc:
             raise LibraryError(f"{source}: {exc}") from None
+        templates.append(attrs.evolve(template, retired=retired))
     name = head.get("name", Path(source).stem)
     return str(name), templates
 
@@ -250,6 +264,8 @@ def render_library(
             f"id = {t.id}",
             f"text = {json.dumps(t.text, ensure_ascii=False)}",
         ]
+        if t.retired:
+            lines.append("retired = true")
         for key, value in (stats or {}).get(t.id, {}).items():
             lines.append(f"{key} = {int(value)}")
     return "\n".join(lines) + "\n"

@@ -7,9 +7,9 @@ that index, so only templates sharing a rare token with the message are tried,
 whatever the library's size; templates without an anchor (all slots and
 punctuation) are tried on every message and are kept few by discovery. A
 candidate is then walked part by part: literals are compared, normalizer slots
-take the longest value of their type, ``word``/``text``/``enum`` slots end
-where the next literal starts (its first occurrence; there is no
-backtracking). Of all candidates, the one giving the smallest payload wins.
+take the longest value of their type, ``enum`` slots the longest listed value,
+``word``/``text`` slots end where the next literal starts (its first
+occurrence; there is no backtracking). Of all candidates, the one giving the smallest payload wins.
 
 A template may also cover only part of a message (*partial match*): a
 template that starts with literal text is also tried where that text occurs
@@ -73,7 +73,7 @@ class _Compiled:
             elif p.kind == "text":
                 parts.append((_TEXT, None, nxt))
             elif p.kind == "enum":
-                parts.append((_ENUM, _Enum(p.values), nxt))
+                parts.append((_ENUM, _Enum(p.values, p.open_ended), nxt))
             else:
                 parts.append((_NORM, normalizers[p.kind], nxt))
         self.parts = parts
@@ -121,6 +121,27 @@ class _Compiled:
                 out.append(packed)
                 pos = stop
                 continue
+            if kind == _ENUM:
+                for value in data.longest_first:  # type: ignore[attr-defined]
+                    if msg.startswith(value, pos):
+                        out.append(varint(data.index[value]))  # type: ignore[attr-defined]
+                        pos += len(value)
+                        break
+                else:
+                    if not data.open_ended:  # type: ignore[attr-defined]
+                        return None
+                    # Another value: the escape index, then the value as a word.
+                    stop = msg.find(nxt, pos) if nxt is not None else pos
+                    if nxt is None:
+                        while stop < end and msg[stop] not in _WHITESPACE:
+                            stop += 1
+                    value = msg[pos:stop]
+                    if stop < 0 or not value or any(b in _WHITESPACE for b in value):
+                        return None
+                    escape = varint(len(data.values))  # type: ignore[attr-defined]
+                    out.append(escape + varint(len(value)) + value)
+                    pos = stop
+                continue
             if nxt is not None:
                 stop = msg.find(nxt, pos)
                 if stop < 0:
@@ -136,13 +157,8 @@ class _Compiled:
                 if not value or any(b in _WHITESPACE for b in value):
                     return None
                 out.append(varint(len(value)) + value)
-            elif kind == _TEXT:
-                out.append(varint(len(value)) + value)
             else:
-                index = data.index.get(value)  # type: ignore[attr-defined]
-                if index is None:
-                    return None
-                out.append(varint(index))
+                out.append(varint(len(value)) + value)
             pos = stop
         return pos, out
 
@@ -172,6 +188,8 @@ class TemplateSet:
         for toks in tokens.values():
             frequency.update(set(toks))
         for tid, c in self._by_id.items():
+            if c.template.retired:
+                continue  # decoded, never chosen
             if tokens[tid]:
                 # The rarest token; ties go to the longer, then the smaller, token.
                 c.anchor = min(tokens[tid], key=lambda t: (frequency[t], -len(t), t))
@@ -270,9 +288,16 @@ class TemplateSet:
             elif kind == _ENUM:
                 index, pos = read_varint(payload, pos, what="enum index")
                 options = data.values  # type: ignore[attr-defined]
-                if index >= len(options):
+                if index < len(options):
+                    value = options[index]
+                elif index == len(options) and data.open_ended:  # type: ignore[attr-defined]
+                    n, pos = read_varint(payload, pos, what="enum value length")
+                    if pos + n > len(payload):
+                        raise CorruptPayload(f"enum value of {n} bytes runs past the payload")
+                    value = payload[pos : pos + n]
+                    pos += n
+                else:
                     raise CorruptPayload(f"enum index {index} out of {len(options)} values")
-                value = options[index]
             else:
                 n, pos = read_varint(payload, pos, what="slot length")
                 if n > limit or pos + n > len(payload):
@@ -333,8 +358,10 @@ class TemplateSet:
 class _Enum:
     """An enum slot's values, by index and by value."""
 
-    __slots__ = ("index", "values")
+    __slots__ = ("index", "longest_first", "open_ended", "values")
 
-    def __init__(self, values: Sequence[bytes]) -> None:
+    def __init__(self, values: Sequence[bytes], open_ended: bool = False) -> None:
         self.values = tuple(values)
+        self.open_ended = open_ended
         self.index = {v: i for i, v in enumerate(self.values)}
+        self.longest_first = sorted(self.values, key=len, reverse=True)

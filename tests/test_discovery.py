@@ -1,0 +1,118 @@
+"""Template discovery: miner clusters become typed, useful, append-only libraries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from auracodec import AuraWarning, Pipeline
+from auracodec.core.corpus import Sample, builtin_sample, read_corpus
+from auracodec.core.training import train
+from auracodec.plugins.binary_semantic.discovery import Learner, slot_text
+from auracodec.plugins.binary_semantic.library import load_library
+from auracodec.plugins.binary_semantic.normalizers import BUILTIN
+from conftest import corpus_path
+
+TYPES = {name: cls() for name, cls in BUILTIN.items()}
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["blk_-77", "blk_123", "blk_9"], "blk_{int}"),
+        (["10.0.0.1:50010", "10.2.3.4:22"], "{ipv4}:{int}"),
+        (["2025-10-23T10:30:00Z", "2024-01-01T00:00:00Z"], "{ts}"),
+        (["e3b0c442-98fc-1c14-9afb-f4c8996fb924"], "{uuid}"),
+        (["INFO", "WARN"], "{enum:INFO|WARN|*}"),
+        (["alice", "bob", "carol", "dave", "erin"], "{enum:alice|carol|dave|erin|bob|*}"),
+        (["core.1165", "core.77"], "core.{int}"),
+        (["{a}", "{b}"], "{word}"),
+    ],
+)
+def test_slot_text(values: list[str], expected: str) -> None:
+    assert slot_text(values, False, 100, TYPES) == expected
+
+
+def test_enum_needs_support_and_short_values() -> None:
+    assert slot_text(["INFO", "WARN"], False, 5, TYPES) == "{word}"  # too few messages
+    assert slot_text(["x" * 40, "y" * 40], False, 100, TYPES) == "{word}"
+    assert slot_text(["a", "b"], True, 100, TYPES) == "{word}"  # saturated: open set
+
+
+def learn(messages: list[bytes], **kw: int) -> Learner:
+    learner = Learner(TYPES, **kw)
+    learner.observe(messages)
+    return learner
+
+
+LOG = [
+    f"Jun {d:2d} 10:{m:02d}:00 host sshd[{900 + m}]: Failed password for {u} from 10.0.{m}.{d} "
+    f"port {4000 + m} ssh2".encode()
+    for d in range(1, 4)
+    for m in range(20)
+    for u in ("root", "admin", "guest", "oracle")
+]
+
+
+def test_learner_finds_templates_that_pay() -> None:
+    learner = learn(LOG)
+    report = learner.update()
+    assert report.templates >= 1 and report.added == report.templates
+    assert report.matched == len(LOG) and report.saved > 0
+    tset_ids = [t.id for t in learner.library]
+    assert tset_ids == list(range(len(tset_ids)))  # ids by frequency from 0
+    assert "{ipv4}" in learner.library[0].text and "{int}" in learner.library[0].text
+
+
+def test_write_resume_append_retire(tmp_path: Path) -> None:
+    learner = learn(LOG, min_count=3)
+    learner.update()
+    learner.write(tmp_path)
+    _, first = load_library(tmp_path / "templates.toml", TYPES)
+    again = Learner.resume(tmp_path, TYPES, min_count=3)
+    assert [t.text for t in again.library] == [t.text for t in first]
+    again.observe([f"backup {i} finished in {i * 3} s".encode() for i in range(50)])
+    report = again.update()
+    again.write(tmp_path)
+    _, second = load_library(tmp_path / "templates.toml", TYPES)
+    assert [(t.id, t.text) for t in second[: len(first)]] == [(t.id, t.text) for t in first]
+    assert report.added >= 1 and second[-1].text.startswith("backup {int}")
+    assert report.retired == 0
+
+
+def test_trained_pipeline_round_trips_everything(tmp_path: Path) -> None:
+    samples = builtin_sample()
+    profile = train(samples, tmp_path)
+    pipe = Pipeline.from_config(profile.config_path)
+    assert (tmp_path / "templates.toml").exists()
+    used = 0
+    for s in samples:
+        frame = pipe.encode(s.data)
+        assert pipe.decode_bytes(frame) == s.data
+        used += pipe.method_of(frame) == "binary_semantic"
+    assert used > 20  # the sample's log lines and API events
+    stats = pipe.stats.to_dict()["codecs"]["binary_semantic"]
+    assert stats["matched"] > 20
+
+
+def test_non_utf8_lines_are_handled() -> None:
+    lines = [b"event \xff\xfe %d done" % i for i in range(30)]
+    learner = learn(lines + [b"plain %d" % i for i in range(30)])
+    report = learner.update()
+    assert all("\udcff" not in t.text for t in learner.library)
+    assert report.templates >= 1
+
+
+@pytest.mark.corpus
+def test_discovery_on_real_logs(tmp_path: Path) -> None:
+    lines = read_corpus([corpus_path("logs", "HDFS", "HDFS_2k.log")])
+    with pytest.warns(AuraWarning, match="barely vary"):
+        profile = train([Sample(s.data) for s in lines[:1000]], tmp_path)
+    pipe = Pipeline.from_config(profile.config_path, codecs=["binary_semantic"])
+    test = [s.data for s in lines[1000:]]
+    frames = [pipe.encode(m) for m in test]
+    assert [pipe.decode_bytes(f) for f in frames] == test
+    templated = sum(pipe.method_of(f) == "binary_semantic" for f in frames)
+    assert templated > 0.85 * len(test)
+    assert sum(map(len, frames)) < sum(map(len, test)) / 2
