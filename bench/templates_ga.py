@@ -67,7 +67,7 @@ def load(corpus: str, system: str):
     if raw and raw[-1] == "":
         raw.pop()
     if len(raw) != len(rows):
-        raise SystemExit("%s: %d raw lines but %d structured rows" % (system, len(raw), len(rows)))
+        raise SystemExit(f"{system}: {len(raw)} raw lines but {len(rows)} structured rows")
     contents = [r["Content"] for r in rows]
     truth = [labels[r["LineId"]] for r in rows]
     return contents, raw, truth
@@ -210,8 +210,8 @@ def main(argv=None) -> None:
     if all_raw:
         print("  miner add (raw full lines): %.1f" % (statistics.median(all_raw) / 1000))
         print(
-            "  miner add (raw lines of 120-180 bytes, n=%d): %.1f"
-            % (len(all_raw150), statistics.median(all_raw150) / 1000)
+            f"  miner add (raw lines of 120-180 bytes, n={len(all_raw150)}): "
+            f"{statistics.median(all_raw150) / 1000:.1f}"
         )
     if all_d:
         print("  drain3 add_log_message:     %.1f" % (statistics.median(all_d) / 1000))
