@@ -3,10 +3,13 @@
 Matching never scans the library. Every template is indexed under one
 *anchor*: its rarest literal token (a whitespace-delimited run of literal text
 that no slot touches). A message's whitespace-split tokens are looked up in
-that index, so only templates sharing a rare token with the message are tried,
-whatever the library's size; templates without an anchor (all slots and
-punctuation) are tried on every message and are kept few by discovery. A
-candidate is then walked part by part: literals are compared, normalizer slots
+that index, so only templates sharing a rare token with the message are
+found, whatever the library's size, and of those only the ones whose literal
+tokens all occur in the message are tried. Templates without an anchor (a
+single token mixing slots and literals, like compact JSON) are looked up by
+how they start (the first byte of a leading literal, or the type of a leading
+slot and the literal after it) and tried from the start of the message when
+their longest literal occurs in it. A candidate is then walked part by part: literals are compared, normalizer slots
 take the longest value of their type, ``enum`` slots the longest listed value,
 ``word``/``text`` slots end where the next literal starts (its first
 occurrence; there is no backtracking). Of all candidates, the one giving the smallest payload wins.
@@ -34,6 +37,7 @@ Mode 0 means the template covers the whole message.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -55,7 +59,7 @@ _FULL, _PREFIX, _SUFFIX, _INFIX = 0, 1, 2, 3
 class _Compiled:
     """A template prepared for matching: parts as (kind, literal or slot data, next literal)."""
 
-    __slots__ = ("anchor", "id", "leading", "parts", "template")
+    __slots__ = ("anchor", "id", "leading", "parts", "probe", "template", "tokens")
 
     def __init__(self, template: Template, normalizers: Mapping[str, Normalizer]) -> None:
         self.template = template
@@ -79,6 +83,9 @@ class _Compiled:
         self.parts = parts
         self.leading = raw[0] if isinstance(raw[0], bytes) else None
         self.anchor: bytes | None = None
+        self.tokens = frozenset(self.literal_tokens())
+        # The longest literal: a message without it cannot match (a substring test).
+        self.probe = max((p for p in raw if isinstance(p, bytes)), key=len, default=b"")
 
     def literal_tokens(self) -> list[bytes]:
         """Tokens of the template that are wholly literal (candidate anchors)."""
@@ -183,6 +190,13 @@ class TemplateSet:
         self._partial = partial
         self._index: dict[bytes, list[_Compiled]] = {}
         self._anchorless: list[_Compiled] = []
+        # Templates without an anchor, by how they start: a literal's first
+        # byte, or the type of a leading slot (tested once per message).
+        self._by_first_byte: dict[int, list[_Compiled]] = {}
+        self._by_first_slot: dict[
+            tuple[str, bytes], tuple[Normalizer | None, bytes, list[_Compiled]]
+        ] = {}
+        self._shared_probe: dict[tuple[str, bytes], bytes] = {}
         frequency: Counter[bytes] = Counter()
         tokens = {tid: c.literal_tokens() for tid, c in self._by_id.items()}
         for toks in tokens.values():
@@ -196,6 +210,22 @@ class TemplateSet:
                 self._index.setdefault(c.anchor, []).append(c)
             else:
                 self._anchorless.append(c)
+                first = c.template.parts[0]
+                if isinstance(first, bytes):
+                    self._by_first_byte.setdefault(first[0], []).append(c)
+                else:
+                    # Grouped by the leading slot's type and the literal after
+                    # it: one test per group and message.
+                    test = self._normalizers.get(first.kind)
+                    after = c.template.parts[1] if len(c.template.parts) > 1 else b""
+                    after = after if isinstance(after, bytes) else b""
+                    key = (first.kind, after)
+                    group = self._by_first_slot.setdefault(key, (test, after, []))
+                    group[2].append(c)
+        # The start all probes of a group share: one substring test for the group.
+        for key, (_, _, group) in self._by_first_slot.items():
+            shared = os.path.commonprefix([c.probe for c in group])
+            self._shared_probe[key] = shared if isinstance(shared, bytes) else b""
         self._lock = threading.Lock()
         self.attempts = 0
         self.hits: Counter[int] = Counter()
@@ -209,12 +239,29 @@ class TemplateSet:
         return len(self._anchorless)
 
     def candidates(self, msg: bytes) -> list[_Compiled]:
-        found: list[_Compiled] = list(self._anchorless)
+        found: list[_Compiled] = []
+        if msg and self._anchorless:
+            for c in self._by_first_byte.get(msg[0], ()):
+                if c.probe in msg:
+                    found.append(c)
+            for key, (test, after, group) in self._by_first_slot.items():
+                if self._shared_probe[key] not in msg:
+                    continue
+                if test is not None:
+                    end = test.match(msg, 0)
+                    if end < 0 or not msg.startswith(after, end):
+                        continue
+                for c in group:
+                    if c.probe in msg:
+                        found.append(c)
+        tokens = set(msg.split())
         index = self._index
-        for token in set(msg.split()):
-            hit = index.get(token)
-            if hit is not None:
-                found.extend(hit)
+        for token in index.keys() & tokens:  # a set intersection, in C
+            for c in index[token]:
+                # Every literal token of a template must be in the message:
+                # a set test that drops most candidates before any matching.
+                if c.tokens <= tokens:
+                    found.append(c)
         return found
 
     # -- encoding -------------------------------------------------------------------
