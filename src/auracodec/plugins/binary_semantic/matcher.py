@@ -9,7 +9,8 @@ tokens all occur in the message are tried. Templates without an anchor (a
 single token mixing slots and literals, like compact JSON) are looked up by
 how they start (the first byte of a leading literal, or the type of a leading
 slot and the literal after it) and tried from the start of the message when
-their longest literal occurs in it. A candidate is then walked part by part: literals are compared, normalizer slots
+their longest literal occurs in it. A candidate is then walked part by part:
+literals are compared, normalizer slots
 take the longest value of their type, ``enum`` slots the longest listed value,
 ``word``/``text`` slots end where the next literal starts (its first
 occurrence; there is no backtracking). Of all candidates, the one giving the smallest payload wins.
@@ -37,7 +38,6 @@ Mode 0 means the template covers the whole message.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -224,8 +224,7 @@ class TemplateSet:
                     group[2].append(c)
         # The start all probes of a group share: one substring test for the group.
         for key, (_, _, group) in self._by_first_slot.items():
-            shared = os.path.commonprefix([c.probe for c in group])
-            self._shared_probe[key] = shared if isinstance(shared, bytes) else b""
+            self._shared_probe[key] = _common_prefix([c.probe for c in group])
         self._lock = threading.Lock()
         self.attempts = 0
         self.hits: Counter[int] = Counter()
@@ -400,6 +399,14 @@ class TemplateSet:
                 for tid in sorted(hits, key=lambda t: -saved[t])
             },
         }
+
+
+def _common_prefix(items: Sequence[bytes]) -> bytes:
+    first, last = min(items), max(items)
+    n = 0
+    while n < len(first) and first[n] == last[n]:
+        n += 1
+    return first[:n]
 
 
 class _Enum:
