@@ -9,11 +9,13 @@ tokens all occur in the message are tried. Templates without an anchor (a
 single token mixing slots and literals, like compact JSON) are looked up by
 how they start (the first byte of a leading literal, or the type of a leading
 slot and the literal after it) and tried from the start of the message when
-their longest literal occurs in it. A candidate is then walked part by part:
-literals are compared, normalizer slots
-take the longest value of their type, ``enum`` slots the longest listed value,
-``word``/``text`` slots end where the next literal starts (its first
-occurrence; there is no backtracking). Of all candidates, the one giving the smallest payload wins.
+their longest literal occurs in it.
+
+A candidate is then walked part by part: literals are compared, normalizer
+slots take the longest value of their type, ``enum`` slots the longest listed
+value, ``word``/``text`` slots end where the next literal starts (its first
+occurrence; there is no backtracking). Of all candidates, the one giving the
+smallest payload wins.
 
 A template may also cover only part of a message (*partial match*): a
 template that starts with literal text is also tried where that text occurs
