@@ -62,8 +62,18 @@ TEMPLATED = [
 ]
 
 
+def brio_sample_model(sample: list[bytes]) -> bytes:
+    """A small BRIO model trained on the sample, kept compressed beside the vectors."""
+    from auracodec.plugins.brio import _brio
+
+    blob = _brio.train(sample, model_size=400_000, apm2_bits=6)
+    (HERE / "brio-sample.model.zst").write_bytes(zstandard.ZstdCompressor(level=19).compress(blob))
+    return blob
+
+
 def main() -> None:
     from auracodec import Pipeline
+    from auracodec.plugins.brio import BrioCodec
 
     sample = sample_messages()
     extra = sample[::40]
@@ -73,6 +83,8 @@ def main() -> None:
         "zstd": vectors(ZstdCodec(level=19), MESSAGES + extra),
         "zstd-dict": vectors(ZstdCodec(level=19, dictionary=dictionary), MESSAGES + extra),
         "brotli": vectors(BrotliCodec(quality=11), MESSAGES + extra),
+        "brio": vectors(BrioCodec(), MESSAGES + extra),
+        "brio-sample": vectors(BrioCodec(brio_sample_model(sample)), MESSAGES + extra),
         # The built-in library only, remainders with zstd: ids are forever.
         "binary_semantic": vectors(
             Pipeline.from_config(codecs=["binary_semantic", "zstd"]).codecs["binary_semantic"],

@@ -13,7 +13,10 @@ id                    use
 ``0x02``              ``zstd``, minimal frame, optional trained dictionary
 ``0x03``              ``brio``, trained context-model entropy coder
 ``0x04``              ``identity``: the raw message, the fallback of every pipeline
-``0x05``-``0x3f``     reserved for auracodec's own codecs
+``0x05``-``0x0f``     reserved for auracodec's own codecs
+``0x10``-``0x1f``     session contexts of auracodec's codecs (``0x10`` + the codec's
+                      id: ``0x13`` is BRIO carrying its adaptation across messages)
+``0x20``-``0x3f``     reserved for auracodec's own codecs
 ``0x40``-``0xbf``     registered third-party codecs: ask for an id (docs/method-ids.md)
 ``0xc0``-``0xfe``     private use: never registered, for codecs that stay in-house
 ``0xff``              reserved: never a method, kept for a future frame format
@@ -58,6 +61,11 @@ BUILTIN_IDS: dict[int, str] = {
     0x02: "zstd",
     0x03: "brio",
     0x04: "identity",
+}
+
+#: Session contexts of auracodec's codecs (frames coded with a context).
+CONTEXT_IDS: dict[int, str] = {
+    0x13: "brio",
 }
 
 #: Third-party codecs with a registered id.

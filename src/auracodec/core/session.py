@@ -8,9 +8,13 @@ for one direction (BRIO keeps adapting its model across messages). Codecs
 without one work in a session exactly as outside it.
 
 Every message of a direction is *absorbed* by every context of that direction
-on both ends, whichever codec carried it, so the two ends stay in step without
-telling each other which contexts exist. Contexts encode and decode without
-changing state; absorbing is the only step that does.
+on both ends, exactly once, whichever codec carried it, so the two ends stay
+in step without telling each other which contexts exist. A context absorbs a
+message when it encodes or decodes it (coding and absorbing are the same
+model update, so a context never codes a message twice), and through
+``absorb`` when another codec carried it. The sending end therefore encodes
+every message with every context and lets the selector choose among those
+payloads and the stateless codecs' ones.
 
 Session frames are pipeline frames, with two additions that start with the
 reserved id ``0xff`` (never a method)::
@@ -65,11 +69,12 @@ class CodecContext(Protocol):
 
     ``method_id`` names frames made with the context; it must differ from
     every codec id of the pipeline (auracodec's own contexts use 0x10-0x1f).
-    ``encode`` and ``decode`` follow the codec contract and must not change
-    the context; ``absorb`` is called with every message of the direction
-    (sent or received, whatever carried it) and is the only step that does.
-    ``reset`` returns the context to its initial state; ``memory`` is what it
-    holds now, in bytes.
+    ``encode`` and ``decode`` follow the codec contract and also absorb the
+    message: afterwards the context is as if it had seen it. ``absorb``
+    updates it with a message another codec carried. The session calls
+    exactly one of the three per message of its direction (none for isolated
+    messages). ``reset`` returns the context to its initial state; ``memory``
+    is what it holds now, in bytes.
     """
 
     name: str
@@ -85,6 +90,26 @@ class CodecContext(Protocol):
     def reset(self) -> None: ...
 
     def memory(self) -> int: ...
+
+
+class _Coded:
+    """A context's payload for the message at hand, offered to the selector.
+
+    The selector sees it as a codec whose ``encode`` returns what the context
+    already produced, so the context codes (and absorbs) each message once,
+    whichever candidates the policy tries.
+    """
+
+    __slots__ = ("cost", "method_id", "name", "payload")
+
+    def __init__(self, context: CodecContext, payload: bytes | None) -> None:
+        self.name = context.name
+        self.method_id = context.method_id
+        self.cost = context.cost
+        self.payload = payload
+
+    def encode(self, message: bytes) -> bytes | None:
+        return self.payload
 
 
 class _Direction:
@@ -154,19 +179,24 @@ class Session:
             inner = pipe.encode(data)
             method = inner[0]
         else:
-            candidates = sorted(
-                [*pipe._candidates, *self._out.contexts], key=lambda c: (c.cost, c.method_id)
-            )
-            choice = pipe.policy.select(data, candidates)
-            coder: Codec | CodecContext = pipe.raw
+            # Every context codes (and so absorbs) the message exactly once.
+            coded = [_Coded(c, c.encode(data)) for c in self._out.contexts]
+            candidates = sorted([*pipe._candidates, *coded], key=lambda c: (c.cost, c.method_id))
+            choice = pipe.policy.select(data, candidates)  # type: ignore[arg-type]
+            coder: Codec | _Coded = pipe.raw
             payload = data
             if choice is not None and len(choice[1]) < size:
                 coder, payload = choice
-                if pipe._verify and not pipe._verified(coder, payload, data):  # type: ignore[arg-type]
+                # verify-on-encode checks stateless frames; a context's frame
+                # decodes only at the peer's state, which this end does not keep.
+                if (
+                    pipe._verify
+                    and not isinstance(coder, _Coded)
+                    and not pipe._verified(coder, payload, data)
+                ):
                     coder, payload = pipe.raw, data
             method = coder.method_id
             inner = bytes((method,)) + payload
-            self._out.absorb(data)
         flags = self._flags | (_ISOLATED if isolated and self._flags else 0)
         if flags:
             frame = bytes((ESCAPE, ESCAPE, flags)) + inner
@@ -215,15 +245,13 @@ class Session:
                     f"session {self.id} refuses frames since an earlier one failed "
                     f"({self._failed}); waiting for the peer's reset"
                 )
-            out, method = self._decode_inner(inner)
+            out, method = self._decode_inner(inner, isolated)
         except DecodeError as exc:
             if not isinstance(exc, SessionError) or self._failed is None:
                 self._failed = exc
                 self._flags |= _RESET_PLEASE  # ask on the next outgoing frame
             self.pipeline._failed(exc, len(frame))
             raise
-        if not isolated:
-            self._in.absorb(out)
         elapsed = perf_counter_ns() - start
         self.stats.decoded.add(self._slot[method], len(frame), len(out), elapsed)
         observe = self.pipeline._observe_decoded
@@ -255,17 +283,24 @@ class Session:
             self._flags |= _RESET_DONE
         return bool(flags & _ISOLATED), frame[3:]
 
-    def _decode_inner(self, inner: bytes) -> tuple[bytes, int]:
+    def _decode_inner(self, inner: bytes, isolated: bool) -> tuple[bytes, int]:
         pipe = self.pipeline
         method = inner[0]
         if method == ESCAPE:
             raise SessionError("a session frame nests escapes")
-        coder = self._in.by_id.get(method) or pipe._decoders[method]
+        context = self._in.by_id.get(method)
+        if context is not None and isolated:
+            raise SessionError("an isolated frame cannot use a session context")
+        coder = context or pipe._decoders[method]
         if coder is None:
             raise pipe._unknown_method(method)
         out = coder.decode(inner[1:], pipe.max_message_size)
         if len(out) > pipe.max_message_size:
             raise pipe._too_big()
+        if not isolated:
+            for c in self._in.contexts:
+                if c is not context:
+                    c.absorb(out)
         return out, method
 
     # -- state ----------------------------------------------------------------------

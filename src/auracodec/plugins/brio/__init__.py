@@ -1,0 +1,178 @@
+"""``brio``: BRIO, a trained context-mixing coder for short messages, id ``0x03``.
+
+Each message is coded bit by bit with an arithmetic coder, from predictions
+mixed from the statistics of a model trained on the user's traffic (context
+orders 1 to 6, two word contexts), small tables that adapt within the message,
+and a match model; a modelled end-of-message decision replaces a length
+prefix. There are no tables in the payload: on a 40-byte message the payload
+is just the coded bits, and the flush is at most one byte. The model file and
+the frame are specified in ``docs/brio.md``.
+
+``auracodec train`` writes ``brio.model`` (about ``model_size`` bytes). Without
+a model the codec still works, adapting within each message only. In a
+session (:mod:`auracodec.core.session`) a context carries the adaptation
+across the messages of a direction: method id ``0x13``.
+
+The coding loops are C (``_core.c``, ``_brio.c``), run without the GIL, and
+share one read-only model between threads; every decoding failure is one of
+auracodec's ``DecodeError`` subclasses, raised by the C code itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from auracodec.core.codec import Codec, CodecType
+from auracodec.core.config import Config
+from auracodec.core.corpus import Sample
+from auracodec.core.errors import AuraWarning
+from auracodec.core.hookspecs import hookimpl
+from auracodec.core.settings import Setting, SettingError
+from auracodec.core.training import Progress, TrainResult
+
+from . import _brio
+
+NAME = "brio"
+METHOD_ID = 0x03
+CONTEXT_ID = 0x13
+MODEL_FILE = "brio.model"
+_MiB = 1024 * 1024
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting.path("model", "A BRIO model (`auracodec train` writes one); none: adaptive only."),
+    Setting.text(
+        "model_sha256", None, "SHA-256 of the model file, checked when it loads (from training)."
+    ),
+    Setting.integer(
+        "model_size",
+        8 * _MiB,
+        64 * 1024,
+        256 * _MiB,
+        "Largest model file loaded, and the size `auracodec train` aims for (bytes).",
+    ),
+)
+
+
+class BrioCodec:
+    """BRIO with one shared, read-only model. Thread-safe.
+
+    ``encode`` and ``decode`` are the C functions themselves: no Python runs
+    per message.
+    """
+
+    name = NAME
+    method_id = METHOD_ID
+    thread_safe = True
+    detects: frozenset[str] = frozenset()
+    cost = 30
+
+    def __init__(self, model: bytes | None = None) -> None:
+        self.model = _brio.Model(model)  # raises ValueError for an invalid blob
+        self.encode = self.model.encode
+        self.decode = self.model.decode
+        self._hash = hashlib.sha256(model).hexdigest() if model else "neutral"
+
+    def max_payload_size(self, size: int) -> int:
+        # 9 binary decisions per byte (end of message, 8 bits), each at most
+        # 12 bits with 12-bit probabilities, plus the end and the flush.
+        return (size * 9 * 12 + 12) // 8 + 2
+
+    def fingerprint(self) -> Mapping[str, str | int]:
+        return {"format": _brio.FORMAT_VERSION, "model": self._hash}
+
+
+class BrioContext:
+    """BRIO's state for one direction of a session (method id ``0x13``)."""
+
+    name = NAME
+    method_id = CONTEXT_ID
+    cost = 31
+
+    def __init__(self, codec: BrioCodec) -> None:
+        self._model = codec.model
+        self._ctx = self._model.context()
+
+    def encode(self, message: bytes) -> bytes:
+        return self._ctx.encode(message)
+
+    def decode(self, payload: bytes, limit: int) -> bytes:
+        return self._ctx.decode(payload, limit)
+
+    def absorb(self, message: bytes) -> None:
+        self._ctx.absorb(message)
+
+    def reset(self) -> None:
+        self._ctx = self._model.context()
+
+    def memory(self) -> int:
+        return int(self._ctx.memory_size)
+
+
+def _factory(settings: Mapping[str, Any]) -> BrioCodec:
+    path: Path | None = settings["model"]
+    if path is None:
+        return BrioCodec()
+    cap = settings["model_size"]
+    try:
+        size = path.stat().st_size
+        if size > cap:
+            raise SettingError(
+                "model",
+                f"{path} is {size} bytes, more than model_size = {cap}; "
+                "raise model_size to load it",
+            )
+        blob = path.read_bytes()
+    except OSError as exc:
+        raise SettingError("model", f"cannot read {path}: {exc.strerror or exc}") from exc
+    expected = settings["model_sha256"]
+    if expected is not None and hashlib.sha256(blob).hexdigest() != expected.lower():
+        raise SettingError(
+            "model", f"{path}: content does not match model_sha256 (corrupt or replaced)"
+        )
+    try:
+        return BrioCodec(blob)
+    except ValueError as exc:
+        raise SettingError("model", f"{path}: {exc}") from exc
+
+
+@hookimpl
+def auracodec_codec_types() -> list[CodecType]:
+    return [CodecType(NAME, METHOD_ID, _factory, SETTINGS, "trained context-model coder")]
+
+
+@hookimpl
+def auracodec_codec_context(codec: Codec, direction: str) -> BrioContext | None:
+    return BrioContext(codec) if isinstance(codec, BrioCodec) else None
+
+
+@hookimpl
+def auracodec_train(
+    corpus: Sequence[Sample], outdir: Path, config: Config, progress: Progress
+) -> TrainResult | None:
+    settings = config.codec_settings(NAME, SETTINGS)
+    messages = [s.data for s in corpus if s.data]
+    if not messages:
+        warnings.warn("brio: no messages to learn from; skipped", AuraWarning, stacklevel=2)
+        return None
+    advance = progress.task("brio: model", len(messages))
+    done = [0]
+
+    def report(finished: int, total: int) -> None:
+        advance(finished - done[0])
+        done[0] = finished
+
+    blob = _brio.train(messages, model_size=settings["model_size"], progress=report)
+    (outdir / MODEL_FILE).write_bytes(blob)
+    return TrainResult(
+        codec=NAME,
+        settings={
+            "model": MODEL_FILE,
+            "model_sha256": hashlib.sha256(blob).hexdigest(),
+            "model_size": settings["model_size"],
+        },
+        summary=f"{len(blob) / _MiB:.1f} MiB model from {len(messages)} messages",
+    )

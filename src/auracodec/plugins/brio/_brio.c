@@ -1,0 +1,473 @@
+/*
+ * _brio.c - CPython binding of the BRIO coder (auracodec.plugins.brio._brio).
+ *
+ *   train(messages, *, model_size=8<<20, progress=None, **params) -> bytes
+ *   Model(blob=None)                  validate + load a model (None/b"": neutral model)
+ *   Model.encode(data) -> bytes
+ *   Model.decode(payload, limit) -> bytes
+ *   Model.cost(data) -> (eom_bits, byte_bits)   ideal code length, for analysis
+ *   Model.context() -> Context        one direction of a session: Context.encode,
+ *                                     .decode and .absorb carry adaptation across
+ *                                     messages
+ *   neutral_blob() -> bytes           the blob Model(None) uses
+ *
+ * Decoding errors are auracodec's own (TruncatedFrame, TrailingData,
+ * OutputLimitExceeded, CorruptPayload; SessionError for a context that failed
+ * before), raised here so the codec's decode is this C function itself.
+ *
+ * The loaded model is read-only; encode/decode/cost release the GIL and
+ * allocate their own working state, so a Model may be shared by threads.
+ * A Context belongs to one connection (concurrent use raises RuntimeError).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "_core.h"
+
+/* auracodec.core.errors classes, fetched at module init */
+static PyObject *TruncatedFrame, *TrailingData, *OutputLimitExceeded, *CorruptPayload,
+    *SessionError;
+static int decode_error(int rc, Py_ssize_t limit);
+
+typedef struct {
+    PyObject_HEAD
+    brio_model *m;
+    Py_ssize_t blob_size;
+} ModelObject;
+
+static void Model_dealloc(ModelObject *self)
+{
+    brio_model_free(self->m);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *Model_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"blob", NULL};
+    PyObject *blobobj = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|O:Model", kwlist, &blobobj)) return NULL;
+    Py_buffer view = {0};
+    const uint8_t *blob = NULL;
+    size_t len = 0;
+    if (blobobj != Py_None) {
+        if (PyObject_GetBuffer(blobobj, &view, PyBUF_SIMPLE) < 0) return NULL;
+        blob = (const uint8_t *)view.buf;
+        len = (size_t)view.len;
+    }
+    brio_model *m = NULL;
+    const char *why = "invalid model";
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = brio_model_load(blob, len, &m, &why);
+    Py_END_ALLOW_THREADS
+    if (blobobj != Py_None) PyBuffer_Release(&view);
+    if (rc == BRIO_ENOMEM) return PyErr_NoMemory();
+    if (rc != BRIO_OK) {
+        PyErr_Format(PyExc_ValueError, "invalid BRIO model: %s", why);
+        return NULL;
+    }
+    ModelObject *self = (ModelObject *)type->tp_alloc(type, 0);
+    if (!self) { brio_model_free(m); return NULL; }
+    self->m = m;
+    self->blob_size = (Py_ssize_t)len;
+    return (PyObject *)self;
+}
+
+static PyObject *Model_encode(ModelObject *self, PyObject *arg)
+{
+    Py_buffer v;
+    if (PyObject_GetBuffer(arg, &v, PyBUF_SIMPLE) < 0) return NULL;
+    uint8_t *out = NULL;
+    size_t outlen = 0;
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = brio_encode(self->m, (const uint8_t *)v.buf, (size_t)v.len, &out, &outlen);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&v);
+    if (rc != BRIO_OK) return PyErr_NoMemory();
+    PyObject *r = PyBytes_FromStringAndSize((const char *)out, (Py_ssize_t)outlen);
+    free(out);
+    return r;
+}
+
+static PyObject *Model_decode(ModelObject *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"payload", "limit", NULL};
+    Py_buffer v;
+    Py_ssize_t limit;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "y*n:decode", kwlist, &v, &limit)) return NULL;
+    if (limit < 0) {
+        PyBuffer_Release(&v);
+        PyErr_SetString(PyExc_ValueError, "limit must be >= 0");
+        return NULL;
+    }
+    uint8_t *out = NULL;
+    size_t outlen = 0;
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = brio_decode(self->m, (const uint8_t *)v.buf, (size_t)v.len, (size_t)limit, &out, &outlen);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&v);
+    if (rc != BRIO_OK) { decode_error(rc, limit); return NULL; }
+    PyObject *r = PyBytes_FromStringAndSize((const char *)out, (Py_ssize_t)outlen);
+    free(out);
+    return r;
+}
+
+static PyObject *Model_cost(ModelObject *self, PyObject *arg)
+{
+    Py_buffer v;
+    if (PyObject_GetBuffer(arg, &v, PyBUF_SIMPLE) < 0) return NULL;
+    double e = 0, b = 0;
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = brio_cost(self->m, (const uint8_t *)v.buf, (size_t)v.len, &e, &b);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&v);
+    if (rc != BRIO_OK) return PyErr_NoMemory();
+    return Py_BuildValue("(dd)", e, b);
+}
+
+/* ---- sessions ---- */
+
+typedef struct {
+    PyObject_HEAD
+    ModelObject *model; /* keeps the model alive */
+    brio_session *s;
+    int busy;           /* set while a call runs without the GIL */
+} ContextObject;
+
+static PyTypeObject ContextType;
+
+static void Context_dealloc(ContextObject *self)
+{
+    brio_session_free(self->s);
+    Py_XDECREF(self->model);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int decode_error(int rc, Py_ssize_t limit)
+{
+    PyObject *exc;
+    switch (rc) {
+    case BRIO_ENOMEM: PyErr_NoMemory(); return -1;
+    case BRIO_ETRUNC:
+        PyErr_SetString(TruncatedFrame, "BRIO payload ends before its message does");
+        return -1;
+    case BRIO_ETRAIL:
+        PyErr_SetString(TrailingData, "bytes follow the end of the BRIO message");
+        return -1;
+    case BRIO_ELIMIT:
+        exc = PyObject_CallFunction(OutputLimitExceeded, "n", limit);
+        if (exc) {
+            PyErr_SetObject(OutputLimitExceeded, exc);
+            Py_DECREF(exc);
+        }
+        return -1;
+    case BRIO_EBROKEN:
+        PyErr_SetString(SessionError, "BRIO context is unusable after an earlier error");
+        return -1;
+    default: PyErr_SetString(CorruptPayload, "BRIO payload is corrupt"); return -1;
+    }
+}
+
+static int context_enter(ContextObject *self)
+{
+    if (self->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "context already in use by another thread");
+        return -1;
+    }
+    self->busy = 1;
+    return 0;
+}
+
+static PyObject *Context_encode(ContextObject *self, PyObject *arg)
+{
+    Py_buffer v;
+    if (PyObject_GetBuffer(arg, &v, PyBUF_SIMPLE) < 0) return NULL;
+    if (context_enter(self)) { PyBuffer_Release(&v); return NULL; }
+    uint8_t *out = NULL;
+    size_t outlen = 0;
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = brio_session_encode(self->s, (const uint8_t *)v.buf, (size_t)v.len, &out, &outlen);
+    Py_END_ALLOW_THREADS
+    self->busy = 0;
+    PyBuffer_Release(&v);
+    if (rc == BRIO_EBROKEN) {
+        PyErr_SetString(SessionError, "BRIO context is unusable after an earlier error");
+        return NULL;
+    }
+    if (rc != BRIO_OK) return PyErr_NoMemory();
+    PyObject *r = PyBytes_FromStringAndSize((const char *)out, (Py_ssize_t)outlen);
+    free(out);
+    return r;
+}
+
+static PyObject *Context_absorb(ContextObject *self, PyObject *arg)
+{
+    /* Absorbing is coding without keeping the output: the same updates. */
+    PyObject *r = Context_encode(self, arg);
+    if (!r) return NULL;
+    Py_DECREF(r);
+    Py_RETURN_NONE;
+}
+
+static PyObject *Context_decode(ContextObject *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"payload", "limit", NULL};
+    Py_buffer v;
+    Py_ssize_t limit;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "y*n:decode", kwlist, &v, &limit)) return NULL;
+    if (limit < 0) {
+        PyBuffer_Release(&v);
+        PyErr_SetString(PyExc_ValueError, "limit must be >= 0");
+        return NULL;
+    }
+    if (context_enter(self)) { PyBuffer_Release(&v); return NULL; }
+    uint8_t *out = NULL;
+    size_t outlen = 0;
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = brio_session_decode(self->s, (const uint8_t *)v.buf, (size_t)v.len, (size_t)limit, &out, &outlen);
+    Py_END_ALLOW_THREADS
+    self->busy = 0;
+    PyBuffer_Release(&v);
+    if (rc != BRIO_OK) { decode_error(rc, limit); return NULL; }
+    PyObject *r = PyBytes_FromStringAndSize((const char *)out, (Py_ssize_t)outlen);
+    free(out);
+    return r;
+}
+
+static PyObject *Context_get_memsize(ContextObject *self, void *closure)
+{
+    (void)closure;
+    return PyLong_FromSize_t(brio_session_bytes(self->s));
+}
+
+static PyMethodDef Context_methods[] = {
+    {"encode", (PyCFunction)Context_encode, METH_O, "encode(data) -> payload; updates the context"},
+    {"absorb", (PyCFunction)Context_absorb, METH_O,
+     "absorb(data): update the context with a message another codec carried"},
+    {"decode", (PyCFunction)(void (*)(void))Context_decode, METH_VARARGS | METH_KEYWORDS,
+     "decode(payload, limit) -> bytes; updates the context; raises DecodeError (the context is then "
+     "unusable)"},
+    {NULL, NULL, 0, NULL}};
+
+static PyGetSetDef Context_getset[] = {
+    {"memory_size", (getter)Context_get_memsize, NULL, "bytes of memory held by the context", NULL},
+    {NULL, NULL, NULL, NULL, NULL}};
+
+static PyTypeObject ContextType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "auracodec.plugins.brio._brio.Context",
+    .tp_basicsize = sizeof(ContextObject),
+    .tp_dealloc = (destructor)Context_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Coding context of one connection (from Model.context()): adaptation carries across "
+              "its messages. Encoder and decoder contexts must see the same message sequence.",
+    .tp_methods = Context_methods,
+    .tp_getset = Context_getset,
+};
+
+static PyObject *Model_context(ModelObject *self, PyObject *unused)
+{
+    (void)unused;
+    ContextObject *c = PyObject_New(ContextObject, &ContextType);
+    if (!c) return NULL;
+    c->busy = 0;
+    Py_INCREF(self);
+    c->model = self;
+    Py_BEGIN_ALLOW_THREADS
+    c->s = brio_session_new(self->m);
+    Py_END_ALLOW_THREADS
+    if (!c->s) { Py_DECREF(c); return PyErr_NoMemory(); }
+    return (PyObject *)c;
+}
+
+static PyObject *Model_get_memsize(ModelObject *self, void *closure)
+{
+    (void)closure;
+    return PyLong_FromSize_t(brio_model_bytes(self->m));
+}
+
+static PyMethodDef Model_methods[] = {
+    {"encode", (PyCFunction)Model_encode, METH_O, "encode(data) -> payload bytes"},
+    {"decode", (PyCFunction)(void (*)(void))Model_decode, METH_VARARGS | METH_KEYWORDS,
+     "decode(payload, limit) -> bytes; raises DecodeError"},
+    {"cost", (PyCFunction)Model_cost, METH_O, "cost(data) -> (eom_bits, byte_bits) ideal code length"},
+    {"context", (PyCFunction)Model_context, METH_NOARGS,
+     "context() -> Context: a session that carries adaptation across messages"},
+    {NULL, NULL, 0, NULL}};
+
+static PyGetSetDef Model_getset[] = {
+    {"memory_size", (getter)Model_get_memsize, NULL, "bytes of memory held by the loaded model", NULL},
+    {NULL, NULL, NULL, NULL, NULL}};
+
+static PyTypeObject ModelType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "auracodec.plugins.brio._brio.Model",
+    .tp_basicsize = sizeof(ModelObject),
+    .tp_dealloc = (destructor)Model_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Model(blob=None): a loaded, read-only BRIO model (None: neutral, untrained)",
+    .tp_methods = Model_methods,
+    .tp_getset = Model_getset,
+    .tp_new = Model_new,
+};
+
+/* ---- training ---- */
+
+typedef struct { PyObject *cb; int failed; } progress_t;
+
+static int progress_tramp(void *arg, size_t done, size_t total)
+{
+    progress_t *pr = (progress_t *)arg;
+    PyGILState_STATE g = PyGILState_Ensure();
+    PyObject *r = PyObject_CallFunction(pr->cb, "nn", (Py_ssize_t)done, (Py_ssize_t)total);
+    int stop = 0;
+    if (!r) { pr->failed = 1; stop = 1; }
+    else Py_DECREF(r);
+    PyGILState_Release(g);
+    return stop;
+}
+
+static int get_u32(PyObject *kw, const char *name, uint32_t *dst)
+{
+    if (!kw) return 0;
+    PyObject *v = PyDict_GetItemString(kw, name);
+    if (!v) return 0;
+    unsigned long long x = PyLong_AsUnsignedLongLong(v);
+    if (PyErr_Occurred()) return -1;
+    if (x > 0xFFFFFFFFull) { PyErr_Format(PyExc_ValueError, "%s out of range", name); return -1; }
+    *dst = (uint32_t)x;
+    if (PyDict_DelItemString(kw, name) < 0) return -1;
+    return 0;
+}
+
+static PyObject *mod_train(PyObject *mod, PyObject *args, PyObject *kw)
+{
+    (void)mod;
+    PyObject *msgs;
+    if (!PyArg_ParseTuple(args, "O:train", &msgs)) return NULL;
+    brio_params prm;
+    brio_default_params(&prm);
+    PyObject *kwc = kw ? PyDict_Copy(kw) : NULL;
+    if (kw && !kwc) return NULL;
+    PyObject *cb = kwc ? PyDict_GetItemString(kwc, "progress") : NULL;
+    Py_XINCREF(cb);
+    if (kwc && cb && PyDict_DelItemString(kwc, "progress") < 0) goto fail_kw;
+    if (get_u32(kwc, "model_size", &prm.model_size) || get_u32(kwc, "apm2_bits", &prm.apm2_bits) ||
+        get_u32(kwc, "mix_lr", &prm.mix_lr) || get_u32(kwc, "mix_lr_train", &prm.mix_lr_train) ||
+        get_u32(kwc, "apm_rate", &prm.apm_rate) || get_u32(kwc, "dyn_limit", &prm.dyn_limit) ||
+        get_u32(kwc, "stat_limit", &prm.stat_limit) || get_u32(kwc, "epochs", &prm.epochs) || get_u32(kwc, "train_factor", &prm.train_factor))
+        goto fail_kw;
+    if (kwc && PyDict_Size(kwc) > 0) {
+        PyObject *k = NULL, *v = NULL;
+        Py_ssize_t pos = 0;
+        PyDict_Next(kwc, &pos, &k, &v);
+        PyErr_Format(PyExc_TypeError, "train() got an unexpected keyword argument %R", k);
+        goto fail_kw;
+    }
+    if (cb == Py_None) { Py_DECREF(cb); cb = NULL; }
+    PyObject *seq = PySequence_Fast(msgs, "messages must be a sequence of bytes");
+    if (!seq) goto fail_kw;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    Py_buffer *views = (Py_buffer *)PyMem_Calloc((size_t)n + 1, sizeof(Py_buffer));
+    const uint8_t **ptrs = (const uint8_t **)PyMem_Calloc((size_t)n + 1, sizeof(*ptrs));
+    size_t *lens = (size_t *)PyMem_Calloc((size_t)n + 1, sizeof(size_t));
+    Py_ssize_t got = 0;
+    PyObject *res = NULL;
+    if (!views || !ptrs || !lens) { PyErr_NoMemory(); goto done; }
+    for (; got < n; got++) {
+        if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(seq, got), &views[got], PyBUF_SIMPLE) < 0) goto done;
+        ptrs[got] = (const uint8_t *)views[got].buf;
+        lens[got] = (size_t)views[got].len;
+    }
+    {
+        uint8_t *blob = NULL;
+        size_t blen = 0;
+        int rc;
+        progress_t pr = {cb, 0};
+        Py_BEGIN_ALLOW_THREADS
+        rc = brio_train(ptrs, lens, (size_t)n, &prm, &blob, &blen, cb ? progress_tramp : NULL, &pr);
+        Py_END_ALLOW_THREADS
+        if (pr.failed) { free(blob); goto done; }
+        if (rc == BRIO_ENOMEM) { PyErr_NoMemory(); goto done; }
+        if (rc != BRIO_OK) {
+            size_t mn = brio_min_model_size(prm.apm2_bits);
+            if (mn && prm.model_size < mn)
+                PyErr_Format(PyExc_ValueError, "model_size must be at least %zu bytes (with apm2_bits=%u)", mn,
+                             (unsigned)prm.apm2_bits);
+            else
+                PyErr_SetString(PyExc_ValueError,
+                                "invalid training parameters (ranges: apm2_bits <= 20, mix_lr and mix_lr_train "
+                                "<= 63, apm_rate 1..15, dyn_limit 1..15, stat_limit 1..1023, epochs <= 16, "
+                                "train_factor 1..16)");
+            goto done;
+        }
+        res = PyBytes_FromStringAndSize((const char *)blob, (Py_ssize_t)blen);
+        free(blob);
+    }
+done:
+    for (Py_ssize_t i = 0; i < got; i++) PyBuffer_Release(&views[i]);
+    PyMem_Free(views);
+    PyMem_Free(ptrs);
+    PyMem_Free(lens);
+    Py_DECREF(seq);
+    Py_XDECREF(kwc);
+    Py_XDECREF(cb);
+    return res;
+fail_kw:
+    Py_XDECREF(kwc);
+    Py_XDECREF(cb);
+    return NULL;
+}
+
+static PyObject *mod_neutral_blob(PyObject *mod, PyObject *unused)
+{
+    (void)mod;
+    (void)unused;
+    uint8_t *b = NULL;
+    size_t n = 0;
+    if (brio_neutral_blob(&b, &n)) return PyErr_NoMemory();
+    PyObject *r = PyBytes_FromStringAndSize((const char *)b, (Py_ssize_t)n);
+    free(b);
+    return r;
+}
+
+static PyMethodDef mod_methods[] = {
+    {"neutral_blob", mod_neutral_blob, METH_NOARGS, "neutral_blob() -> the blob Model(None) uses"},
+    {"train", (PyCFunction)(void (*)(void))mod_train, METH_VARARGS | METH_KEYWORDS,
+     "train(messages, *, model_size=8<<20, progress=None, apm2_bits, mix_lr, mix_lr_train, apm_rate, "
+     "dyn_limit, stat_limit, epochs) -> model blob"},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef moddef = {PyModuleDef_HEAD_INIT, "auracodec.plugins.brio._brio",
+                                    "BRIO trained context-mixing coder for short messages", -1,
+                                    mod_methods, NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__brio(void)
+{
+    brio_global_init();
+    if (PyType_Ready(&ModelType) < 0 || PyType_Ready(&ContextType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&moddef);
+    if (!m) return NULL;
+    PyObject *errors = PyImport_ImportModule("auracodec.core.errors");
+    if (!errors) { Py_DECREF(m); return NULL; }
+    TruncatedFrame = PyObject_GetAttrString(errors, "TruncatedFrame");
+    TrailingData = PyObject_GetAttrString(errors, "TrailingData");
+    OutputLimitExceeded = PyObject_GetAttrString(errors, "OutputLimitExceeded");
+    CorruptPayload = PyObject_GetAttrString(errors, "CorruptPayload");
+    SessionError = PyObject_GetAttrString(errors, "SessionError");
+    Py_DECREF(errors);
+    if (!TruncatedFrame || !TrailingData || !OutputLimitExceeded || !CorruptPayload ||
+        !SessionError) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&ModelType);
+    if (PyModule_AddObject(m, "Model", (PyObject *)&ModelType) < 0) { Py_DECREF(m); return NULL; }
+    PyModule_AddIntConstant(m, "FORMAT_VERSION", BRIO_FORMAT_VERSION);
+    return m;
+}

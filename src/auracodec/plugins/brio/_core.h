@@ -1,0 +1,93 @@
+/*
+ * brio_core.h - BRIO: trained context-mixing entropy coder for short messages.
+ *
+ * Pure C core (no Python).  See SPEC.md for the model and frame format.
+ * All arithmetic that influences coding is integer-only and specified
+ * bit-exactly in SPEC.md (and mirrored by ref.py).
+ */
+#ifndef BRIO_CORE_H
+#define BRIO_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define BRIO_FORMAT_VERSION 1
+
+/* error codes */
+enum {
+    BRIO_OK = 0,
+    BRIO_ENOMEM = -1,
+    BRIO_ETRUNC = -2,     /* truncated payload */
+    BRIO_ETRAIL = -3,     /* trailing bytes after the end of the message */
+    BRIO_ELIMIT = -4,     /* output exceeds limit */
+    BRIO_ECORRUPT = -5,   /* non-canonical / corrupt payload */
+    BRIO_EMODEL = -6,     /* invalid model blob */
+    BRIO_EPARAM = -7,     /* invalid training parameter */
+    BRIO_EBROKEN = -8     /* session unusable after an earlier error */
+};
+
+/* training / model parameters (all stored in the model header) */
+typedef struct {
+    uint32_t model_size;   /* target blob size in bytes (upper bound) */
+    uint32_t apm2_bits;    /* log2 rows of the order-1 APM */
+    uint32_t mix_lr;       /* mixer learning rate at coding time */
+    uint32_t mix_lr_train; /* mixer learning rate while training */
+    uint32_t apm_rate;     /* APM adaptation shift */
+    uint32_t dyn_limit;    /* count limit of the per-message counters */
+    uint32_t stat_limit;   /* count limit of the trained counters */
+    uint32_t epochs;       /* passes over the training messages */
+    uint32_t train_factor; /* training table size / exported table size */
+} brio_params;
+
+void brio_default_params(brio_params *p);
+
+/* one-time initialisation of constant tables; call before threads start */
+void brio_global_init(void);
+
+typedef struct brio_model brio_model;
+
+/* Progress callback for training: called with (done, total) messages;
+ * return nonzero to abort.  Called without the GIL. */
+typedef int (*brio_progress_fn)(void *arg, size_t done, size_t total);
+
+/* smallest model_size accepted by brio_train (tables without hashed contexts) */
+size_t brio_min_model_size(uint32_t apm2_bits);
+
+/* Train a model; returns a malloc'd blob in *out / *outlen. */
+int brio_train(const uint8_t *const *msgs, const size_t *lens, size_t n,
+               const brio_params *prm, uint8_t **out, size_t *outlen,
+               brio_progress_fn cb, void *cbarg);
+
+/* Load (validate + copy) a model blob. blob==NULL/len==0 -> neutral model. */
+int brio_model_load(const uint8_t *blob, size_t len, brio_model **out,
+                    const char **why);
+void brio_model_free(brio_model *m);
+/* the blob of the neutral (untrained) model that brio_model_load uses for NULL */
+int brio_neutral_blob(uint8_t **out, size_t *len);
+size_t brio_model_bytes(const brio_model *m);
+
+/* Stateless coding of one message.  *out is malloc'd by the callee. */
+int brio_encode(const brio_model *m, const uint8_t *in, size_t n,
+                uint8_t **out, size_t *outlen);
+int brio_decode(const brio_model *m, const uint8_t *in, size_t n,
+                size_t limit, uint8_t **out, size_t *outlen);
+
+/* Sessions: a coding context that carries adaptation (per-message tables,
+ * mixer weights, match history) across the messages of one connection.
+ * Encoder and decoder sessions must see the same message sequence.  After
+ * any error a session is broken (BRIO_EBROKEN).  Not thread-safe: one
+ * session per connection; the model it uses may be shared. */
+typedef struct brio_session brio_session;
+brio_session *brio_session_new(const brio_model *m);
+void brio_session_free(brio_session *s);
+size_t brio_session_bytes(const brio_session *s);
+int brio_session_encode(brio_session *s, const uint8_t *in, size_t n, uint8_t **out, size_t *outlen);
+int brio_session_decode(brio_session *s, const uint8_t *in, size_t n, size_t limit, uint8_t **out,
+                        size_t *outlen);
+
+/* Analysis: ideal code length (bits) of a message, split into the
+ * end-of-message decisions and the byte decisions. */
+int brio_cost(const brio_model *m, const uint8_t *in, size_t n,
+              double *eom_bits, double *byte_bits);
+
+#endif
