@@ -27,8 +27,10 @@ Payload::
     varint(template_id << 3 | packed << 2 | mode)
     slot values, in order:
         normalizer slots   the normalizer's packed form
-        word, text         varint(length) || bytes
-        enum               varint(index)
+        word, text         varint(length << 1 | packed) || bytes; packed = 1:
+                           the bytes are the remainder codec's payload
+        enum               varint(index); an open-ended enum's other values:
+                           varint(number of values) || varint(length) || bytes
     remainder (mode != 0), to the end of the payload:
         mode 1 (template, then text)    the text after
         mode 2 (text, then template)    the text before
@@ -42,7 +44,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from auracodec.core.codec import Codec
 from auracodec.core.errors import CorruptPayload, OutputLimitExceeded, TrailingData
@@ -55,6 +57,12 @@ __all__ = ["TemplateSet"]
 
 _WHITESPACE = frozenset(b" \t\r\n\x0b\x0c")
 _WORD, _TEXT, _ENUM, _NORM = 0, 1, 2, 3
+#: word and text values this long or longer are tried with the remainder codec.
+_PACK_TEXT_MIN = 24
+
+
+def _raw_text(value: bytes) -> bytes:
+    return varint(len(value) << 1) + value
 _FULL, _PREFIX, _SUFFIX, _INFIX = 0, 1, 2, 3
 
 
@@ -110,8 +118,13 @@ class _Compiled:
             tokens.append(bytes(current))
         return tokens
 
-    def match(self, msg: bytes, pos: int) -> tuple[int, list[bytes]] | None:
-        """Match from ``pos``; return the end and the encoded slot values."""
+    def match(
+        self, msg: bytes, pos: int, text: Callable[[bytes], bytes] = _raw_text
+    ) -> tuple[int, list[bytes]] | None:
+        """Match from ``pos``; return the end and the encoded slot values.
+
+        ``text`` encodes the value of a ``word`` or ``text`` slot.
+        """
         out: list[bytes] = []
         end = len(msg)
         for kind, data, nxt in self.parts:
@@ -162,12 +175,9 @@ class _Compiled:
             else:  # a trailing text or enum slot takes the rest of the message
                 stop = end
             value = msg[pos:stop]
-            if kind == _WORD:
-                if not value or any(b in _WHITESPACE for b in value):
-                    return None
-                out.append(varint(len(value)) + value)
-            else:
-                out.append(varint(len(value)) + value)
+            if kind == _WORD and (not value or any(b in _WHITESPACE for b in value)):
+                return None
+            out.append(text(value))
             pos = stop
         return pos, out
 
@@ -282,7 +292,7 @@ class TemplateSet:
         return best
 
     def _encode_with(self, c: _Compiled, msg: bytes) -> bytes | None:
-        m = c.match(msg, 0)
+        m = c.match(msg, 0, self._text)
         if m is not None and m[0] == len(msg):
             return varint(c.id << 3 | _FULL) + b"".join(m[1])
         if not self._partial:
@@ -293,7 +303,7 @@ class TemplateSet:
         if c.leading is not None:
             start = msg.find(c.leading, 1)
             if start > 0:
-                m = c.match(msg, start)
+                m = c.match(msg, start, self._text)
                 if m is not None:
                     end, values = m
                     mode = _SUFFIX if end == len(msg) else _INFIX
@@ -301,6 +311,17 @@ class TemplateSet:
                     if payload is not None and (best is None or len(payload) < len(best)):
                         best = payload
         return best
+
+    def _text(self, value: bytes) -> bytes:
+        """A ``word`` or ``text`` slot value: ``varint(len << 1 | packed) || bytes``.
+
+        Long values go through the remainder codec when that is smaller.
+        """
+        if self._remainder is not None and len(value) >= _PACK_TEXT_MIN:
+            coded = self._remainder.encode(value)
+            if coded is not None and len(coded) < len(value):
+                return varint(len(coded) << 1 | 1) + coded
+        return varint(len(value) << 1) + value
 
     def _with_remainder(
         self, c: _Compiled, mode: int, values: list[bytes], before: bytes, after: bytes
@@ -347,11 +368,16 @@ class TemplateSet:
                 else:
                     raise CorruptPayload(f"enum index {index} out of {len(options)} values")
             else:
-                n, pos = read_varint(payload, pos, what="slot length")
+                head, pos = read_varint(payload, pos, what="slot length")
+                n = head >> 1
                 if n > limit or pos + n > len(payload):
                     raise CorruptPayload(f"slot of {n} bytes runs past the payload")
                 value = payload[pos : pos + n]
                 pos += n
+                if head & 1:
+                    if self._remainder is None:
+                        raise CorruptPayload("packed slot, but no remainder codec is set")
+                    value = self._remainder.decode(value, limit)
             values.append(value)
         body = b"".join(values)
         if mode == _FULL:
