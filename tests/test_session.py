@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import zstandard
 
 from auracodec import DecodeError, Pipeline, Session, SessionError, TruncatedFrame
 from auracodec.conformance import sample_messages
 from auracodec.core.config import Config
+from auracodec.core.corpus import builtin_sample
 from auracodec.plugin import Codec, hookimpl
 
 
@@ -197,3 +201,27 @@ def test_sessions_without_contexts_match_the_pipeline() -> None:
         frame = s.encode(m)
         assert pipe.decode_bytes(frame) == m  # stateless frames are pipeline frames
         assert len(frame) <= len(m) + 1
+
+
+@pytest.mark.parametrize("dictionary", [False, True])
+def test_zstd_history_context(tmp_path: Path, dictionary: bool) -> None:
+    """zstd's opt-in context: each message against the dictionary and the
+    direction's recent messages, which both ends hold."""
+    table: dict[str, object] = {"session_history": 4096, "session_level": 3}
+    if dictionary:
+        samples = [s.data for s in builtin_sample()]
+        (tmp_path / "z.dict").write_bytes(zstandard.train_dictionary(8192, samples).as_bytes())
+        table["dictionary"] = "z.dict"
+    cfg = Config.from_mapping({"codecs": {"zstd": table}}, base=tmp_path / "x")
+    pipe = Pipeline.from_config(cfg, codecs=["zstd"])
+    a, b = pipe.session(), pipe.session()
+    assert a.contexts == ["zstd"]
+    lines = [
+        f'{{"event":"order.created","id":"ord_{i:04d}","amount":{i * 7}}}'.encode()
+        for i in range(30)
+    ]
+    frames = [a.encode(m) for m in lines]
+    assert [b.decode_bytes(f) for f in frames] == lines
+    assert sum(f[0] == 0x12 for f in frames) > 20  # the history pays on repeats
+    assert 0 < a.memory() <= 2 * 4096
+    assert Pipeline.from_config(cfg).fingerprint != Pipeline.from_config().fingerprint

@@ -15,7 +15,8 @@ id                    use
 ``0x04``              ``identity``: the raw message, the fallback of every pipeline
 ``0x05``-``0x0f``     reserved for auracodec's own codecs
 ``0x10``-``0x1f``     session contexts of auracodec's codecs (``0x10`` + the codec's
-                      id: ``0x13`` is BRIO carrying its adaptation across messages)
+                      id: ``0x13`` is BRIO carrying its adaptation across messages,
+                      ``0x12`` zstd against the session's recent history)
 ``0x20``-``0x3f``     reserved for auracodec's own codecs
 ``0x40``-``0xbf``     registered third-party codecs: ask for an id (docs/method-ids.md)
 ``0xc0``-``0xfe``     private use: never registered, for codecs that stay in-house
@@ -65,6 +66,7 @@ BUILTIN_IDS: dict[int, str] = {
 
 #: Session contexts of auracodec's codecs (frames coded with a context).
 CONTEXT_IDS: dict[int, str] = {
+    0x12: "zstd",
     0x13: "brio",
 }
 

@@ -63,6 +63,8 @@ _PACK_TEXT_MIN = 24
 
 def _raw_text(value: bytes) -> bytes:
     return varint(len(value) << 1) + value
+
+
 _FULL, _PREFIX, _SUFFIX, _INFIX = 0, 1, 2, 3
 
 
