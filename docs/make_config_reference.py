@@ -98,8 +98,12 @@ def render() -> str:
         ]
         out += table(list(ctype.settings)) if ctype.settings else ["No settings."]
         out.append("")
-    out += ["## `[observers.<name>]`", "",
-            "Observers run only where their table is present (none by default).", ""]
+    out += [
+        "## `[observers.<name>]`",
+        "",
+        "Observers run only where their table is present (none by default).",
+        "",
+    ]
     for name, otype in sorted(reg.observer_types.items()):
         if not reg.owner[("auracodec_observer_types", name)].builtin:
             continue

@@ -6,6 +6,7 @@ import base64
 import json
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -152,8 +153,12 @@ def test_conformance_command(capfd: pytest.CaptureFixture[str]) -> None:
 
 
 def test_installed_script_runs_the_main_job() -> None:
+    # The console script pip installed beside this interpreter (the venv need
+    # not be activated, so it is not looked up on PATH).
+    script = Path(sysconfig.get_path("scripts")) / "auracodec"
+    assert script.exists(), f"pip installed no console script at {script}"
     result = subprocess.run(
-        ["auracodec", "bench", "--limit", "60", "--no-baselines"],
+        [str(script), "bench", "--limit", "60", "--no-baselines"],
         capture_output=True,
         text=True,
         check=False,

@@ -125,12 +125,12 @@ async def _play(
                 )
         else:
             try:
-                frame = await asyncio.wait_for(conn.ws.recv(), timeout)
+                frame = await asyncio.wait_for(conn.recv_frame(), timeout)
             except TimeoutError:
                 lost += 1
                 break
             start = time.perf_counter_ns()
-            data = session.decode_bytes(frame)  # type: ignore[arg-type]
+            data = session.decode_bytes(frame)
             decode_ns = time.perf_counter_ns() - start
             ok = data == turn.data
             altered += not ok
@@ -295,12 +295,12 @@ async def stress(
                             enc.append(took)
                     else:
                         try:
-                            frame = await asyncio.wait_for(conn.ws.recv(), 30.0)
+                            frame = await asyncio.wait_for(conn.recv_frame(), 30.0)
                         except TimeoutError:
                             lost += 1
                             break
                         start = time.perf_counter_ns()
-                        data = session.decode_bytes(frame)  # type: ignore[arg-type]
+                        data = session.decode_bytes(frame)
                         took = time.perf_counter_ns() - start
                         if counted:
                             dec.append(took)
@@ -308,7 +308,7 @@ async def stress(
                                 rtt.append(time.perf_counter_ns() - sent_at)
                         sent_at = 0
                         altered += data != turn.data
-                    totals[_method(session, frame)] += 1  # type: ignore[arg-type]
+                    totals[_method(session, frame)] += 1
                     sizes[0] += len(turn.data)
                     sizes[1] += len(frame)
                     sizes[2] += deflate[turn.from_client].size(turn.data)
@@ -363,8 +363,8 @@ async def _serve_plan(conn: AuraConnection, plan: Sequence[Turn]) -> int:
     altered = 0
     for turn in plan:
         if turn.from_client:
-            frame = await asyncio.wait_for(conn.ws.recv(), 30.0)
-            altered += session.decode_bytes(frame) != turn.data  # type: ignore[arg-type]
+            frame = await asyncio.wait_for(conn.recv_frame(), 30.0)
+            altered += session.decode_bytes(frame) != turn.data
         else:
             await conn.ws.send(session.encode(turn.data))
     return altered

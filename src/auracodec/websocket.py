@@ -114,12 +114,17 @@ class AuraConnection:
             raise AuraError("send_frame is for stateless connections")
         await self.ws.send(frame)
 
-    async def recv_bytes(self) -> bytes:
-        """Receive one message as bytes; on a bad frame, close and raise."""
+    async def recv_frame(self) -> bytes:
+        """Receive one frame, still encoded; on a text frame, close and raise."""
         frame = await self.ws.recv()
         if isinstance(frame, str):
             await self.ws.close(CLOSE_UNSUPPORTED, "auracodec frames are binary")
             raise DecodeError("received a text frame; auracodec frames are binary")
+        return frame
+
+    async def recv_bytes(self) -> bytes:
+        """Receive one message as bytes; on a bad frame, close and raise."""
+        frame = await self.recv_frame()
         try:
             if self.session is not None:
                 return self.session.decode_bytes(frame)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from time import perf_counter_ns
 from typing import Any
@@ -202,7 +202,11 @@ class Pipeline:
         for c in built.values():
             decoders[c.method_id] = c
         hook = registry.pm.hook
-        reporters = {n: c.stats for n, c in built.items() if callable(getattr(c, "stats", None))}
+        reporters: dict[str, Callable[[], Any]] = {}
+        for name, c in built.items():
+            report = getattr(c, "stats", None)
+            if callable(report):
+                reporters[name] = report
         stats = Stats(
             {c.method_id: c.name for c in built.values()},
             lambda: {name: report() for name, report in reporters.items()},

@@ -138,7 +138,7 @@ class Session:
         taken = {c.method_id for c in pipeline.codecs.values()}
 
         def contexts(direction: str) -> list[CodecContext]:
-            out = []
+            out: list[CodecContext] = []
             for codec in pipeline.codecs.values():
                 ctx = hook(codec=codec, direction=direction)
                 if ctx is None:
@@ -181,7 +181,8 @@ class Session:
         else:
             # Every context codes (and so absorbs) the message exactly once.
             coded = [_Coded(c, c.encode(data)) for c in self._out.contexts]
-            candidates = sorted([*pipe._candidates, *coded], key=lambda c: (c.cost, c.method_id))
+            pool: list[Codec | _Coded] = [*pipe._candidates, *coded]
+            candidates = sorted(pool, key=lambda c: (c.cost, c.method_id))
             choice = pipe.policy.select(data, candidates)  # type: ignore[arg-type]
             coder: Codec | _Coded = pipe.raw
             payload = data

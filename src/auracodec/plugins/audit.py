@@ -82,7 +82,7 @@ class AuditLog:
         self._hook = hook
         self._lock = threading.Lock()
         self._file: TextIO | None = None
-        self._closer: weakref.finalize | None = None
+        self._closer: weakref.finalize[[], AuditLog] | None = None
         self._opened = 0.0
         self.path.parent.mkdir(parents=True, exist_ok=True)
 

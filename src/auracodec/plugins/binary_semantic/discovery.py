@@ -291,7 +291,7 @@ class Learner:
             if not d["flagged"]:
                 continue
             text = cluster_text(c, self.types)
-            if text in ids:
+            if text is not None and text in ids:
                 narrow = sum(s["low_variability"] for s in d["slots"])
                 short = text if len(text) <= 60 else text[:57] + "..."
                 yield (

@@ -237,8 +237,8 @@ class TemplateSet:
                     group = self._by_first_slot.setdefault(key, (test, after, []))
                     group[2].append(c)
         # The start all probes of a group share: one substring test for the group.
-        for key, (_, _, group) in self._by_first_slot.items():
-            self._shared_probe[key] = _common_prefix([c.probe for c in group])
+        for key, (_, _, members) in self._by_first_slot.items():
+            self._shared_probe[key] = _common_prefix([c.probe for c in members])
         self._lock = threading.Lock()
         self.attempts = 0
         self.hits: Counter[int] = Counter()

@@ -133,6 +133,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 __all__ = [
     "TYPE_NAMES",
@@ -212,13 +213,20 @@ _PLACEHOLDERS: tuple[str, ...] = tuple(chr(0xE001 + k) for k in range(len(TYPE_N
 _TO_COARSE = {ord(p): GENERIC for p in _PLACEHOLDERS}
 _TO_READABLE = {ord(p): "<%s>" % n for p, n in zip(_PLACEHOLDERS, TYPE_NAMES, strict=False)}
 _TO_READABLE[ord(GENERIC)] = "<*>"
-_REPL_TABLE = (None, *_PLACEHOLDERS)
+# Indexed by the number of the group that matched (groups count from 1).
+_REPL_TABLE: tuple[str, ...] = ("", *_PLACEHOLDERS)
 
 _PH_UNIT = _PLACEHOLDERS[TYPE_NAMES.index("unit")]
 
+# Candidate clusters are bucketed by token count and the leading literal shapes.
+Branch = tuple[int, tuple[str, ...]]
+# What comparing a message with a cluster gives: (matching positions, literal
+# matches, positions where words differ, positions where typed values differ).
+_Comparison = tuple[int, int, list[int], list[int]]
 
-def _repl(m: re.Match[str], _t=_REPL_TABLE) -> str:
-    return _t[m.lastindex]
+
+def _repl(m: re.Match[str], _t: tuple[str, ...] = _REPL_TABLE) -> str:
+    return _t[m.lastindex or 0]
 
 
 class Masker:
@@ -334,17 +342,17 @@ class Slot:
     __slots__ = ("coarse", "saturated", "shapes", "values")
 
     def __init__(self) -> None:
-        self.values: set = set()  # distinct values, at most max_values
+        self.values: set[str] = set()  # distinct values, at most max_values
         self.saturated = False  # True once more than max_values were seen
         self.shapes: dict[str, int] = {}  # fine shape -> count (token slots only)
-        self.coarse: set = set()  # distinct coarse shapes (evidence), small
+        self.coarse: set[str] = set()  # distinct coarse shapes (evidence), small
 
     @property
     def distinct(self) -> int:
         """Distinct values seen (a lower bound when ``saturated``)."""
         return len(self.values)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "values": sorted(self.values),
             "saturated": self.saturated,
@@ -353,7 +361,7 @@ class Slot:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> Slot:
+    def from_dict(cls, d: dict[str, Any]) -> Slot:
         s = cls()
         s.values = set(d["values"])
         s.saturated = bool(d["saturated"])
@@ -390,7 +398,7 @@ class Cluster:
         separators: list[str],
         shapes: list[str],
         fine: list[str],
-        branch: tuple,
+        branch: Branch,
     ) -> None:
         self.id = cid
         self.count = 0
@@ -483,7 +491,7 @@ class Cluster:
         return "".join(out)
 
     # -- diagnostics ----------------------------------------------------------
-    def describe(self, low_variability: int = 2, min_count: int = 10) -> dict:
+    def describe(self, low_variability: int = 2, min_count: int = 10) -> dict[str, Any]:
         """Count, template and per-wildcard statistics.
 
         A wildcard is flagged ``low_variability`` when the cluster has at least
@@ -522,7 +530,7 @@ class Cluster:
         return "Cluster(id=%d, count=%d, %r)" % (self.id, self.count, self.template_text())
 
     # -- persistence ----------------------------------------------------------
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "count": self.count,
@@ -536,7 +544,7 @@ class Cluster:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> Cluster:
+    def from_dict(cls, d: dict[str, Any]) -> Cluster:
         c = cls.__new__(cls)
         c.id = int(d["id"])
         c.count = int(d["count"])
@@ -596,9 +604,9 @@ class TemplateMiner:
         self.disabled_types = tuple(sorted(set(disabled_types)))
         self._masker = Masker(self.disabled_types)
         self._clusters: dict[int, Cluster] = {}
-        self._branches: dict[tuple, list[int]] = {}
+        self._branches: dict[Branch, list[int]] = {}
         self._alias: dict[int, int] = {}  # merged cluster id -> surviving id
-        self._pruned: set = set()  # ids removed by prune()
+        self._pruned: set[int] = set()  # ids removed by prune()
         # (fine token shapes, separators) -> cluster id
         self._cache: dict[tuple[tuple[str, ...], tuple[str, ...]], int] = {}
         self._next_id = 1
@@ -606,7 +614,7 @@ class TemplateMiner:
 
     # -- public API -------------------------------------------------------------
     @property
-    def params(self) -> dict:
+    def params(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in _DEFAULTS}
 
     @property
@@ -648,12 +656,14 @@ class TemplateMiner:
             del self._cache[fine]
         shapes = [s.translate(_TO_COARSE) for s in fshapes]
         branch = self._branch_key(toks, shapes)
-        c = self._place(toks, shapes, branch)
-        if c is None:
+        placed = self._place(toks, shapes, branch)
+        if placed is None:
             c = Cluster(self._next_id, toks, seps, shapes, fshapes, branch)
             self._next_id += 1
             self._clusters[c.id] = c
             self._branches.setdefault(branch, []).append(c.id)
+        else:
+            c = placed
         self._update_full(c, toks, seps, shapes, fshapes)
         if len(self._cache) >= self.max_cache:
             self._cache.clear()
@@ -712,12 +722,12 @@ class TemplateMiner:
             self._cache = {f: k for f, k in self._cache.items() if self.resolve(k) is not None}
         return len(drop)
 
-    def describe(self, low_variability: int = 2, min_count: int = 10) -> list[dict]:
+    def describe(self, low_variability: int = 2, min_count: int = 10) -> list[dict[str, Any]]:
         """Diagnostics of every live cluster (see :meth:`Cluster.describe`)."""
         return [c.describe(low_variability, min_count) for c in self.clusters]
 
     # -- persistence --------------------------------------------------------------
-    def to_state(self, include_cache: bool = True) -> dict:
+    def to_state(self, include_cache: bool = True) -> dict[str, Any]:
         """The whole miner as JSON-able data (see :meth:`from_state`).
 
         With ``include_cache=False`` the exact-shape cache is left out (it can
@@ -741,7 +751,7 @@ class TemplateMiner:
         }
 
     @classmethod
-    def from_state(cls, state: dict) -> TemplateMiner:
+    def from_state(cls, state: dict[str, Any]) -> TemplateMiner:
         if (
             state.get("format") != "auracodec-template-miner"
             or state.get("version") != cls.STATE_VERSION
@@ -771,14 +781,14 @@ class TemplateMiner:
             return cls.from_state(json.load(f))
 
     # -- internals ------------------------------------------------------------------
-    def _branch_key(self, toks: list[str], shapes: list[str]) -> tuple:
+    def _branch_key(self, toks: list[str], shapes: list[str]) -> Branch:
         pre = []
         for i in range(min(self.prefix_depth, len(toks))):
             s = shapes[i]
             pre.append(s if (s == toks[i] and s) else "*")
         return (len(toks), tuple(pre))
 
-    def _compare(self, c: Cluster, toks: list[str], shapes: list[str]):
+    def _compare(self, c: Cluster, toks: list[str], shapes: list[str]) -> _Comparison | None:
         """(matches, literal matches, word positions, typed positions), or None
         if the token counts' edge structure is incompatible."""
         score = 0
@@ -811,10 +821,12 @@ class TemplateMiner:
                 word.append(i)
         return score, literal, word, typed
 
-    def _best(self, toks, shapes, ids):
+    def _best(
+        self, toks: list[str], shapes: list[str], ids: Iterable[int]
+    ) -> tuple[Cluster, int, list[int], list[int]] | None:
         """Best candidate of a branch: (cluster, score, word, typed) or None."""
         best = None
-        best_rank = None
+        best_rank: tuple[int, int, int] | None = None
         for k in ids:
             c = self._clusters[k]
             r = self._compare(c, toks, shapes)
@@ -827,7 +839,7 @@ class TemplateMiner:
                 best = (c, score, word, typed)
         return best
 
-    def _place(self, toks, shapes, branch) -> Cluster | None:
+    def _place(self, toks: list[str], shapes: list[str], branch: Branch) -> Cluster | None:
         """Cluster for a cache miss (possibly after a merge), or None for new."""
         ids = self._branches.get(branch)
         if not ids:
@@ -859,8 +871,9 @@ class TemplateMiner:
         for i in word:
             seen = {shapes[i]}
             for f in family:
-                if f.shapes[i] is not None:
-                    seen.add(f.shapes[i])
+                shape = f.shapes[i]
+                if shape is not None:
+                    seen.add(shape)
                 else:
                     seen.update(f.token_slots[i].coarse)
                 if len(seen) >= need:
@@ -899,6 +912,7 @@ class TemplateMiner:
                     continue
                 slot = head.sep_slots.get(j)
                 if slot is None:
+                    assert hs is not None  # a separator without a slot is literal
                     slot = head.sep_slots[j] = Slot()
                     self._add_value(slot, hs)
                     head.separators[j] = None
@@ -920,13 +934,12 @@ class TemplateMiner:
         if ht is not None and ht == ct:
             return
         slot = head.token_slots.get(i)
-        if slot is None:  # literal becomes a wildcard
-            slot = head.token_slots[i] = Slot()
-            self._add_value(slot, ht)
-            self._add_shape(slot, head.fine[i], head.count)
-            slot.coarse.add(head.shapes[i])
-            head.tokens[i] = None
-            head.fine[i] = None
+        if slot is None:
+            assert ht is not None  # a position without a slot is literal
+            coarse = head.shapes[i]
+            slot = self._open_slot(head, i, ht)
+            if coarse is not None:
+                slot.coarse.add(coarse)
         if ct is None:
             cs = c.token_slots[i]
             for v in sorted(cs.values):
@@ -937,7 +950,9 @@ class TemplateMiner:
             self._add_coarse(slot, cs.coarse)
         else:
             self._add_value(slot, ct)
-            self._add_shape(slot, c.fine[i], c.count)
+            fine = c.fine[i]
+            if fine is not None:
+                self._add_shape(slot, fine, c.count)
             self._add_coarse(slot, (c.shapes[i],))
         if head.shapes[i] is not None and head.shapes[i] != c.shapes[i]:
             head.shapes[i] = None
@@ -958,14 +973,36 @@ class TemplateMiner:
             other = "\ue000"  # overflow bucket, shown as "<*>"
             slot.shapes[other] = slot.shapes.get(other, 0) + n
 
-    def _add_coarse(self, slot: Slot, shapes) -> None:
+    def _add_coarse(self, slot: Slot, shapes: Iterable[str | None]) -> None:
         cap = self.max_values
         for s in sorted(x for x in shapes if x is not None):
             if len(slot.coarse) >= cap:
                 break
             slot.coarse.add(s)
 
-    def _update_full(self, c: Cluster, toks, seps, shapes, fshapes) -> None:
+    def _open_slot(self, c: Cluster, i: int, literal: str) -> Slot:
+        """Turn the literal at token position ``i`` of ``c`` into a wildcard.
+
+        The new slot starts with the literal as its value and the literal's
+        fine shape, counted once per message the cluster has seen.
+        """
+        slot = c.token_slots[i] = Slot()
+        self._add_value(slot, literal)
+        fine = c.fine[i]
+        if fine is not None:
+            self._add_shape(slot, fine, c.count)
+        c.tokens[i] = None
+        c.fine[i] = None
+        return slot
+
+    def _update_full(
+        self,
+        c: Cluster,
+        toks: list[str],
+        seps: list[str],
+        shapes: list[str],
+        fshapes: list[str],
+    ) -> None:
         """Add a message (found by search) to ``c``, generalizing its template."""
         changed = False
         ct, cs = c.tokens, c.shapes
@@ -974,13 +1011,10 @@ class TemplateMiner:
             if lit is not None:
                 if lit == t:
                     continue
-                slot = c.token_slots[i] = Slot()
-                self._add_value(slot, lit)
-                self._add_shape(slot, c.fine[i], c.count)
-                if cs[i] is not None:
-                    slot.coarse.add(cs[i])
-                ct[i] = None
-                c.fine[i] = None
+                coarse = cs[i]
+                slot = self._open_slot(c, i, lit)
+                if coarse is not None:
+                    slot.coarse.add(coarse)
                 changed = True
             slot = c.token_slots[i]
             self._add_value(slot, t)
@@ -995,7 +1029,7 @@ class TemplateMiner:
         if changed:
             c._refresh()
 
-    def _update_hit(self, c: Cluster, toks, seps, fshapes) -> None:
+    def _update_hit(self, c: Cluster, toks: list[str], seps: list[str], fshapes: list[str]) -> None:
         """Add a message whose fine shape was already routed to ``c``."""
         ct = c.tokens
         changed = False
@@ -1006,12 +1040,9 @@ class TemplateMiner:
                 if lit == t:
                     continue
                 # a typed literal that now varies (same shape as before)
-                slot = c.token_slots[i] = Slot()
-                self._add_value(slot, lit)
-                self._add_shape(slot, c.fine[i], c.count)
-                slot.coarse.add(c.shapes[i] if c.shapes[i] is not None else lit)
-                ct[i] = None
-                c.fine[i] = None
+                coarse = c.shapes[i]
+                slot = self._open_slot(c, i, lit)
+                slot.coarse.add(coarse if coarse is not None else lit)
                 changed = True
             else:
                 slot = c.token_slots[i]
