@@ -22,6 +22,19 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 CORPUS = Path(os.environ.get("AURACODEC_CORPUS", ROOT.parent / "shared" / "corpus"))
 DICT_SIZE = 112 * 1024
+# The ten loghub systems of ../shared/corpus/logs.
+LOG_SYSTEMS = [
+    "Android",
+    "Apache",
+    "BGL",
+    "HDFS",
+    "HealthApp",
+    "Linux",
+    "OpenSSH",
+    "Spark",
+    "Thunderbird",
+    "Zookeeper",
+]
 
 
 def corpus(*parts: str) -> list[Sample]:

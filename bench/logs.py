@@ -21,24 +21,11 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from _common import CORPUS, bare_zstd, corpus, write
+from _common import CORPUS, LOG_SYSTEMS, bare_zstd, corpus, write
 
 from auracodec import Pipeline
 from auracodec.core.corpus import Sample, read_corpus
 from auracodec.core.training import train
-
-SYSTEMS = [
-    "Android",
-    "Apache",
-    "BGL",
-    "HDFS",
-    "HealthApp",
-    "Linux",
-    "OpenSSH",
-    "Spark",
-    "Thunderbird",
-    "Zookeeper",
-]
 
 
 def quiet_train(samples: list[Sample], where: Path) -> Path:
@@ -102,7 +89,7 @@ def free_text(split: str, where: Path) -> dict[str, object]:
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         where = Path(tmp)
-        systems = {name: system(name, where) for name in SYSTEMS}
+        systems = {name: system(name, where) for name in LOG_SYSTEMS}
         text = {split: free_text(split, where) for split in ("chat", "chat2")}
     total = {k: sum(s[k] for s in systems.values()) for k in ("bytes", "zstd19_dict")}
     summary: dict[str, object] = {

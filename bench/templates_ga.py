@@ -36,22 +36,10 @@ import statistics
 import time
 from collections import Counter, defaultdict
 
-from _common import CORPUS, write
+from _common import CORPUS, LOG_SYSTEMS, write
 
 from auracodec.plugins.binary_semantic import miner
 
-SYSTEMS = [
-    "Android",
-    "Apache",
-    "BGL",
-    "HDFS",
-    "HealthApp",
-    "Linux",
-    "OpenSSH",
-    "Spark",
-    "Thunderbird",
-    "Zookeeper",
-]
 DEFAULT_CORPUS = str(CORPUS / "logs")
 
 
@@ -122,7 +110,7 @@ def run_drain(lines):
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", default=DEFAULT_CORPUS)
-    ap.add_argument("--systems", default=",".join(SYSTEMS))
+    ap.add_argument("--systems", default=",".join(LOG_SYSTEMS))
     ap.add_argument("--no-drain", action="store_true")
     ap.add_argument("--no-raw", action="store_true")
     args = ap.parse_args(argv)
