@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""Pure-Python reference decoder for BRIO payloads (format version 1).
+"""Pure-Python reference decoder for BRIO payloads (format version 2).
 
 Slow (a few ms per byte) but written straight from docs/brio.md; it pins the
-format: tests/test_brio.py decodes payloads of the compiled coder with it
-and checks that both agree bit-exactly.
+format: tests/test_brio.py decodes payloads of the compiled coder with it,
+stateless and through session contexts, and checks that both agree
+bit-exactly.
 
     from brio_ref import RefModel
     m = RefModel(blob)          # parses + validates the model blob
     data = m.decode(payload, limit)
+    ctx = m.context()           # a session context (docs/brio.md, section 7)
+    data = ctx.decode(payload, limit)
 """
 
 import struct
@@ -122,7 +125,8 @@ I_ST, I_DY, I_MM = 1, 1 + NS, 1 + NS + ND
 NSETS_A = 256 * 4
 NSETS = NSETS_A + 2 * 7 * (NDB + 1)
 E1N, E2N, MSN = 256 * 16, 4096, 32
-TDN = ND * 16 * 64
+NCLS = 3  # age classes of per-message buckets (sessions)
+TDN = NCLS * ND * 16 * 64
 FWN = 8 * 2
 APM1_BITS = 12
 APM1N = (1 << APM1_BITS) * 33
@@ -135,6 +139,10 @@ EOM_LR = 800
 MATCH_MIN = 6
 DYN_MIN_BITS, DYN_MAX_BITS = 11, 16
 MT_MIN_BITS, MT_MAX_BITS = 8, 16
+SESSION_MAP_MIN = 11
+SESSION_HIST_MAX = 64 << 10
+SESSION_MT_BITS = 14
+FORMAT_VERSION = 2
 
 
 class ModelError(ValueError):
@@ -173,8 +181,9 @@ class RefModel:
             self.dyn_limit,
             ni,
             nsets,
-        ) = struct.unpack_from("<HHIIIIIII", b, 4)
-        if ver != 1 or hsz != HDR or ni != NI or nsets != NSETS or any(b[36:HDR]):
+            self.session_map_bits,
+        ) = struct.unpack_from("<HHIIIIIIII", b, 4)
+        if ver != FORMAT_VERSION or hsz != HDR or ni != NI or nsets != NSETS or any(b[40:HDR]):
             raise ModelError("unsupported header")
         if not (
             self.ngroups <= 1 << 24
@@ -182,6 +191,7 @@ class RefModel:
             and self.mix_lr <= 63
             and 1 <= self.apm_rate <= 15
             and 1 <= self.dyn_limit <= 15
+            and SESSION_MAP_MIN <= self.session_map_bits <= DYN_MAX_BITS
         ):
             raise ModelError("parameter out of range")
         apm2n = 33 << self.apm2_bits
@@ -227,12 +237,18 @@ class RefModel:
             if self.bk[o] == 0 and self.bk[o + 1] == 0 and any(self.bk[o + 2 : o + BUCKET]):
                 raise ModelError("empty bucket with entries")
         self.dnext = build_dnext(self.dyn_limit)
+        # tdx[cls][i][state]: input of a per-message state of context i in age class cls
         self.tdx = [
             [
-                0 if (v >> 8) == 0 else td[(i * 16 + (v >> 8)) * 64 + ((v & 255) >> 2)]
-                for v in range(4096)
+                [
+                    0
+                    if (v >> 8) == 0
+                    else td[((cls * ND + i) * 16 + (v >> 8)) * 64 + ((v & 255) >> 2)]
+                    for v in range(4096)
+                ]
+                for i in range(ND)
             ]
-            for i in range(ND)
+            for cls in range(NCLS)
         ]
 
     # trained hashed tables: returns a function node index -> u8 node
@@ -254,12 +270,8 @@ class RefModel:
         return RefContext(self)
 
 
-SESSION_DYN_BITS = 15
-SESSION_HIST_MAX = 64 << 10
-
-
 class RefContext:
-    """Session decoder: state carried across messages (see SPEC.md section 7)."""
+    """Session decoder: state carried across messages (see docs/brio.md, section 7)."""
 
     def __init__(self, m):
         self.d = _Decoder(m, session=True)
@@ -269,7 +281,9 @@ class RefContext:
         if self.broken:
             raise DecodeError("context is unusable after an earlier error")
         try:
-            return self.d.run(bytes(payload), limit)
+            out = self.d.run(bytes(payload), limit)
+            self.d.end()
+            return out
         except DecodeError:
             self.broken = True
             raise
@@ -303,9 +317,12 @@ class _Decoder:
         self.m, self.session = m, session
         # state that a session carries across messages
         self.buf = bytearray()  # match history (+ the current message)
-        self.dyn = {}  # key -> list of 16 states
-        self.dyn_bits = DYN_MIN_BITS
-        self.dyn_max = SESSION_DYN_BITS if session else DYN_MAX_BITS
+        self.dyn = {}  # key -> list of 16: [0] = creation epoch << 8 | last use, states
+        self.dyn_bits = DYN_MIN_BITS  # only the count rules depend on it, not the layout
+        self.cur = 0  # buckets used by the current message
+        self.nmsg = 0  # messages begun (session)
+        self.epoch = 0  # epoch = message number mod 256 (always 0 when stateless)
+        self.mstart = 0  # start of the current message in buf
         self.mtbits = MT_MIN_BITS
         self.mt = [0] * (1 << self.mtbits)
         self.w = [list(r) for r in m.mw]  # copies of the model's weights
@@ -326,13 +343,40 @@ class _Decoder:
         self.wh = self.pw = 0
         self.mlen = self.mptr = 0
         self.ew = list(self.m.ew)
-        if self.session:
-            if len(self.dyn) >= 3 << (self.dyn_max - 3):
-                self.dyn = {}
-            if len(self.buf) > SESSION_HIST_MAX:
-                del self.buf[: len(self.buf) - SESSION_HIST_MAX // 2]
-                self.rebuild_mt()
-        self.start = len(self.buf)
+        self.start = self.mstart = len(self.buf)
+        self.epoch = self.nmsg & 255
+        self.nmsg += 1
+        self.cur = 0
+
+    def rank(self, b):
+        """purge rank: age (messages since last use, mod 256) * 16 + 15 - count of the first node"""
+        return ((self.epoch - b[0]) & 255) * 16 + 15 - (b[1] >> 8)
+
+    def purge(self, rmax):
+        """keep only the buckets of rank < rmax"""
+        self.dyn = {k: b for k, b in self.dyn.items() if self.rank(b) < rmax}
+        self.cur = sum(1 for b in self.dyn.values() if self.rank(b) < 16)
+
+    def end(self):
+        """after a session message: bound what the next one inherits (docs/brio.md, section 7)"""
+        cb = self.m.session_map_bits
+        if self.dyn_bits > cb or len(self.dyn) > 9 << (cb - 4):
+            hist = [0] * 4096
+            for b in self.dyn.values():
+                hist[self.rank(b)] += 1
+            a = total = 0
+            while a < 4096 and total + hist[a] <= 3 << (cb - 3):
+                total += hist[a]
+                a += 1
+            self.purge(a)
+            self.dyn_bits = min(self.dyn_bits, cb)
+        rebuild = self.mtbits > SESSION_MT_BITS
+        if len(self.buf) > SESSION_HIST_MAX:
+            del self.buf[: len(self.buf) - SESSION_HIST_MAX // 2]
+            rebuild = True
+        if rebuild:
+            self.mtbits = min(self.mtbits, SESSION_MT_BITS)
+            self.rebuild_mt()
 
     def byte(self):
         b = self.inp[self.pos_in] if self.pos_in < len(self.inp) else 0
@@ -373,18 +417,35 @@ class _Decoder:
         self.mexp = self.buf[self.mptr] if self.mlen > 0 else -1
 
     def lookup(self):
-        # per-message buckets: grow before inserting (load <= 3/4), freeze when full
-        if self.dyn_bits < self.dyn_max and (len(self.dyn) + ND) * 4 > (3 << self.dyn_bits):
-            self.dyn_bits += 1
-        self.dn = []
+        # per-message buckets: grow before inserting (load <= 3/4); at the largest size drop
+        # the buckets carried from earlier messages; when none is left, freeze
+        if (len(self.dyn) + ND) * 4 > (3 << self.dyn_bits):
+            if self.dyn_bits < DYN_MAX_BITS:
+                self.dyn_bits += 1
+            elif len(self.dyn) > self.cur:
+                self.purge(16)  # keep the buckets used by this message
+        self.dn, self.dcls = [], []
+        ep = self.epoch
         for i in range(ND):
             k = nib_key(self.dk[i], self.c0) or 1
             bk = self.dyn.get(k)
             if bk is None:
-                bk = [0] * 16
+                bk = [ep << 8 | ep] + [0] * 15
                 if len(self.dyn) * 4 < (3 << self.dyn_bits):
                     self.dyn[k] = bk
+                    self.cur += 1
+            e, cls = bk[0], 0
+            if e >> 8 != ep:
+                cls = 2
+                if e & 255 != ep:  # carried bucket, first use in this message
+                    cls = 1
+                    self.cur += 1
+                    for j in range(1, 16):
+                        if bk[j] >= 0x200:
+                            bk[j] = 0x100 | (bk[j] & 255)
+                    bk[0] = (e & 0xFF00) | ep
             self.dn.append(bk)
+            self.dcls.append(cls)
         self.sn = [self.m.find(nib_key(self.skey[i], self.c0)) for i in range(NS)]
 
     def byte_update(self, ch):
@@ -401,7 +462,7 @@ class _Decoder:
             else:
                 self.mlen = 0
         if pos >= MATCH_MIN:
-            if self.mtbits < MT_MAX_BITS and pos > (1 << (self.mtbits - 1)):
+            if self.mtbits < MT_MAX_BITS and pos - self.mstart > (1 << (self.mtbits - 1)):
                 self.mtbits += 1
                 self.rebuild_mt()
             hi = match_hash(buf, pos) >> (32 - self.mtbits)
@@ -431,7 +492,7 @@ class _Decoder:
             v = self.dn[i][self.nib]
             if v >= 256 and i < NDB:
                 hd = i + 1
-            x[I_DY + i] = m.tdx[i][v]
+            x[I_DY + i] = m.tdx[self.dcls[i]][i][v]
         mb = 0
         self.mact = False
         if self.mexp >= 0 and ((self.mexp | 256) >> (8 - self.bitpos)) == c0:

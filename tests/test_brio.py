@@ -189,7 +189,69 @@ def test_brio_contexts_in_sessions() -> None:
         used += frame[0] == 0x13
         assert b.decode_bytes(frame) == m
     assert used > 10
-    assert 0 < a.memory() < 4 << 20
+    assert 0 < a.memory() < 2 * 0.76 * 2**20
+
+
+def test_session_golden_vectors() -> None:
+    """Session payloads pin the carried state: a context reproduces them in
+    order, and another decodes them."""
+    model = _brio.Model(SAMPLE_MODEL)
+    enc, dec = model.context(), model.context()
+    for message, payload in golden("brio-session"):
+        assert enc.encode(message) == payload
+        assert dec.decode(payload, len(message)) == message
+
+
+def counting_purges(ctx: object) -> list[int]:
+    """Record the reference context's map purges (docs/brio.md, section 7)."""
+    decoder = ctx.d  # type: ignore[attr-defined]
+    purge = decoder.purge
+    seen: list[int] = []
+
+    def counted(rmax: int) -> None:
+        seen.append(rmax)
+        purge(rmax)
+
+    decoder.purge = counted
+    return seen
+
+
+def test_reference_decoder_agrees_on_sessions() -> None:
+    """docs/brio.md, section 7, in pure Python: the reference context decodes
+    the golden session, purging its small map at message ends as C does."""
+    ctx = RefModel(SAMPLE_MODEL).context()
+    purges = counting_purges(ctx)
+    for message, payload in golden("brio-session"):
+        assert ctx.decode(payload, len(message)) == message
+    assert purges, "the golden session no longer reaches a purge; lengthen it"
+
+
+@pytest.mark.slow
+def test_reference_decoder_agrees_across_a_history_cut() -> None:
+    """Past 64 KiB of history a context keeps the last 32 KiB and rebuilds its
+    match table; the reference decoder follows it bit-exactly."""
+    sample = sample_messages()
+    messages = [b"\n".join(sample[i : i + 40]) for i in range(0, 240, 40)]
+    assert sum(map(len, messages)) > 64 << 10
+    c_ctx, ref_ctx = _brio.Model(SAMPLE_MODEL).context(), RefModel(SAMPLE_MODEL).context()
+    for m in messages:
+        assert ref_ctx.decode(c_ctx.encode(m), len(m)) == m
+    assert len(ref_ctx.d.buf) < 64 << 10
+
+
+def test_context_memory_is_bounded_between_messages() -> None:
+    """docs/brio.md, section 7: at most 0.76 MiB per context with the default
+    session map, however much the connection has carried."""
+    ctx = _brio.Model(None).context()
+    sample = sample_messages()
+    largest = 0
+    for round_ in range(3):
+        for m in sample:
+            ctx.encode(m + b" %d" % round_)
+            largest = max(largest, ctx.memory_size)
+    ctx.encode(b"\n".join(sample))  # one message of 140 KB
+    largest = max(largest, ctx.memory_size)
+    assert 0.5 * 2**20 < largest <= 0.76 * 2**20
 
 
 def test_a_failed_context_frame_stops_the_session() -> None:

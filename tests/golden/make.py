@@ -62,29 +62,59 @@ TEMPLATED = [
 ]
 
 
-def brio_sample_model(sample: list[bytes]) -> bytes:
-    """A small BRIO model trained on the sample, kept compressed beside the vectors."""
+def brio_sample_model() -> bytes:
+    """A small BRIO model trained on the sample, kept compressed beside the vectors.
+
+    Trained per conversation and direction, as the plugin trains; its session
+    map is the smallest allowed, so that session vectors of a few kilobytes
+    already reach the map purges at message ends (docs/brio.md, section 7).
+    """
+    from auracodec.core.corpus import builtin_sample
     from auracodec.plugins.brio import _brio
 
-    blob = _brio.train(sample, model_size=400_000, apm2_bits=6)
+    samples = builtin_sample()
+    blob = _brio.train(
+        [s.data for s in samples],
+        sessions=[(s.conv, s.direction) for s in samples],
+        model_size=400_000,
+        apm2_bits=6,
+        session_map_bits=11,
+    )
     (HERE / "brio-sample.model.zst").write_bytes(zstandard.ZstdCompressor(level=19).compress(blob))
     return blob
 
 
+def brio_session_messages(sample: list[bytes]) -> list[bytes]:
+    """One connection's worth of messages: short ones, then a few kilobytes each."""
+    short = sample[:12]
+    long = [b"\n".join(sample[i : i + 14]) for i in range(40, 82, 14)]
+    return [*short, b"", *long, sample[3]]
+
+
+def session_vectors(context: object, messages: list[bytes]) -> list[dict[str, object]]:
+    """Payloads of one session context, in order: each depends on all before it."""
+    encode = context.encode  # type: ignore[attr-defined]
+    return [{"message": describe(m), "payload": encode(m).hex()} for m in messages]
+
+
 def main() -> None:
     from auracodec import Pipeline
-    from auracodec.plugins.brio import BrioCodec
+    from auracodec.plugins.brio import BrioCodec, _brio
 
     sample = sample_messages()
     extra = sample[::40]
     dictionary = zstandard.train_dictionary(16 * 1024, sample).as_bytes()
     (HERE / "zstd-sample.dict").write_bytes(dictionary)
+    brio_model = brio_sample_model()
     sets = {
         "zstd": vectors(ZstdCodec(level=19), MESSAGES + extra),
         "zstd-dict": vectors(ZstdCodec(level=19, dictionary=dictionary), MESSAGES + extra),
         "brotli": vectors(BrotliCodec(quality=11), MESSAGES + extra),
         "brio": vectors(BrioCodec(), MESSAGES + extra),
-        "brio-sample": vectors(BrioCodec(brio_sample_model(sample)), MESSAGES + extra),
+        "brio-sample": vectors(BrioCodec(brio_model), MESSAGES + extra),
+        "brio-session": session_vectors(
+            _brio.Model(brio_model).context(), brio_session_messages(sample)
+        ),
         # The built-in library only, remainders with zstd: ids are forever.
         "binary_semantic": vectors(
             Pipeline.from_config(codecs=["binary_semantic", "zstd"]).codecs["binary_semantic"],

@@ -154,7 +154,11 @@ def auracodec_train(
     corpus: Sequence[Sample], outdir: Path, config: Config, progress: Progress
 ) -> TrainResult | None:
     settings = config.codec_settings(NAME, SETTINGS)
-    messages = [s.data for s in corpus if s.data]
+    samples = [s for s in corpus if s.data]
+    messages = [s.data for s in samples]
+    # One training context per conversation and direction, in corpus order, as
+    # a session's context codes them (messages without a conversation: alone).
+    sessions = [(s.conv, s.direction) if s.conv is not None else i for i, s in enumerate(samples)]
     if not messages:
         warnings.warn("brio: no messages to learn from; skipped", AuraWarning, stacklevel=2)
         return None
@@ -165,7 +169,7 @@ def auracodec_train(
         advance(finished - done[0])
         done[0] = finished
 
-    blob = _brio.train(messages, model_size=settings["model_size"], progress=report)
+    blob = _brio.train(messages, sessions=sessions, model_size=settings["model_size"], progress=report)
     (outdir / MODEL_FILE).write_bytes(blob)
     return TrainResult(
         codec=NAME,

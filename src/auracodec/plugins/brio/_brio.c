@@ -1,7 +1,10 @@
 /*
  * _brio.c - CPython binding of the BRIO coder (auracodec.plugins.brio._brio).
  *
- *   train(messages, *, model_size=8<<20, progress=None, **params) -> bytes
+ *   train(messages, *, sessions=None, model_size=8<<20, progress=None, **params) -> bytes
+ *                                     sessions: one hashable key per message; messages
+ *                                     with equal keys are trained as one context (in
+ *                                     order), as Model.context() would code them
  *   Model(blob=None)                  validate + load a model (None/b"": neutral model)
  *   Model.encode(data) -> bytes
  *   Model.decode(payload, limit) -> bytes
@@ -348,7 +351,8 @@ static int get_u32(PyObject *kw, const char *name, uint32_t *dst)
 static PyObject *mod_train(PyObject *mod, PyObject *args, PyObject *kw)
 {
     (void)mod;
-    PyObject *msgs;
+    PyObject *msgs, *sessobj = NULL;
+    uint32_t *sids = NULL;
     if (!PyArg_ParseTuple(args, "O:train", &msgs)) return NULL;
     brio_params prm;
     brio_default_params(&prm);
@@ -357,10 +361,14 @@ static PyObject *mod_train(PyObject *mod, PyObject *args, PyObject *kw)
     PyObject *cb = kwc ? PyDict_GetItemString(kwc, "progress") : NULL;
     Py_XINCREF(cb);
     if (kwc && cb && PyDict_DelItemString(kwc, "progress") < 0) goto fail_kw;
+    sessobj = kwc ? PyDict_GetItemString(kwc, "sessions") : NULL;
+    Py_XINCREF(sessobj);
+    if (kwc && sessobj && PyDict_DelItemString(kwc, "sessions") < 0) goto fail_kw;
     if (get_u32(kwc, "model_size", &prm.model_size) || get_u32(kwc, "apm2_bits", &prm.apm2_bits) ||
         get_u32(kwc, "mix_lr", &prm.mix_lr) || get_u32(kwc, "mix_lr_train", &prm.mix_lr_train) ||
         get_u32(kwc, "apm_rate", &prm.apm_rate) || get_u32(kwc, "dyn_limit", &prm.dyn_limit) ||
-        get_u32(kwc, "stat_limit", &prm.stat_limit) || get_u32(kwc, "epochs", &prm.epochs) || get_u32(kwc, "train_factor", &prm.train_factor))
+        get_u32(kwc, "stat_limit", &prm.stat_limit) || get_u32(kwc, "epochs", &prm.epochs) || get_u32(kwc, "train_factor", &prm.train_factor) ||
+        get_u32(kwc, "session_map_bits", &prm.session_map_bits))
         goto fail_kw;
     if (kwc && PyDict_Size(kwc) > 0) {
         PyObject *k = NULL, *v = NULL;
@@ -384,13 +392,45 @@ static PyObject *mod_train(PyObject *mod, PyObject *args, PyObject *kw)
         ptrs[got] = (const uint8_t *)views[got].buf;
         lens[got] = (size_t)views[got].len;
     }
+    if (sessobj && sessobj != Py_None) {
+        /* session keys (any hashable): equal keys = one context, in message order */
+        PyObject *sseq = PySequence_Fast(sessobj, "sessions must be a sequence of hashable keys");
+        if (!sseq) goto done;
+        if (PySequence_Fast_GET_SIZE(sseq) != n) {
+            Py_DECREF(sseq);
+            PyErr_SetString(PyExc_ValueError, "sessions must have one key per message");
+            goto done;
+        }
+        PyObject *ids = PyDict_New();
+        sids = (uint32_t *)PyMem_Calloc((size_t)n + 1, sizeof(uint32_t));
+        int ok = ids && sids;
+        if (!ok) PyErr_NoMemory();
+        for (Py_ssize_t i = 0; ok && i < n; i++) {
+            PyObject *key = PySequence_Fast_GET_ITEM(sseq, i);
+            PyObject *v = PyDict_GetItemWithError(ids, key);
+            if (!v) {
+                if (PyErr_Occurred() || PyDict_Size(ids) >= 0xFFFFFFFF) {
+                    if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "too many sessions");
+                    ok = 0;
+                    break;
+                }
+                v = PyLong_FromSsize_t(PyDict_Size(ids));
+                if (!v || PyDict_SetItem(ids, key, v) < 0) { Py_XDECREF(v); ok = 0; break; }
+                Py_DECREF(v);
+            }
+            sids[i] = (uint32_t)PyLong_AsUnsignedLong(v);
+        }
+        Py_XDECREF(ids);
+        Py_DECREF(sseq);
+        if (!ok) goto done;
+    }
     {
         uint8_t *blob = NULL;
         size_t blen = 0;
         int rc;
         progress_t pr = {cb, 0};
         Py_BEGIN_ALLOW_THREADS
-        rc = brio_train(ptrs, lens, (size_t)n, &prm, &blob, &blen, cb ? progress_tramp : NULL, &pr);
+        rc = brio_train(ptrs, lens, (size_t)n, sids, &prm, &blob, &blen, cb ? progress_tramp : NULL, &pr);
         Py_END_ALLOW_THREADS
         if (pr.failed) { free(blob); goto done; }
         if (rc == BRIO_ENOMEM) { PyErr_NoMemory(); goto done; }
@@ -403,7 +443,7 @@ static PyObject *mod_train(PyObject *mod, PyObject *args, PyObject *kw)
                 PyErr_SetString(PyExc_ValueError,
                                 "invalid training parameters (ranges: apm2_bits <= 20, mix_lr and mix_lr_train "
                                 "<= 63, apm_rate 1..15, dyn_limit 1..15, stat_limit 1..1023, epochs <= 16, "
-                                "train_factor 1..16)");
+                                "train_factor 1..16, session_map_bits 11..16)");
             goto done;
         }
         res = PyBytes_FromStringAndSize((const char *)blob, (Py_ssize_t)blen);
@@ -414,13 +454,16 @@ done:
     PyMem_Free(views);
     PyMem_Free(ptrs);
     PyMem_Free(lens);
+    PyMem_Free(sids);
     Py_DECREF(seq);
     Py_XDECREF(kwc);
     Py_XDECREF(cb);
+    Py_XDECREF(sessobj);
     return res;
 fail_kw:
     Py_XDECREF(kwc);
     Py_XDECREF(cb);
+    Py_XDECREF(sessobj);
     return NULL;
 }
 
@@ -439,8 +482,9 @@ static PyObject *mod_neutral_blob(PyObject *mod, PyObject *unused)
 static PyMethodDef mod_methods[] = {
     {"neutral_blob", mod_neutral_blob, METH_NOARGS, "neutral_blob() -> the blob Model(None) uses"},
     {"train", (PyCFunction)(void (*)(void))mod_train, METH_VARARGS | METH_KEYWORDS,
-     "train(messages, *, model_size=8<<20, progress=None, apm2_bits, mix_lr, mix_lr_train, apm_rate, "
-     "dyn_limit, stat_limit, epochs) -> model blob"},
+     "train(messages, *, sessions=None, model_size=8<<20, progress=None, apm2_bits, mix_lr, mix_lr_train, "
+     "apm_rate, dyn_limit, stat_limit, epochs, train_factor, session_map_bits) -> model blob; sessions: one "
+     "hashable key per message, equal keys = one context (in order)"},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef moddef = {PyModuleDef_HEAD_INIT, "auracodec.plugins.brio._brio",

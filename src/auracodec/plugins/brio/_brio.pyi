@@ -1,4 +1,4 @@
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 
 FORMAT_VERSION: int
 
@@ -19,6 +19,7 @@ class Model:
 def train(
     messages: Sequence[bytes],
     *,
+    sessions: Sequence[Hashable] | None = ...,
     model_size: int = ...,
     progress: Callable[[int, int], object] | None = ...,
     **params: int,

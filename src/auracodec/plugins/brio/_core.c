@@ -11,7 +11,8 @@
  *         word contexts), organised as nibble buckets with 16-bit checks and
  *         one-byte calibrated stretch nodes,
  *       * 5 per-message context tables (orders 1,2,3,4,6; an open-addressing
- *         map that grows with the message; table-driven counter states),
+ *         map that grows with the message; table-driven counter states; in
+ *         a session the map carries over, its buckets aged per message),
  *       * a match model over the message (or a session's history);
  *     then refined by two read-only APM/SSE stages (order 2 and order 1);
  *   - a 32-bit binary arithmetic coder with a one-byte flush.
@@ -167,7 +168,8 @@ static const int DORD[] = {1, 2, 3, 4, 6}; /* orders of the per-message contexts
 #define NSETS_A (256 * 4)
 #define NSETS_C (2 * 7 * (NDB + 1))
 #define NSETS (NSETS_A + NSETS_C)
-#define TDN (ND * 16 * 64)
+#define NCLS 3 /* age classes of per-message buckets (sessions): fresh, carried, carried + reused */
+#define TDN (NCLS * ND * 16 * 64)
 #define DSTATES 4096
 #define CSN ((NS + 1) * 16 * 33)
 #define FWN (8 * 2)
@@ -182,7 +184,10 @@ static const int DORD[] = {1, 2, 3, 4, 6}; /* orders of the per-message contexts
 #define ERR_SKIP 256 /* mixers A and C skip updates when |error| <= this */
 #define MATCH_MIN 6
 #define DYN_MIN_BITS 11
+#ifndef DYN_MAX_BITS /* overridable for tests only (ref.py takes the same values) */
 #define DYN_MAX_BITS 16
+#endif
+#define SESSION_MAP_MIN 11
 #define MT_MIN_BITS 8
 #define MT_MAX_BITS 16
 
@@ -198,7 +203,7 @@ struct brio_model {
     int32_t mw[NSETS * NIP];
     int32_t fw[FWN];
     int16_t td[TDN];
-    int16_t *tdx;          /* td expanded per state: ND * DSTATES */
+    int16_t *tdx;          /* td expanded per state: NCLS * ND * DSTATES */
     uint16_t dnext[DSTATES * 2];
     uint16_t apm1[APM1N];
     size_t bytes;
@@ -215,6 +220,7 @@ void brio_default_params(brio_params *p)
     p->stat_limit = 1023;
     p->epochs = 1;
     p->train_factor = 4;
+    p->session_map_bits = 14;
 }
 
 /* trainer: the mutable, full-precision version of the model */
@@ -253,6 +259,7 @@ typedef struct {
      * so a lookup touches one place in memory */
     uint8_t *b;
     uint32_t bits, maxbits, count;
+    uint32_t cur; /* buckets used by the current message (the others are carried) */
     uint16_t scratch[8][16]; /* used when the map is full */
 } dynmap;
 
@@ -309,17 +316,44 @@ static inline void dyn_prefetch(const dynmap *d, uint32_t key)
     __builtin_prefetch(d->b + (size_t)(key & ((1u << d->bits) - 1)) * DB_BYTES);
 }
 
-/* make room for `extra` insertions without growing inside dyn_find */
-static int dyn_reserve(dynmap *d, uint32_t extra)
+
+/* purge rank of a bucket: age (messages since its last use, mod 256) * 16
+ * + 15 - count of its first node (how often its context was seen, <= 15) */
+static inline uint32_t db_rank(const uint16_t *b, uint32_t ep)
 {
-    if (d->bits < d->maxbits && (d->count + extra) * 4 > (3u << d->bits)) return dyn_grow(d);
+    return ((ep - b[0]) & 255) * 16 + 15 - (b[1] >> 8);
+}
+
+/* rebuild the map with 2^nbits slots, keeping only the buckets of rank < rmax */
+static int dyn_purge(dynmap *d, uint32_t nbits, uint32_t ep, uint32_t rmax)
+{
+    uint8_t *nb = db_alloc(nbits);
+    if (!nb) return -1;
+    uint32_t mask = (1u << nbits) - 1, kept = 0, cur = 0;
+    for (uint32_t j = 0; j < (1u << d->bits); j++) {
+        uint32_t k = *db_key(d, j);
+        if (!k) continue;
+        uint32_t r = db_rank(db_nodes(d, j), ep);
+        if (r >= rmax) continue;
+        uint32_t i = k & mask;
+        while (*(uint32_t *)(nb + (size_t)i * DB_BYTES)) i = (i + 1) & mask;
+        memcpy(nb + (size_t)i * DB_BYTES, d->b + (size_t)j * DB_BYTES, DB_BYTES);
+        kept++;
+        cur += r < 16;
+    }
+    free(d->b);
+    d->b = nb;
+    d->bits = nbits;
+    d->count = kept;
+    d->cur = cur;
     return 0;
 }
 
-/* find or insert the bucket of key; returns its 16 counters ([1..15] used).
+/* find or insert the bucket of key; returns its 16 counters ([1..15] used;
+ * [0] = creation epoch << 8 | last-use epoch, see dyn_lookup).
  * Never grows the map (see dyn_reserve); when the map is full, returns a
  * zeroed scratch bucket (slot) so that new contexts are not learned. */
-static inline uint16_t *dyn_find(dynmap *d, uint32_t key, int slot)
+static inline uint16_t *dyn_find(dynmap *d, uint32_t key, int slot, uint32_t ep2)
 {
     uint32_t mask = (1u << d->bits) - 1, i = key & mask;
     for (;;) {
@@ -328,14 +362,18 @@ static inline uint16_t *dyn_find(dynmap *d, uint32_t key, int slot)
         if (k == 0) break;
         i = (i + 1) & mask;
     }
+    uint16_t *b;
     if (d->count * 4 >= (3u << d->bits)) {
-        memset(d->scratch[slot], 0, 32);
-        return d->scratch[slot];
+        b = d->scratch[slot];
+    } else {
+        d->count++;
+        d->cur++;
+        *db_key(d, i) = key;
+        b = db_nodes(d, i);
     }
-    d->count++;
-    *db_key(d, i) = key;
-    memset(db_nodes(d, i), 0, 32);
-    return db_nodes(d, i);
+    memset(b, 0, 32);
+    b[0] = (uint16_t)ep2;
+    return b;
 }
 
 /* 16-bit adaptive counter */
@@ -381,6 +419,13 @@ typedef struct {
     uint32_t *tn[NS];           /* training: current nibble nodes */
     uint32_t dk[ND];            /* byte-level keys of per-message contexts */
     uint16_t *dn[ND];           /* current nibble counters */
+    const int16_t *dtd[ND];     /* coding: TD table of each current bucket's age class */
+    int dcls[ND];               /* age class of each current bucket */
+    /* sessions */
+    uint32_t nmsg;              /* messages begun */
+    uint32_t ep;                /* epoch: number of this message mod 256 (0 when stateless) */
+    size_t mstart;              /* position of the message start in buf */
+    uint32_t carry_bits;        /* map bound between messages (0: stateless) */
     dynmap dyn;
     /* match model */
     uint32_t *mt;
@@ -414,8 +459,11 @@ static void ctx_free(ctx_t *c)
 {
     dyn_free(&c->dyn);
     free(c->mt);
+    free(c->hb);
     if (!c->t) free(c->w);
     c->mt = NULL;
+    c->hb = NULL;
+    c->w = NULL;
 }
 
 static int ctx_init(ctx_t *c, const brio_model *m, trainer *t)
@@ -493,6 +541,44 @@ static inline uint32_t nib_key(uint32_t bytekey, int c0)
     return c0 == 1 ? bytekey : bytekey ^ ((uint32_t)c0 * 0x2545F491u);
 }
 
+/* make room for `extra` insertions without growing inside dyn_find: grow
+ * up to maxbits; at maxbits, drop the buckets carried from earlier messages
+ * of a session; when only the message's own buckets remain, stop inserting */
+static int dyn_reserve(ctx_t *c, uint32_t extra)
+{
+    dynmap *d = &c->dyn;
+    if ((d->count + extra) * 4 <= (3u << d->bits)) return 0;
+    if (d->bits < d->maxbits) return dyn_grow(d);
+    if (d->count > d->cur) return dyn_purge(d, d->bits, c->ep, 16); /* keep age 0 */
+    return 0;
+}
+
+/* the bucket of per-message context i and its age class: 0 = created in
+ * this message (always, when stateless), 1 = carried from an earlier message
+ * of the session and used for the first time in this one, 2 = carried and
+ * used again.  At its first use in a message, a carried bucket's counts are
+ * capped at 1 (its probabilities are kept), so it adapts quickly. */
+static inline void dyn_lookup(ctx_t *c, int i, uint32_t key)
+{
+    uint32_t ep = c->ep;
+    uint16_t *b = dyn_find(&c->dyn, key, i, ep << 8 | ep);
+    uint32_t e = b[0];
+    int cls = 0;
+    if ((e >> 8) != ep) {
+        cls = 2;
+        if ((e & 255) != ep) {
+            cls = 1;
+            c->dyn.cur++;
+            for (int j = 1; j < 16; j++)
+                if (b[j] >= 0x200) b[j] = (uint16_t)(0x100 | (b[j] & 255));
+            b[0] = (uint16_t)((e & 0xFF00) | ep);
+        }
+    }
+    c->dn[i] = b;
+    c->dcls[i] = cls;
+    if (c->m) c->dtd[i] = c->m->tdx + ((size_t)cls * ND + (size_t)i) * DSTATES;
+}
+
 static void lookup_static(ctx_t *c)
 {
     if (!c->t && c->m->ngroups) {
@@ -504,21 +590,21 @@ static void lookup_static(ctx_t *c)
             __builtin_prefetch(g);
             __builtin_prefetch(g + 64);
         }
-        if (dyn_reserve(&c->dyn, ND)) c->err = 1;
+        if (dyn_reserve(c, ND)) c->err = 1;
         uint32_t dkn[ND];
         for (int i = 0; i < ND; i++) {
             uint32_t k = nib_key(c->dk[i], c->c0);
             dkn[i] = k ? k : 1;
             dyn_prefetch(&c->dyn, dkn[i]);
         }
-        for (int i = 0; i < ND; i++) c->dn[i] = dyn_find(&c->dyn, dkn[i], i);
+        for (int i = 0; i < ND; i++) dyn_lookup(c, i, dkn[i]);
         for (int i = 0; i < NS; i++) c->sn[i] = model_find(c->m, c->nk[i]);
         return;
     }
-    if (dyn_reserve(&c->dyn, ND)) c->err = 1;
+    if (dyn_reserve(c, ND)) c->err = 1;
     for (int i = 0; i < ND; i++) {
         uint32_t k = nib_key(c->dk[i], c->c0);
-        c->dn[i] = dyn_find(&c->dyn, k ? k : 1, i);
+        dyn_lookup(c, i, k ? k : 1);
     }
     if (c->t) {
         for (int i = 0; i < NS; i++) c->tn[i] = trainer_find(c->t, nib_key(c->skey[i], c->c0), i + 1);
@@ -610,7 +696,7 @@ static void byte_update(ctx_t *c, int ch)
         }
     }
     if (pos >= MATCH_MIN) {
-        if (c->mtbits < MT_MAX_BITS && pos > ((size_t)1 << (c->mtbits - 1))) {
+        if (c->mtbits < MT_MAX_BITS && pos - c->mstart > ((size_t)1 << (c->mtbits - 1))) {
             if (match_rebuild(c, c->mtbits + 1)) { c->err = 1; return; }
         }
         uint32_t hi = match_hash(c->buf + pos) >> (32 - c->mtbits);
@@ -741,11 +827,10 @@ static inline __attribute__((always_inline)) int predict_bit(ctx_t *c, const int
             if (!n) { x[I_DY + i] = 0; c->tdrow[i] = NULL; continue; }
             if (i < NDB) hd = i + 1;
             int q = (v & 255) >> 2;
-            c->tdrow[i] = &t->tdc[((size_t)i * 16 + (size_t)n) * 64 + (size_t)q];
+            c->tdrow[i] = &t->tdc[(((size_t)c->dcls[i] * ND + (size_t)i) * 16 + (size_t)n) * 64 + (size_t)q];
             x[I_DY + i] = stretch((int)(*c->tdrow[i] >> 20));
         }
     } else {
-        const brio_model *m = c->m;
         for (int i = 0; i < NS; i++) {
             uint8_t v = c->sn[i][ni];
             if (v && i < 6) ho = i + 1;
@@ -754,7 +839,7 @@ static inline __attribute__((always_inline)) int predict_bit(ctx_t *c, const int
         for (int i = 0; i < ND; i++) {
             uint16_t v = c->dn[i][c->nib];
             if (v >= 256 && i < NDB) hd = i + 1;
-            x[I_DY + i] = m->tdx[i * DSTATES + v];
+            x[I_DY + i] = c->dtd[i][v];
         }
     }
     /* match */
@@ -884,13 +969,13 @@ static void trainer_average(trainer *t, size_t done)
     if (done < ((size_t)1 << AVG_SHIFT)) {
         /* warm-up: plain running mean */
         for (int i = 0; i < NSETS * NIP; i++)
-            t->mwavg[i] += (((int64_t)t->mw[i] << 16) - t->mwavg[i]) / (int64_t)(done + 1);
+            t->mwavg[i] += (((int64_t)t->mw[i] * 65536) - t->mwavg[i]) / (int64_t)(done + 1);
         for (int i = 0; i < FWN; i++)
-            t->fwavg[i] += (((int64_t)t->fw[i] << 16) - t->fwavg[i]) / (int64_t)(done + 1);
+            t->fwavg[i] += (((int64_t)t->fw[i] * 65536) - t->fwavg[i]) / (int64_t)(done + 1);
         return;
     }
-    for (int i = 0; i < NSETS * NIP; i++) t->mwavg[i] += (((int64_t)t->mw[i] << 16) - t->mwavg[i]) >> sh;
-    for (int i = 0; i < FWN; i++) t->fwavg[i] += (((int64_t)t->fw[i] << 16) - t->fwavg[i]) >> sh;
+    for (int i = 0; i < NSETS * NIP; i++) t->mwavg[i] += (((int64_t)t->mw[i] * 65536) - t->mwavg[i]) >> sh;
+    for (int i = 0; i < FWN; i++) t->fwavg[i] += (((int64_t)t->fw[i] * 65536) - t->fwavg[i]) >> sh;
 }
 
 static void trainer_flush_log(trainer *t)
@@ -1182,20 +1267,76 @@ BRIO_SIMD int brio_decode(const brio_model *m, const uint8_t *in, size_t n, size
 /* ------------------------------------------------------------------ */
 /* sessions: adaptation carried across the messages of one connection  */
 
-#define SESSION_DYN_BITS 15         /* per-message map: at most 2^15 buckets */
+#ifndef SESSION_HIST_MAX /* overridable for tests only */
 #define SESSION_HIST_MAX (64 << 10) /* match history kept between messages */
+#endif
+#ifndef SESSION_MT_BITS /* overridable for tests only */
+#define SESSION_MT_BITS 14          /* match table kept between messages: 2^14 slots */
+#endif
 
 struct brio_session {
     ctx_t c;
     int broken;
 };
 
+/* start a message in a session (coding or training): reset the per-message
+ * part of the state */
+static void sess_begin(ctx_t *c)
+{
+    c->pos = 0;
+    c->hist = 0;
+    c->wh = c->pw = 0;
+    c->mlen = 0;
+    c->mexp = -1;
+    c->buf = c->hb;
+    if (c->m) memcpy(c->ew, c->m->ew, sizeof(c->ew)); /* EOM weights restart every message */
+    c->bpos = c->hlen;
+    c->mstart = c->hlen;
+    c->ep = c->nmsg++ & 255;
+    c->dyn.cur = 0;
+}
+
+/* end a message in a session: bound what is carried to the next one */
+static int sess_end(ctx_t *c)
+{
+    dynmap *d = &c->dyn;
+    uint32_t cb = c->carry_bits;
+    if (d->bits > cb || d->count > (9u << (cb - 4))) {
+        /* keep the buckets of lowest rank (most recently used, then most
+         * often seen): all those of rank < A, A as large as possible with at
+         * most 3/8 of 2^cb buckets */
+        uint32_t hist[4096] = {0}, target = 3u << (cb - 3), a = 0, sum = 0;
+        for (uint32_t j = 0; j < (1u << d->bits); j++)
+            if (*db_key(d, j)) hist[db_rank(db_nodes(d, j), c->ep)]++;
+        while (a < 4096 && sum + hist[a] <= target) sum += hist[a++];
+        if (dyn_purge(d, d->bits > cb ? cb : d->bits, c->ep, a)) return -1;
+    }
+    /* match history: keep the last half when over the limit */
+    int rebuild = c->mtbits > SESSION_MT_BITS;
+    if (c->hlen > SESSION_HIST_MAX) {
+        size_t keep = SESSION_HIST_MAX / 2;
+        memmove(c->hb, c->hb + c->hlen - keep, keep);
+        c->hlen = keep;
+        rebuild = 1;
+    }
+    if (c->hcap > SESSION_HIST_MAX) {
+        uint8_t *nb = (uint8_t *)realloc(c->hb, SESSION_HIST_MAX);
+        if (!nb) return -1;
+        c->hb = nb;
+        c->hcap = SESSION_HIST_MAX;
+    }
+    c->buf = c->hb;
+    c->bpos = c->hlen;
+    if (rebuild && match_rebuild(c, c->mtbits > SESSION_MT_BITS ? SESSION_MT_BITS : c->mtbits)) return -1;
+    return 0;
+}
+
 brio_session *brio_session_new(const brio_model *m)
 {
     brio_session *s = (brio_session *)calloc(1, sizeof(brio_session));
     if (!s) return NULL;
     if (ctx_init(&s->c, m, NULL)) { free(s); return NULL; }
-    s->c.dyn.maxbits = SESSION_DYN_BITS;
+    s->c.carry_bits = m->prm.session_map_bits;
     memcpy(s->c.w, m->mw, sizeof(int32_t) * NSETS * NIP);
     memset(s->c.winit, 1, sizeof(s->c.winit));
     return s;
@@ -1205,7 +1346,6 @@ void brio_session_free(brio_session *s)
 {
     if (!s) return;
     ctx_free(&s->c);
-    free(s->c.hb);
     free(s);
 }
 
@@ -1215,40 +1355,19 @@ size_t brio_session_bytes(const brio_session *s)
            sizeof(int32_t) * NSETS * NIP;
 }
 
-/* reset the per-message part of the state and bound the carried part */
-static int session_begin(brio_session *s)
-{
-    ctx_t *c = &s->c;
-    c->pos = 0;
-    c->hist = 0;
-    c->wh = c->pw = 0;
-    c->mlen = 0;
-    c->mexp = -1;
-    c->buf = c->hb;
-    memcpy(c->ew, c->m->ew, sizeof(c->ew)); /* EOM weights restart every message */
-    /* per-message map: cleared when more than half full (3/8 of capacity) */
-    if (c->dyn.count >= (3u << (c->dyn.maxbits - 3))) {
-        for (size_t i = 0; i < ((size_t)1 << c->dyn.bits); i++) *db_key(&c->dyn, (uint32_t)i) = 0;
-        c->dyn.count = 0;
-    }
-    /* match history: keep the last half when over the limit */
-    if (c->hlen > SESSION_HIST_MAX) {
-        size_t keep = SESSION_HIST_MAX / 2;
-        memmove(c->hb, c->hb + c->hlen - keep, keep);
-        c->hlen = keep;
-        c->bpos = keep;
-        if (match_rebuild(c, c->mtbits)) return -1;
-    }
-    c->bpos = c->hlen;
-    return 0;
-}
-
 BRIO_SIMD int brio_session_encode(brio_session *s, const uint8_t *in, size_t n, uint8_t **out, size_t *outlen)
 {
     *out = NULL;
     *outlen = 0;
     if (s->broken) return BRIO_EBROKEN;
-    int rc = session_begin(s) ? BRIO_ENOMEM : enc_message(&s->c, 1, in, n, out, outlen);
+    sess_begin(&s->c);
+    int rc = enc_message(&s->c, 1, in, n, out, outlen);
+    if (rc == BRIO_OK && sess_end(&s->c)) {
+        free(*out);
+        *out = NULL;
+        *outlen = 0;
+        rc = BRIO_ENOMEM;
+    }
     if (rc != BRIO_OK) s->broken = 1;
     return rc;
 }
@@ -1259,7 +1378,14 @@ BRIO_SIMD int brio_session_decode(brio_session *s, const uint8_t *in, size_t n, 
     *out = NULL;
     *outlen = 0;
     if (s->broken) return BRIO_EBROKEN;
-    int rc = session_begin(s) ? BRIO_ENOMEM : dec_message(&s->c, 1, in, n, limit, out, outlen);
+    sess_begin(&s->c);
+    int rc = dec_message(&s->c, 1, in, n, limit, out, outlen);
+    if (rc == BRIO_OK && sess_end(&s->c)) {
+        free(*out);
+        *out = NULL;
+        *outlen = 0;
+        rc = BRIO_ENOMEM;
+    }
     if (rc != BRIO_OK) s->broken = 1;
     return rc;
 }
@@ -1354,6 +1480,7 @@ static uint8_t *trainer_export(const trainer *t, size_t *len)
     put32(b + 24, t->prm.dyn_limit);
     put32(b + 28, NI);
     put32(b + 32, NSETS);
+    put32(b + 36, t->prm.session_map_bits);
     uint8_t *p = b + HDR_SIZE;
     for (int i = 0; i < E1N; i++, p += 2) put16(p, ctr_to_node(t->e1[i]));
     for (int i = 0; i < E2N; i++, p += 2) put16(p, ctr_to_node(t->e2[i]));
@@ -1361,8 +1488,12 @@ static uint8_t *trainer_export(const trainer *t, size_t *len)
     for (int i = 0; i < 3; i++, p += 4) put32(p, (uint32_t)t->ew[i]);
     for (int i = 0; i < NSETS * NI; i++, p += 4) put32(p, (uint32_t)export_w(t, t->mwavg[i / NI * NIP + i % NI]));
     for (int i = 0; i < FWN; i++, p += 4) put32(p, (uint32_t)export_w(t, t->fwavg[i]));
-    for (int i = 0; i < TDN; i++, p += 2)
-        put16(p, (uint16_t)(int16_t)((i & (15 * 64)) ? stretch((int)(t->tdc[i] >> 20)) : 0));
+    for (int i = 0; i < TDN; i++, p += 2) {
+        /* an age class never trained (model trained without sessions, or a
+         * state never seen carried) takes the fresh class's value */
+        int j = i >= ND * 16 * 64 && (t->tdc[i] & 1023) <= 2 ? i % (ND * 16 * 64) : i;
+        put16(p, (uint16_t)(int16_t)((j & (15 * 64)) ? stretch((int)(t->tdc[j] >> 20)) : 0));
+    }
     for (int i = 0; i < APM1N; i++, p += 2) put16(p, t->apm1[i]);
     for (size_t i = 0; i < apm2n; i++, p += 2) put16(p, t->apm2[i]);
     /* final group G takes the 4 most visited buckets among the training
@@ -1424,9 +1555,9 @@ static int trainer_init(trainer *t, const brio_params *prm, uint32_t fgroups)
     for (int s = 0; s < NSETS; s++)
         for (int i = 0; i < NI; i++) t->mw[s * NIP + i] = i == I_BIAS ? 0 : (1 << 14);
     for (int i = 0; i < FWN; i++) t->fw[i] = 32768;
-    for (int i = 0; i < NSETS * NIP; i++) t->mwavg[i] = (int64_t)t->mw[i] << 16;
-    for (int i = 0; i < FWN; i++) t->fwavg[i] = (int64_t)t->fw[i] << 16;
-    for (int i = 0; i < ND * 16; i++)
+    for (int i = 0; i < NSETS * NIP; i++) t->mwavg[i] = (int64_t)t->mw[i] * 65536;
+    for (int i = 0; i < FWN; i++) t->fwavg[i] = (int64_t)t->fw[i] * 65536;
+    for (int i = 0; i < NCLS * ND * 16; i++)
         for (int q = 0; q < 64; q++)
             t->tdc[i * 64 + q] = ((uint32_t)squash(q * 64 + 32 - 2048) << 20) | 2;
     build_dnext(t->dnext, prm->dyn_limit);
@@ -1447,15 +1578,81 @@ static int check_params(const brio_params *p)
 {
     if (p->apm2_bits > 20 || p->mix_lr > 63 || p->mix_lr_train > 63 || p->apm_rate < 1 ||
         p->apm_rate > 15 || p->dyn_limit < 1 || p->dyn_limit > 15 || p->stat_limit < 1 ||
-        p->stat_limit > 1023 || p->epochs > 16 || p->train_factor < 1 || p->train_factor > 16)
+        p->stat_limit > 1023 || p->epochs > 16 || p->train_factor < 1 || p->train_factor > 16 ||
+        p->session_map_bits < SESSION_MAP_MIN || p->session_map_bits > DYN_MAX_BITS)
         return -1;
     return 0;
 }
 
 size_t brio_min_model_size(uint32_t apm2_bits) { return apm2_bits > 20 ? 0 : fixed_bytes(apm2_bits); }
 
-int brio_train(const uint8_t *const *msgs, const size_t *lens, size_t n, const brio_params *prm,
-               uint8_t **out, size_t *outlen, brio_progress_fn cb, void *cbarg)
+/* one training message on context c (sess: c holds a session's history) */
+static int train_message(ctx_t *c, int sess, const uint8_t *in, size_t len)
+{
+    if (sess) {
+        if (hist_reserve(c, len)) return -1;
+    } else {
+        c->buf = in;
+    }
+    eom_t em;
+    for (size_t i = 0;; i++) {
+        c->pos = i;
+        eom_predict(c, &em, 1);
+        eom_train(c, &em, i == len);
+        if (i == len) break;
+        byte_contexts(c);
+        int ch = in[i];
+        for (int b = 7; b >= 0; b--) {
+            int y = (ch >> b) & 1;
+            predict_bit(c, 1);
+            update_bit(c, y, 1);
+        }
+        c->pos = i + 1;
+        if (sess) {
+            c->hb[c->hlen++] = (uint8_t)ch;
+            c->bpos = c->hlen;
+        } else {
+            c->bpos = i + 1;
+        }
+        byte_update(c, ch);
+        if (c->err) return -1;
+    }
+    return 0;
+}
+
+#define TRAIN_LIVE 64 /* sessions carried at once while training (least recently used dropped) */
+
+typedef struct {
+    uint32_t id;
+    int live;
+    size_t used;
+    ctx_t c;
+} tsess_t;
+
+/* next[k] = index of the next message of k's session, or SIZE_MAX */
+static size_t *session_next(const uint32_t *ids, size_t n)
+{
+    size_t hn = 1;
+    while (hn < 2 * n + 2) hn <<= 1;
+    size_t *next = (size_t *)malloc((n ? n : 1) * sizeof(size_t));
+    uint32_t *hk = (uint32_t *)malloc(hn * sizeof(uint32_t));
+    size_t *hv = (size_t *)malloc(hn * sizeof(size_t));
+    if (!next || !hk || !hv) { free(next); free(hk); free(hv); return NULL; }
+    for (size_t i = 0; i < hn; i++) hv[i] = SIZE_MAX;
+    for (size_t k = n; k-- > 0;) {
+        size_t i = fmix32(ids[k]) & (hn - 1);
+        while (hv[i] != SIZE_MAX && hk[i] != ids[k]) i = (i + 1) & (hn - 1);
+        next[k] = hv[i];
+        hk[i] = ids[k];
+        hv[i] = k;
+    }
+    free(hk);
+    free(hv);
+    return next;
+}
+
+int brio_train(const uint8_t *const *msgs, const size_t *lens, size_t n, const uint32_t *sessions,
+               const brio_params *prm, uint8_t **out, size_t *outlen, brio_progress_fn cb, void *cbarg)
 {
     init_tables();
     init_recip();
@@ -1469,47 +1666,66 @@ int brio_train(const uint8_t *const *msgs, const size_t *lens, size_t n, const b
     trainer *tp = (trainer *)malloc(sizeof(trainer));
     if (!tp) return BRIO_ENOMEM;
     if (trainer_init(tp, prm, (uint32_t)ng)) { free(tp); return BRIO_ENOMEM; }
-#define t (*tp)
+    size_t *next = NULL;
+    tsess_t *ts = NULL;
     int rc = BRIO_OK;
-    size_t total = n * (prm->epochs ? prm->epochs : 1), done = 0;
-    for (uint32_t ep = 0; ep < (prm->epochs ? prm->epochs : 1) && rc == BRIO_OK; ep++) {
+    if (sessions) {
+        next = session_next(sessions, n);
+        ts = (tsess_t *)calloc(TRAIN_LIVE, sizeof(tsess_t));
+        if (!next || !ts) rc = BRIO_ENOMEM;
+    }
+    uint32_t epochs = prm->epochs ? prm->epochs : 1;
+    size_t total = n * epochs, done = 0;
+    for (uint32_t ep = 0; ep < epochs && rc == BRIO_OK; ep++) {
         for (size_t k = 0; k < n; k++, done++) {
-            ctx_t c;
-            if (ctx_init(&c, NULL, &t)) { rc = BRIO_ENOMEM; break; }
-            const uint8_t *in = msgs[k];
-            size_t len = lens[k];
-            c.buf = in;
-            eom_t em;
-            for (size_t i = 0;; i++) {
-                c.pos = i;
-                eom_predict(&c, &em, 1);
-                eom_train(&c, &em, i == len);
-                if (i == len) break;
-                byte_contexts(&c);
-                int ch = in[i];
-                for (int b = 7; b >= 0; b--) {
-                    int y = (ch >> b) & 1;
-                    predict_bit(&c, 1);
-                    update_bit(&c, y, 1);
+            int bad;
+            if (!sessions) {
+                /* each message alone, exactly as stateless coding sees it */
+                ctx_t c;
+                if (ctx_init(&c, NULL, tp)) { rc = BRIO_ENOMEM; break; }
+                bad = train_message(&c, 0, msgs[k], lens[k]);
+                ctx_free(&c);
+            } else {
+                /* the message on its session's context, as brio_session_* codes it */
+                int slot = -1, old = 0;
+                for (int j = 0; j < TRAIN_LIVE; j++) {
+                    if (ts[j].live && ts[j].id == sessions[k]) { slot = j; break; }
+                    if (ts[old].live && (!ts[j].live || ts[j].used < ts[old].used)) old = j;
                 }
-                c.pos = i + 1;
-                c.bpos = i + 1;
-                byte_update(&c, ch);
-                if (c.err) break;
+                if (slot < 0) {
+                    slot = old;
+                    if (ts[slot].live) ctx_free(&ts[slot].c);
+                    ts[slot].live = 0;
+                    if (ctx_init(&ts[slot].c, NULL, tp)) { rc = BRIO_ENOMEM; break; }
+                    ts[slot].c.carry_bits = prm->session_map_bits;
+                    ts[slot].live = 1;
+                    ts[slot].id = sessions[k];
+                }
+                ts[slot].used = k;
+                ctx_t *c = &ts[slot].c;
+                sess_begin(c);
+                bad = train_message(c, 1, msgs[k], lens[k]) || sess_end(c);
+                if (bad || next[k] == SIZE_MAX) {
+                    ctx_free(c);
+                    ts[slot].live = 0;
+                }
             }
-            if (c.err) rc = BRIO_ENOMEM;
-            ctx_free(&c);
-            trainer_flush_log(&t);
-            trainer_average(&t, done);
+            if (bad) { rc = BRIO_ENOMEM; break; }
+            trainer_flush_log(tp);
+            trainer_average(tp, done);
             if (cb && (done & 63) == 0 && cb(cbarg, done, total)) { rc = BRIO_EPARAM; break; }
         }
+        if (ts)
+            for (int j = 0; j < TRAIN_LIVE; j++)
+                if (ts[j].live) { ctx_free(&ts[j].c); ts[j].live = 0; }
     }
     if (rc == BRIO_OK) {
-        *out = trainer_export(&t, outlen);
+        *out = trainer_export(tp, outlen);
         if (!*out) rc = BRIO_ENOMEM;
     }
-    trainer_free(&t);
-#undef t
+    free(next);
+    free(ts);
+    trainer_free(tp);
     free(tp);
     return rc;
 }
@@ -1556,14 +1772,17 @@ int brio_model_load(const uint8_t *blob, size_t len, brio_model **out, const cha
     m->prm.mix_lr = get32(blob + 16);
     m->prm.apm_rate = get32(blob + 20);
     m->prm.dyn_limit = get32(blob + 24);
+    m->prm.session_map_bits = get32(blob + 36);
     if (get32(blob + 28) != NI || get32(blob + 32) != NSETS) BAD("model layout mismatch (inputs/sets)");
-    for (int i = 36; i < HDR_SIZE; i++)
+    for (int i = 40; i < HDR_SIZE; i++)
         if (blob[i]) BAD("nonzero reserved header bytes");
     if (m->ngroups > (1u << 24)) BAD("bucket group count out of range");
     if (m->prm.apm2_bits > 20) BAD("apm2_bits out of range");
     if (m->prm.mix_lr > 63) BAD("mix_lr out of range");
     if (m->prm.apm_rate < 1 || m->prm.apm_rate > 15) BAD("apm_rate out of range");
     if (m->prm.dyn_limit < 1 || m->prm.dyn_limit > 15) BAD("dyn_limit out of range");
+    if (m->prm.session_map_bits < SESSION_MAP_MIN || m->prm.session_map_bits > DYN_MAX_BITS)
+        BAD("session_map_bits out of range");
     size_t apm2n = (size_t)33 << m->prm.apm2_bits;
     size_t nb = (size_t)m->ngroups * 4;
     size_t need = fixed_bytes(m->prm.apm2_bits) + (size_t)m->ngroups * GROUP_BYTES;
@@ -1591,9 +1810,9 @@ int brio_model_load(const uint8_t *blob, size_t len, brio_model **out, const cha
     }
     for (int i = 0; i < APM1N; i++, p += 2) m->apm1[i] = get16(p);
     build_dnext(m->dnext, m->prm.dyn_limit);
-    m->tdx = (int16_t *)malloc(sizeof(int16_t) * ND * DSTATES);
+    m->tdx = (int16_t *)malloc(sizeof(int16_t) * NCLS * ND * DSTATES);
     if (!m->tdx) { free(own); brio_model_free(m); return BRIO_ENOMEM; }
-    for (int i = 0; i < ND; i++)
+    for (int i = 0; i < NCLS * ND; i++)
         for (int v = 0; v < DSTATES; v++)
             m->tdx[i * DSTATES + v] = (v >> 8) ? m->td[(i * 16 + (v >> 8)) * 64 + ((v & 255) >> 2)] : 0;
     m->apm2 = (uint16_t *)malloc(apm2n * 2);
@@ -1608,7 +1827,7 @@ int brio_model_load(const uint8_t *blob, size_t len, brio_model **out, const cha
         for (int j = 2; j < BUCKET_BYTES; j++) any |= b[j];
         if (get16(b) == 0 && any) BAD("empty bucket with nonzero entries");
     }
-    m->bytes = sizeof(brio_model) + apm2n * 2 + (size_t)m->ngroups * GROUP_BYTES + sizeof(int16_t) * ND * DSTATES;
+    m->bytes = sizeof(brio_model) + apm2n * 2 + (size_t)m->ngroups * GROUP_BYTES + sizeof(int16_t) * NCLS * ND * DSTATES;
     free(own);
     *out = m;
     return BRIO_OK;

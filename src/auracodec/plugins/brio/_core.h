@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BRIO_FORMAT_VERSION 1
+#define BRIO_FORMAT_VERSION 2
 
 /* error codes */
 enum {
@@ -37,6 +37,8 @@ typedef struct {
     uint32_t stat_limit;   /* count limit of the trained counters */
     uint32_t epochs;       /* passes over the training messages */
     uint32_t train_factor; /* training table size / exported table size */
+    uint32_t session_map_bits; /* sessions: per-message map kept between messages, at most
+                                  2^bits buckets (36 bytes each); 11..16, default 14 */
 } brio_params;
 
 void brio_default_params(brio_params *p);
@@ -53,10 +55,13 @@ typedef int (*brio_progress_fn)(void *arg, size_t done, size_t total);
 /* smallest model_size accepted by brio_train (tables without hashed contexts) */
 size_t brio_min_model_size(uint32_t apm2_bits);
 
-/* Train a model; returns a malloc'd blob in *out / *outlen. */
+/* Train a model; returns a malloc'd blob in *out / *outlen.
+ * sessions: NULL (every message coded alone, as stateless), or one session id
+ * per message: messages with the same id are trained as one context (a
+ * session, in message order), as brio_session_* would code them. */
 int brio_train(const uint8_t *const *msgs, const size_t *lens, size_t n,
-               const brio_params *prm, uint8_t **out, size_t *outlen,
-               brio_progress_fn cb, void *cbarg);
+               const uint32_t *sessions, const brio_params *prm, uint8_t **out,
+               size_t *outlen, brio_progress_fn cb, void *cbarg);
 
 /* Load (validate + copy) a model blob. blob==NULL/len==0 -> neutral model. */
 int brio_model_load(const uint8_t *blob, size_t len, brio_model **out,
