@@ -44,20 +44,41 @@ def conversations(samples: list[Sample], key: object = None) -> dict[str, list[S
     return out
 
 
+def length_class(messages: int) -> str:
+    return f"{messages}" if messages < 8 else "8+"
+
+
+def gain(session: int, stateless: int) -> float:
+    return round(1 - session / stateless, 4) if stateless else 0.0
+
+
 def run(pipe: Pipeline, convs: dict[str, list[Sample]]) -> dict[str, object]:
     session = stateless = raw = 0
     memory: list[int] = []
     context_frames = 0
+    # (session, stateless) bytes by conversation length, and of the messages
+    # that have an earlier one in their direction (the first cannot gain).
+    by_length: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    later = [0, 0]
     for msgs in convs.values():
         client, server = pipe.session(), pipe.session()
+        seen: set[str] = set()
+        totals = by_length[length_class(len(msgs))]
         for s in msgs:
             sender, receiver = (client, server) if s.direction == "in" else (server, client)
             frame = sender.encode(s.data)
             assert receiver.decode_bytes(frame) == s.data
+            alone = len(pipe.encode(s.data))
             session += len(frame)
-            stateless += len(pipe.encode(s.data))
+            stateless += alone
             raw += len(s.data)
-            context_frames += frame[0] in (0x13,)
+            context_frames += frame[0] in (0x12, 0x13)
+            totals[0] += len(frame)
+            totals[1] += alone
+            if s.direction in seen:
+                later[0] += len(frame)
+                later[1] += alone
+            seen.add(s.direction)
         memory += [client.memory(), server.memory()]
     samples = [s for msgs in convs.values() for s in msgs]
     deflate = sum(permessage_deflate_sizes(samples)[0])
@@ -71,7 +92,15 @@ def run(pipe: Pipeline, convs: dict[str, list[Sample]]) -> dict[str, object]:
         "session_ratio": round(raw / session, 4),
         "stateless_ratio": round(raw / stateless, 4),
         "deflate_ratio": round(raw / deflate, 4),
-        "session_gain_over_stateless": round(1 - session / stateless, 4),
+        "session_gain_over_stateless": gain(session, stateless),
+        "gain_by_conversation_length": {
+            k: {
+                "conversations": sum(length_class(len(m)) == k for m in convs.values()),
+                "gain": gain(*v),
+            }
+            for k, v in sorted(by_length.items(), key=lambda kv: (len(kv[0]), kv[0]))
+        },
+        "gain_after_the_first_message_of_a_direction": gain(*later),
         "session_over_deflate": round(session / deflate, 4),
         "frames_with_context": context_frames,
         "idle_session_bytes_max": max(memory),
@@ -131,6 +160,15 @@ def main() -> None:
                 f"x{r['session_over_deflate']} of deflate's bytes; idle session max "
                 f"{r['idle_session_bytes_max'] / 1e6:.2f} MB, median "
                 f"{r['idle_session_bytes_median'] / 1e6:.2f} MB"
+            )
+            lengths = r["gain_by_conversation_length"]  # type: ignore[index]
+            print(
+                "  gain by messages per conversation: "
+                + ", ".join(
+                    f"{k}: {v['gain']:.2%} ({v['conversations']})" for k, v in lengths.items()
+                )
+                + f"; after the first message of a direction: "
+                f"{r['gain_after_the_first_message_of_a_direction']:.2%}"
             )
         else:
             print(name, r)

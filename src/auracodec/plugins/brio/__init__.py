@@ -169,7 +169,9 @@ def auracodec_train(
         advance(finished - done[0])
         done[0] = finished
 
-    blob = _brio.train(messages, sessions=sessions, model_size=settings["model_size"], progress=report)
+    blob = _brio.train(
+        messages, sessions=sessions, model_size=settings["model_size"], progress=report
+    )
     (outdir / MODEL_FILE).write_bytes(blob)
     return TrainResult(
         codec=NAME,
