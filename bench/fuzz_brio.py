@@ -10,8 +10,8 @@ extensions) and fuzzes for the given time. Each input picks one target:
 
 0-3   stateless decoding with the trained sample model,
 4, 5  the same with the neutral model (an output limit comes from the input);
-6     a session context decoding a sequence of payloads (after an error it
-      must keep refusing, never crash);
+6     a session context decoding a sequence of payloads (seeds: six messages
+      of one context; after an error it must keep refusing, never crash);
 7     loading a model blob with bytes changed by the input (a hostile model
       file): refused with ValueError, or usable and still exact.
 
@@ -70,14 +70,25 @@ def seeds(model: object, neutral: object) -> None:
 
     corpus = OUT / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)
-    for i, m in enumerate(sample_messages()[:200]):
+    sample = sample_messages()
+    for i, m in enumerate(sample[:200]):
         mode = (0, 4, 6)[i % 3]
-        coder = neutral if mode == 4 else model
-        payload = coder.encode(m)  # type: ignore[attr-defined]
-        head = struct.pack("<BH", mode, min(len(m) + 1, 0xFFFF))
+        head = struct.pack("<BH", mode, 0xFFFF if mode == 6 else len(m) + 1)
         if mode == 6:
-            payload = struct.pack("<H", len(payload)) + payload
-        (corpus / f"seed-{i:04d}").write_bytes(head + payload)
+            # A session: this message and the next five through one context,
+            # so that the context's carried state and purges are reached.
+            # (Up to the first payload too long for the harness's chunks.)
+            ctx = model.context()  # type: ignore[attr-defined]
+            body = b""
+            for x in sample[i : i + 6]:
+                p = ctx.encode(x)
+                if len(p) >= 512:
+                    break
+                body += struct.pack("<H", len(p)) + p
+        else:
+            coder = neutral if mode == 4 else model
+            body = coder.encode(m)  # type: ignore[attr-defined]
+        (corpus / f"seed-{i:04d}").write_bytes(head + body)
 
 
 def fuzz(extension: Path, seconds: int) -> None:
