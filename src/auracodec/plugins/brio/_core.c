@@ -1129,6 +1129,21 @@ static int hist_reserve(ctx_t *c, size_t extra)
     return 0;
 }
 
+/* Byte i of the message, ch, is known: in a session append it to the
+ * history (stateless, buf is the message itself), then update the byte
+ * contexts. */
+static inline __attribute__((always_inline)) void byte_done(ctx_t *c, size_t i, int ch, int sess)
+{
+    c->pos = i + 1;
+    if (sess) {
+        c->hb[c->hlen++] = (uint8_t)ch;
+        c->bpos = c->hlen;
+    } else {
+        c->bpos = i + 1;
+    }
+    byte_update(c, ch);
+}
+
 static inline __attribute__((always_inline)) int enc_message(ctx_t *c, int sess, const uint8_t *in, size_t n, uint8_t **out, size_t *outlen)
 {
     enc_t e = {0, 0xFFFFFFFFu, NULL, 0, 0, 0};
@@ -1152,14 +1167,7 @@ static inline __attribute__((always_inline)) int enc_message(ctx_t *c, int sess,
             enc_bit(&e, y, predict_bit(c, 0));
             update_bit(c, y, 0);
         }
-        c->pos = i + 1;
-        if (sess) {
-            c->hb[c->hlen++] = (uint8_t)ch;
-            c->bpos = c->hlen;
-        } else {
-            c->bpos = i + 1;
-        }
-        byte_update(c, ch);
+        byte_done(c, i, ch, sess);
         if (c->err || e.err) break;
     }
     enc_flush(&e);
@@ -1205,15 +1213,8 @@ static inline __attribute__((always_inline)) int dec_message(ctx_t *c, int sess,
             update_bit(c, y, 0);
         }
         int ch = c->c0 & 255;
-        c->pos = i + 1;
-        if (sess) {
-            c->hb[c->hlen++] = (uint8_t)ch;
-            c->bpos = c->hlen;
-        } else {
-            ob[i] = (uint8_t)ch;
-            c->bpos = i + 1;
-        }
-        byte_update(c, ch);
+        if (!sess) ob[i] = (uint8_t)ch;
+        byte_done(c, i, ch, sess);
         if (c->err) { rc = BRIO_ENOMEM; break; }
     }
     size_t outn = c->pos;
@@ -1607,14 +1608,7 @@ static int train_message(ctx_t *c, int sess, const uint8_t *in, size_t len)
             predict_bit(c, 1);
             update_bit(c, y, 1);
         }
-        c->pos = i + 1;
-        if (sess) {
-            c->hb[c->hlen++] = (uint8_t)ch;
-            c->bpos = c->hlen;
-        } else {
-            c->bpos = i + 1;
-        }
-        byte_update(c, ch);
+        byte_done(c, i, ch, sess);
         if (c->err) return -1;
     }
     return 0;
