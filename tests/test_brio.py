@@ -136,6 +136,8 @@ def test_models_load_from_config(tmp_path: Path) -> None:
     [
         (b"not a model", {}, r"codecs\.brio\.model: .*invalid BRIO model"),
         (SAMPLE_MODEL[:-100], {}, r"invalid BRIO model"),
+        # A model of another format version (bytes 4-5): say what to do.
+        (SAMPLE_MODEL[:4] + b"\x01\x00" + SAMPLE_MODEL[6:], {}, r"train the profile again"),
         (SAMPLE_MODEL, {"model_sha256": '"00"'}, r"does not match model_sha256"),
         (SAMPLE_MODEL, {"model_size": "524288"}, r"more than model_size = 524288"),
     ],

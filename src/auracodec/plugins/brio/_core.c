@@ -1757,7 +1757,11 @@ int brio_model_load(const uint8_t *blob, size_t len, brio_model **out, const cha
     brio_model *m = NULL;
     if (len < HDR_SIZE) BAD("model blob too short");
     if (memcmp(blob, "BRIO", 4)) BAD("bad magic (not a BRIO model)");
-    if (get16(blob + 4) != BRIO_FORMAT_VERSION) BAD("unsupported model format version");
+#define BRIO_STR_(x) #x
+#define BRIO_STR(x) BRIO_STR_(x)
+    if (get16(blob + 4) != BRIO_FORMAT_VERSION)
+        BAD("model format is not version " BRIO_STR(BRIO_FORMAT_VERSION)
+            ", the one this auracodec reads (train the profile again)");
     if (get16(blob + 6) != HDR_SIZE) BAD("bad header size");
     m = (brio_model *)calloc(1, sizeof(brio_model));
     if (!m) { free(own); return BRIO_ENOMEM; }
