@@ -20,7 +20,15 @@ from __future__ import annotations
 
 from .errors import EncodeError, InvalidUtf8, TruncatedFrame
 
-__all__ = ["FRAME_FORMAT", "as_frame", "as_message", "invalid_utf8", "join", "split"]
+__all__ = [
+    "FRAME_FORMAT",
+    "as_frame",
+    "as_message",
+    "as_text",
+    "invalid_utf8",
+    "join",
+    "split",
+]
 
 #: Version of this framing; part of every pipeline fingerprint.
 FRAME_FORMAT = 1
@@ -62,6 +70,14 @@ def as_frame(frame: object) -> bytes:
     if isinstance(frame, (bytearray, memoryview)):
         return bytes(frame)
     raise TypeError(f"a frame is bytes, not {type(frame).__name__}")
+
+
+def as_text(message: bytes) -> str:
+    """A decoded message as text; :class:`InvalidUtf8` if it is not UTF-8."""
+    try:
+        return message.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise invalid_utf8(exc) from None
 
 
 def invalid_utf8(exc: UnicodeDecodeError) -> InvalidUtf8:

@@ -32,7 +32,7 @@ from .errors import (
     UnknownMethod,
 )
 from .events import MessageEvent
-from .framing import FRAME_FORMAT, as_frame, as_message, invalid_utf8
+from .framing import FRAME_FORMAT, as_frame, as_message, as_text, invalid_utf8
 from .registry import Registry
 from .selector import Policy
 from .session import Session
@@ -322,11 +322,7 @@ class Pipeline:
 
     def decode(self, frame: bytes) -> str:
         """Decode one frame into the message text (UTF-8)."""
-        data = self.decode_bytes(frame)
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise invalid_utf8(exc) from None
+        return as_text(self.decode_bytes(frame))
 
     # Error paths, shared with the compiled decoder.
 

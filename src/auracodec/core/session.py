@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from .errors import DecodeError, MessageTooLarge, SessionError, TruncatedFrame
 from .events import MessageEvent
-from .framing import as_frame, as_message, invalid_utf8
+from .framing import as_frame, as_message, as_text
 from .stats import Stats
 
 if TYPE_CHECKING:
@@ -229,11 +229,7 @@ class Session:
 
     def decode(self, frame: bytes) -> str:
         """Decode one incoming frame into text."""
-        data = self.decode_bytes(frame)
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise invalid_utf8(exc) from None
+        return as_text(self.decode_bytes(frame))
 
     def decode_bytes(self, frame: bytes) -> bytes:
         """Decode one incoming frame into bytes."""
