@@ -96,6 +96,7 @@ def test_fingerprint_and_mode_mismatches_are_refused() -> None:
         (b"\x99not a method", 1007),
         (b"\x04" + b"x" * 1001, 1009),
         ("text instead of bytes", 1003),
+        (b"\x04not UTF-8 \xff", 1007),  # a valid frame whose message is not text
     ],
 )
 def test_bad_frames_close_with_the_right_code(frame: bytes | str, code: int) -> None:

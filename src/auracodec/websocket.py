@@ -48,7 +48,8 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
-from .core.errors import AuraError, DecodeError, OutputLimitExceeded
+from .core.errors import AuraError, DecodeError, InvalidUtf8, OutputLimitExceeded
+from .core.framing import as_text
 from .core.pipeline import Pipeline
 from .core.session import Session
 
@@ -138,8 +139,8 @@ class AuraConnection:
         """Receive one message as text."""
         data = await self.recv_bytes()
         try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError:
+            return as_text(data)
+        except InvalidUtf8:
             await self.ws.close(CLOSE_INVALID, "message is not UTF-8 text")
             raise
 
