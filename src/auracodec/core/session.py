@@ -158,6 +158,11 @@ class Session:
         #: This session's counters (contexts appear as ``<codec>+context``).
         self.stats = Stats(names)
         self._slot = self.stats.slot
+        # The order the selector sees the stateless codecs and the outgoing
+        # contexts in, cheapest first (as Pipeline orders its candidates):
+        # indexes into [*stateless, *contexts], fixed for the session.
+        pool: list[Codec | CodecContext] = [*pipeline._candidates, *self._out.contexts]
+        self._order = sorted(range(len(pool)), key=lambda k: (pool[k].cost, pool[k].method_id))
         self._failed: DecodeError | None = None
         self._flags = 0  # control flags for the next outgoing frame
 
@@ -182,7 +187,7 @@ class Session:
             # Every context codes (and so absorbs) the message exactly once.
             coded = [_Coded(c, c.encode(data)) for c in self._out.contexts]
             pool: list[Codec | _Coded] = [*pipe._candidates, *coded]
-            candidates = sorted(pool, key=lambda c: (c.cost, c.method_id))
+            candidates = [pool[k] for k in self._order]
             choice = pipe.policy.select(data, candidates)  # type: ignore[arg-type]
             coder: Codec | _Coded = pipe.raw
             payload = data
