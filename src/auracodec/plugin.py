@@ -4,31 +4,43 @@
 
     from auracodec.plugin import CodecType, Setting, hookimpl, CorruptPayload
 
-See the plugin author's guide in the README and ``docs/plugins.md``.
+auracodec's own plugins (templates, BRIO, zstd, brotli, the audit log, the
+selector policies) import only this module: what a built-in plugin can write,
+a third party can write too. Modules under ``auracodec.core`` are internal and
+may change without notice.
+
+See the plugin author's guide in ``docs/plugins.md``.
 """
 
-from .core.codec import DETECTABLE, Codec, CodecType
+from .core.codec import DETECTABLE, NAME_RE, BindContext, Codec, CodecContext, CodecType
 from .core.config import Config
 from .core.corpus import Sample
 from .core.errors import (
+    AuraWarning,
     CorruptPayload,
     DecodeError,
     OutputLimitExceeded,
+    PluginWarning,
     TrailingData,
     TruncatedFrame,
 )
-from .core.events import MessageEvent
+from .core.events import MessageEvent, ObserverType
 from .core.hookspecs import hookimpl
 from .core.methods import IdRange
 from .core.normalize import Normalizer, NormalizerType
 from .core.selector import Choice, Policy, PolicyType
 from .core.settings import Setting, SettingError
 from .core.training import Progress, TrainResult
+from .core.varint import read_varint, unzigzag, varint, zigzag
 
 __all__ = [
     "DETECTABLE",
+    "NAME_RE",
+    "AuraWarning",
+    "BindContext",
     "Choice",
     "Codec",
+    "CodecContext",
     "CodecType",
     "Config",
     "CorruptPayload",
@@ -37,7 +49,9 @@ __all__ = [
     "MessageEvent",
     "Normalizer",
     "NormalizerType",
+    "ObserverType",
     "OutputLimitExceeded",
+    "PluginWarning",
     "Policy",
     "PolicyType",
     "Progress",
@@ -48,4 +62,8 @@ __all__ = [
     "TrainResult",
     "TruncatedFrame",
     "hookimpl",
+    "read_varint",
+    "unzigzag",
+    "varint",
+    "zigzag",
 ]

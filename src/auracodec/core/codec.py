@@ -100,7 +100,7 @@ from .settings import Setting
 if TYPE_CHECKING:
     from .normalize import NormalizerType
 
-__all__ = ["DETECTABLE", "NAME_RE", "BindContext", "Codec", "CodecType"]
+__all__ = ["DETECTABLE", "NAME_RE", "BindContext", "Codec", "CodecContext", "CodecType"]
 
 #: What a codec may promise to detect.
 DETECTABLE = frozenset({"truncation", "extension", "bitflip"})
@@ -126,6 +126,34 @@ class Codec(Protocol):
     def max_payload_size(self, size: int) -> int: ...
 
     def fingerprint(self) -> Mapping[str, str | int]: ...
+
+
+class CodecContext(Protocol):
+    """A codec's state for one direction of one session.
+
+    ``method_id`` names frames made with the context; it must differ from
+    every codec id of the pipeline (auracodec's own contexts use 0x10-0x1f).
+    ``encode`` and ``decode`` follow the codec contract and also absorb the
+    message: afterwards the context is as if it had seen it. ``absorb``
+    updates it with a message another codec carried. The session calls
+    exactly one of the three per message of its direction (none for isolated
+    messages). ``reset`` returns the context to its initial state; ``memory``
+    is what it holds now, in bytes.
+    """
+
+    name: str
+    method_id: int
+    cost: int
+
+    def encode(self, message: bytes) -> bytes | None: ...
+
+    def decode(self, payload: bytes, limit: int) -> bytes: ...
+
+    def absorb(self, message: bytes) -> None: ...
+
+    def reset(self) -> None: ...
+
+    def memory(self) -> int: ...
 
 
 @attrs.frozen

@@ -28,13 +28,12 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from .codec import Codec, CodecType
+    from .codec import Codec, CodecContext, CodecType
     from .config import Config
     from .corpus import Sample
     from .events import MessageEvent, ObserverType
     from .normalize import NormalizerType
     from .selector import PolicyType
-    from .session import CodecContext
     from .training import Progress, TrainResult
 
 __all__ = ["PROJECT", "hookimpl", "hookspec"]

@@ -45,7 +45,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from time import perf_counter_ns
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from .errors import DecodeError, MessageTooLarge, SessionError, TruncatedFrame
 from .events import MessageEvent
@@ -53,43 +53,15 @@ from .framing import as_frame, as_message, as_text
 from .stats import Stats
 
 if TYPE_CHECKING:
-    from .codec import Codec
+    from .codec import Codec, CodecContext
     from .pipeline import Pipeline
 
-__all__ = ["CodecContext", "Session"]
+__all__ = ["Session"]
 
 ESCAPE = 0xFF
 _RESET_DONE, _RESET_PLEASE, _ISOLATED = 1, 2, 4
 _FLAGS = _RESET_DONE | _RESET_PLEASE | _ISOLATED
 _ids = itertools.count(1)
-
-
-class CodecContext(Protocol):
-    """A codec's state for one direction of one session.
-
-    ``method_id`` names frames made with the context; it must differ from
-    every codec id of the pipeline (auracodec's own contexts use 0x10-0x1f).
-    ``encode`` and ``decode`` follow the codec contract and also absorb the
-    message: afterwards the context is as if it had seen it. ``absorb``
-    updates it with a message another codec carried. The session calls
-    exactly one of the three per message of its direction (none for isolated
-    messages). ``reset`` returns the context to its initial state; ``memory``
-    is what it holds now, in bytes.
-    """
-
-    name: str
-    method_id: int
-    cost: int
-
-    def encode(self, message: bytes) -> bytes | None: ...
-
-    def decode(self, payload: bytes, limit: int) -> bytes: ...
-
-    def absorb(self, message: bytes) -> None: ...
-
-    def reset(self) -> None: ...
-
-    def memory(self) -> int: ...
 
 
 class _Coded:

@@ -38,9 +38,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from auracodec.core.events import MessageEvent, ObserverType
-from auracodec.core.hookspecs import hookimpl
-from auracodec.core.settings import Setting, SettingError
+from auracodec.plugin import MessageEvent, ObserverType, Setting, SettingError, hookimpl
 
 NAME = "audit"
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from auracodec.core.codec import CodecType
-from auracodec.core.errors import OutputLimitExceeded
-from auracodec.core.hookspecs import hookimpl
+from auracodec.plugin import CodecType, OutputLimitExceeded, hookimpl
 
 NAME = "identity"
 METHOD_ID = 0x04

@@ -18,10 +18,7 @@ from typing import Any
 
 import attrs
 
-from auracodec.core.codec import NAME_RE, Codec
-from auracodec.core.hookspecs import hookimpl
-from auracodec.core.selector import Choice, PolicyType
-from auracodec.core.settings import Setting
+from auracodec.plugin import NAME_RE, Choice, Codec, PolicyType, Setting, hookimpl
 
 
 class Smallest:

@@ -24,14 +24,22 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from auracodec.core.codec import BindContext, Codec, CodecType
-from auracodec.core.config import Config
-from auracodec.core.corpus import Sample
-from auracodec.core.errors import AuraWarning, CorruptPayload
-from auracodec.core.hookspecs import hookimpl
-from auracodec.core.normalize import Normalizer, NormalizerType
-from auracodec.core.settings import Setting, SettingError
-from auracodec.core.training import Progress, TrainResult
+from auracodec.plugin import (
+    AuraWarning,
+    BindContext,
+    Codec,
+    CodecType,
+    Config,
+    CorruptPayload,
+    Normalizer,
+    NormalizerType,
+    Progress,
+    Sample,
+    Setting,
+    SettingError,
+    TrainResult,
+    hookimpl,
+)
 
 from . import normalizers as _normalizers
 from .library import LibraryError, Template, content_hash, load_library, read_library

@@ -37,7 +37,7 @@ from typing import Any
 
 import attrs
 
-from auracodec.core.normalize import Normalizer
+from auracodec.plugin import Normalizer
 
 from .library import (
     LibraryError,

@@ -46,10 +46,15 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 
-from auracodec.core.codec import Codec
-from auracodec.core.errors import CorruptPayload, OutputLimitExceeded, TrailingData
-from auracodec.core.normalize import Normalizer
-from auracodec.core.varint import read_varint, varint
+from auracodec.plugin import (
+    Codec,
+    CorruptPayload,
+    Normalizer,
+    OutputLimitExceeded,
+    TrailingData,
+    read_varint,
+    varint,
+)
 
 from .library import Slot, Template
 

@@ -29,10 +29,16 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from auracodec.core.errors import CorruptPayload, TruncatedFrame
-from auracodec.core.normalize import NormalizerType
-from auracodec.core.settings import Setting
-from auracodec.core.varint import read_varint, unzigzag, varint, zigzag
+from auracodec.plugin import (
+    CorruptPayload,
+    NormalizerType,
+    Setting,
+    TruncatedFrame,
+    read_varint,
+    unzigzag,
+    varint,
+    zigzag,
+)
 
 __all__ = ["BUILTIN", "Pattern", "PatternError"]
 

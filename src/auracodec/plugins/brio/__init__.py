@@ -10,7 +10,7 @@ the frame are specified in ``docs/brio.md``.
 
 ``auracodec train`` writes ``brio.model`` (about ``model_size`` bytes). Without
 a model the codec still works, adapting within each message only. In a
-session (:mod:`auracodec.core.session`) a context carries the adaptation
+session (see ``docs/sessions.md``) a context carries the adaptation
 across the messages of a direction: method id ``0x13``.
 
 The coding loops are C (``_core.c``, ``_brio.c``), run without the GIL, and
@@ -26,13 +26,18 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from auracodec.core.codec import Codec, CodecType
-from auracodec.core.config import Config
-from auracodec.core.corpus import Sample
-from auracodec.core.errors import AuraWarning
-from auracodec.core.hookspecs import hookimpl
-from auracodec.core.settings import Setting, SettingError
-from auracodec.core.training import Progress, TrainResult
+from auracodec.plugin import (
+    AuraWarning,
+    Codec,
+    CodecType,
+    Config,
+    Progress,
+    Sample,
+    Setting,
+    SettingError,
+    TrainResult,
+    hookimpl,
+)
 
 from . import _brio
 

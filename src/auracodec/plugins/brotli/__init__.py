@@ -15,15 +15,15 @@ from typing import Any
 
 import brotli
 
-from auracodec.core.codec import CodecType
-from auracodec.core.errors import (
+from auracodec.plugin import (
+    CodecType,
     CorruptPayload,
     OutputLimitExceeded,
+    Setting,
     TrailingData,
     TruncatedFrame,
+    hookimpl,
 )
-from auracodec.core.hookspecs import hookimpl
-from auracodec.core.settings import Setting
 
 NAME = "brotli"
 METHOD_ID = 0x01

@@ -30,19 +30,22 @@ from typing import Any
 
 import zstandard
 
-from auracodec.core.codec import Codec, CodecType
-from auracodec.core.config import Config
-from auracodec.core.corpus import Sample
-from auracodec.core.errors import (
+from auracodec.plugin import (
     AuraWarning,
+    Codec,
+    CodecType,
+    Config,
     CorruptPayload,
     OutputLimitExceeded,
+    Progress,
+    Sample,
+    Setting,
+    SettingError,
     TrailingData,
+    TrainResult,
     TruncatedFrame,
+    hookimpl,
 )
-from auracodec.core.hookspecs import hookimpl
-from auracodec.core.settings import Setting, SettingError
-from auracodec.core.training import Progress, TrainResult
 
 from ._compact import CompactDecoder
 
