@@ -24,6 +24,7 @@ import attrs
 
 from .benchmark import PMD_MEM_LEVEL, PMD_WINDOW_BITS
 from .core.corpus import CLIENT_ROLES, Sample
+from .core.framing import SessionFrame
 from .core.pipeline import Pipeline
 from .core.session import Session
 from .core.stats import Percentiles
@@ -87,10 +88,7 @@ class _Deflate:
 
 
 def _method(session: Session, frame: bytes) -> str:
-    inner = frame
-    if frame[:1] == b"\xff":
-        inner = frame[3:] if frame[1:2] == b"\xff" else frame[1:]
-    return session.stats._names.get(inner[0], f"0x{inner[0]:02x}")
+    return session.stats.name_of(SessionFrame.parse(frame).method_id)
 
 
 async def _play(

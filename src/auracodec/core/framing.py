@@ -18,32 +18,22 @@ This module has no I/O; it turns values into bytes and back.
 
 from __future__ import annotations
 
-from .errors import EncodeError, InvalidUtf8, TruncatedFrame
+import attrs
+
+from .errors import EncodeError, InvalidUtf8, SessionError, TruncatedFrame
 
 __all__ = [
+    "ESCAPE",
     "FRAME_FORMAT",
+    "SessionFrame",
     "as_frame",
     "as_message",
     "as_text",
     "invalid_utf8",
-    "join",
-    "split",
 ]
 
 #: Version of this framing; part of every pipeline fingerprint.
 FRAME_FORMAT = 1
-
-
-def join(method_id: int, payload: bytes) -> bytes:
-    """Make a frame."""
-    return bytes((method_id,)) + payload
-
-
-def split(frame: bytes) -> tuple[int, bytes]:
-    """Split a frame into method id and payload; :class:`TruncatedFrame` if empty."""
-    if not frame:
-        raise TruncatedFrame("empty frame: expected at least the method id byte")
-    return frame[0], frame[1:]
 
 
 def as_message(message: object) -> bytes:
@@ -85,3 +75,89 @@ def invalid_utf8(exc: UnicodeDecodeError) -> InvalidUtf8:
     return InvalidUtf8(
         f"the message is not UTF-8 text ({exc.reason} at byte {exc.start}); use decode_bytes()"
     )
+
+
+#: The first byte of a session's prefixed frames; never a method id.
+ESCAPE = 0xFF
+
+
+@attrs.frozen
+class SessionFrame:
+    """What a session frame's prefix says, read by :meth:`parse` (sans-IO).
+
+    A session frame is a pipeline frame, or one of two prefixed forms that
+    start with the reserved id ``0xff``::
+
+        0xff || frame                              isolated: decoded statelessly,
+                                                   absorbed by no context
+        0xff 0xff || flags || [check] || frame     control
+
+    Control flags: bit 0 ``RESET_DONE`` (the sender reset its outgoing
+    contexts before this frame), bit 1 ``RESET_PLEASE`` (reset yours), bit 2
+    ``ISOLATED``, bit 3 ``CHECK`` (two bytes follow the flags: a digest of the
+    sender's direction up to and including this message, see
+    ``docs/sessions.md``). At least one flag is set; the others are reserved.
+    """
+
+    RESET_DONE = 1
+    RESET_PLEASE = 2
+    ISOLATED = 4
+    CHECK = 8
+    FLAGS = RESET_DONE | RESET_PLEASE | ISOLATED | CHECK
+    CHECK_SIZE = 2
+
+    #: The control flags (0 for a plain or merely isolated frame).
+    flags: int
+    #: Decoded statelessly and absorbed by no context.
+    isolated: bool
+    #: The sender's direction digest carried by this frame, if any.
+    check: int | None
+    #: Where the inner pipeline frame starts.
+    offset: int
+    #: The inner frame's method id.
+    method_id: int
+
+    @classmethod
+    def parse(cls, frame: bytes | bytearray | memoryview) -> SessionFrame:
+        """Read a session frame's prefix; :class:`TruncatedFrame` or
+        :class:`~auracodec.SessionError` if it is malformed. The inner frame
+        (``frame[offset:]``) is not decoded."""
+        n = len(frame)
+        if n == 0:
+            raise TruncatedFrame("empty frame: expected at least the method id byte")
+        if frame[0] != ESCAPE:
+            return cls(0, False, None, 0, frame[0])
+        if n < 2:
+            raise TruncatedFrame("session frame ends after its escape byte")
+        if frame[1] != ESCAPE:
+            return cls(0, True, None, 1, frame[1])
+        if n < 3:
+            raise TruncatedFrame("session control frame ends before its flags")
+        flags = frame[2]
+        if flags & ~cls.FLAGS or not flags:
+            raise SessionError(f"unknown session control flags 0x{flags:02x}")
+        offset, check = 3, None
+        if flags & cls.CHECK:
+            offset += cls.CHECK_SIZE
+            if n < offset:
+                raise TruncatedFrame("session control frame ends inside its check")
+            check = int.from_bytes(frame[3:offset], "big")
+        if n <= offset:
+            raise TruncatedFrame("session control frame ends before its inner frame")
+        if frame[offset] == ESCAPE:
+            raise SessionError("a session frame nests escapes")
+        return cls(flags, bool(flags & cls.ISOLATED), check, offset, frame[offset])
+
+    @staticmethod
+    def prefix(flags: int, check: int | None = None, *, isolated: bool = False) -> bytes:
+        """The prefix to put before an inner frame (``b""`` for a plain one)."""
+        if check is not None:
+            flags |= SessionFrame.CHECK
+        if flags:
+            if isolated:
+                flags |= SessionFrame.ISOLATED
+            head = bytes((ESCAPE, ESCAPE, flags))
+            if check is not None:
+                head += check.to_bytes(SessionFrame.CHECK_SIZE, "big")
+            return head
+        return bytes((ESCAPE,)) if isolated else b""

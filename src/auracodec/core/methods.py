@@ -64,12 +64,6 @@ BUILTIN_IDS: dict[int, str] = {
     0x04: "identity",
 }
 
-#: Session contexts of auracodec's codecs (frames coded with a context).
-CONTEXT_IDS: dict[int, str] = {
-    0x12: "zstd",
-    0x13: "brio",
-}
-
 #: Third-party codecs with a registered id.
 REGISTERED_IDS: dict[int, tuple[str, str]] = {
     0x40: ("lz4", "auracodec-lz4 (examples/auracodec-lz4 in this repository)"),

@@ -111,6 +111,10 @@ class Stats:
         self._errors: Counter[str] = Counter()
         self._verify_failures = 0
 
+    def name_of(self, method_id: int) -> str:
+        """The name this pipeline or session gives a method id (``0x..`` if none)."""
+        return self._names.get(method_id, f"0x{method_id:02x}")
+
     def record_error(self, error: BaseException) -> None:
         with self._lock:
             self._errors[type(error).__name__] += 1
