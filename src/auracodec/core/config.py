@@ -30,13 +30,13 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
+import tomli_w
 
 from .codec import NAME_RE
 from .errors import ConfigError
@@ -295,57 +295,31 @@ def _check_nesting(data: Mapping[str, Any], path: Path | None) -> None:
 
 
 def dump_toml(data: Mapping[str, Mapping[str, Any]], header: str = "") -> str:
-    """Write the config subset of TOML that auracodec produces.
+    """TOML text for ``data``, opened by ``header`` as comment lines.
 
-    ``data`` maps dotted table names (``"codecs.zstd"``) to flat tables whose
-    values are strings, ints, finite floats, bools, lists of those, or small
-    inline tables of those.
+    ``data`` maps dotted table names (``"codecs.zstd"``) to tables whose values
+    are strings, paths, ints, finite floats, bools, and lists and tables of
+    those. tomli-w writes it; this nests the dotted names, writes paths as
+    strings, and refuses non-finite floats, which no setting means.
     """
-    lines = [f"# {h}" if h else "#" for h in header.splitlines()]
-    for table, values in data.items():
-        if lines:
-            lines.append("")
-        lines.append(f"[{table}]")
-        for key, value in values.items():
-            lines.append(f"{_key(key)} = {_value(value)}")
-    return "\n".join(lines) + "\n"
+    root: dict[str, Any] = {}
+    for name, values in data.items():
+        table = root
+        for part in name.split("."):
+            table = table.setdefault(part, {})
+        table.update(_plain(values))
+    comments = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines())
+    body = tomli_w.dumps(root)
+    return comments + "\n" + body if comments and body else comments + body
 
 
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+\Z")
-
-
-def _key(key: str) -> str:
-    return key if _BARE_KEY.match(key) else _string(key)
-
-
-def _string(s: str) -> str:
-    out = ['"']
-    for ch in s:
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
-
-
-def _value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        if not math.isfinite(v):
-            raise ValueError(f"cannot write {v!r} to TOML")
-        return repr(v)
-    if isinstance(v, str):
-        return _string(v)
-    if isinstance(v, os.PathLike):
-        return _string(os.fspath(v))
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_value(x) for x in v) + "]"
-    if isinstance(v, Mapping):
-        return "{ " + ", ".join(f"{_key(k)} = {_value(x)}" for k, x in v.items()) + " }"
-    raise TypeError(f"cannot write {type(v).__name__} to TOML")
+def _plain(value: Any) -> Any:
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"cannot write {value!r} to TOML")
+    if isinstance(value, Mapping):
+        return {key: _plain(v) for key, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
