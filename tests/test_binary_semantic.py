@@ -34,7 +34,8 @@ from auracodec.plugins.binary_semantic.library import (
     template_text,
 )
 from auracodec.plugins.binary_semantic.matcher import TemplateSet
-from auracodec.plugins.binary_semantic.normalizers import BUILTIN, Pattern, PatternError
+from auracodec.plugins.binary_semantic.normalizers import BUILTIN
+from auracodec.plugins.binary_semantic.patterns import Pattern, PatternError
 
 NORMALIZERS = {name: cls() for name, cls in BUILTIN.items()}
 

@@ -13,7 +13,8 @@ patterns add more. The library's content hash is part of the pipeline's
 fingerprint, so two ends with different libraries find out at the handshake.
 
 Library format: :mod:`.library`; matching and payload: :mod:`.matcher`;
-normalizers: :mod:`.normalizers`; discovery: :mod:`.discovery`.
+normalizers: :mod:`.normalizers`; user-defined patterns: :mod:`.patterns`;
+discovery: :mod:`.discovery`.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from auracodec.plugin import (
 from . import normalizers as _normalizers
 from .library import LibraryError, Template, content_hash, load_library, read_library
 from .matcher import TemplateSet
+from .patterns import Pattern, PatternError, make_patterns
 
 NAME = "binary_semantic"
 METHOD_ID = 0x00
@@ -58,8 +60,8 @@ def _check_patterns(value: Any) -> dict[str, str]:
         if not isinstance(pattern, str):
             raise ValueError(f"expected {expected}, got {name} = {pattern!r}")
     try:
-        _normalizers.make_patterns(value)
-    except _normalizers.PatternError as exc:
+        make_patterns(value)
+    except PatternError as exc:
         raise ValueError(str(exc)) from None
     return dict(value)
 
@@ -123,7 +125,7 @@ class BinarySemanticCodec:
     ) -> None:
         self._builtin = builtin
         self._libraries = tuple(libraries)
-        self._patterns = _normalizers.make_patterns(patterns or {})
+        self._patterns = make_patterns(patterns or {})
         self._partial = partial
         self._remainder_name = remainder_codec
         self._set: TemplateSet | None = None
@@ -139,7 +141,7 @@ class BinarySemanticCodec:
         definitions = {
             name: (
                 f"pattern:{n.source}"
-                if isinstance(n, _normalizers.Pattern)
+                if isinstance(n, Pattern)
                 else f"{type(n).__module__}.{type(n).__qualname__}"
             )
             for name, n in types.items()
@@ -266,7 +268,7 @@ def auracodec_train(
 
     settings = config.codec_settings(NAME, SETTINGS)
     types: dict[str, Normalizer] = {n: t.factory({}) for n, t in normalizers.items()}
-    types.update(_normalizers.make_patterns(settings["patterns"]))
+    types.update(make_patterns(settings["patterns"]))
     learner = Learner.resume(
         outdir, types, min_count=settings["min_count"], max_templates=settings["max_templates"]
     )

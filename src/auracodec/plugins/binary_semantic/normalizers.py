@@ -18,21 +18,25 @@ for any value it cannot restore byte-exactly (an invalid date, a
 non-canonical IPv6 form), and the template codec then does not use that
 template for the message. ``unpack`` checks every length and range.
 
-User-defined patterns (:class:`Pattern`) compile a small pattern language to
-a possessive matcher: no alternation, no backreferences, no backtracking.
+What a hex run, a UUID, an IPv4 address, an ISO 8601 timestamp and the month
+and day names look like is written once, here, as pattern text
+(``HEX_CASES``, ``UUID_PATTERN``, ``IPV4_PATTERN``, ``ISO_PATTERN``,
+``MONTH_PATTERN``, ``DAY_PATTERN``): the normalizers compile it to bytes
+patterns, and discovery's typed masking (:mod:`.masking`) to str patterns with
+its own word boundaries, so discovery and the codec agree on these values.
+
+User-defined patterns are in :mod:`.patterns`.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
 from typing import Any
 
 from auracodec.plugin import (
     CorruptPayload,
     NormalizerType,
-    Setting,
     TruncatedFrame,
     read_varint,
     unzigzag,
@@ -40,13 +44,56 @@ from auracodec.plugin import (
     zigzag,
 )
 
-__all__ = ["BUILTIN", "Pattern", "PatternError"]
+__all__ = [
+    "BUILTIN",
+    "DAY_PATTERN",
+    "HEX_CASES",
+    "IPV4_PATTERN",
+    "ISO_PATTERN",
+    "MONTH_PATTERN",
+    "UUID_PATTERN",
+    "declarations",
+]
 
-_MAX_DIGITS = 19
+#: Digits of an ``int`` (and of a digit item of a user-defined pattern).
+MAX_DIGITS = 19
 _MAX_HEX = 4096
 
+# -- value shapes, as pattern text (shared with discovery's masking) -------------------
 
-def _take(data: bytes, pos: int, n: int, what: str) -> tuple[bytes, int]:
+#: A hex digit in one letter case (a run uses one of them; digits fit both).
+HEX_CASES = ("[0-9a-f]", "[0-9A-F]")
+UUID_PATTERN = "|".join(f"{h}{{8}}-{h}{{4}}-{h}{{4}}-{h}{{4}}-{h}{{12}}" for h in HEX_CASES)
+_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+#: A dotted quad with canonical octets (no leading zeros, at most 255).
+IPV4_PATTERN = _OCTET + r"(?:\." + _OCTET + "){3}(?![0-9])"
+#: ISO 8601 date or date-time; ten capturing groups, which ``Timestamp`` reads.
+ISO_PATTERN = (
+    "([0-9]{4})-([0-9]{2})-([0-9]{2})"
+    "(?:([T ])([0-9]{2}):([0-9]{2}):([0-9]{2})(?:([.,])([0-9]{1,9}))?"
+    "(Z|[+-][0-9]{2}:[0-9]{2}|[+-][0-9]{4})?)?"
+)
+_MONTHS = (
+    b"Jan",
+    b"Feb",
+    b"Mar",
+    b"Apr",
+    b"May",
+    b"Jun",
+    b"Jul",
+    b"Aug",
+    b"Sep",
+    b"Oct",
+    b"Nov",
+    b"Dec",
+)
+_DAYS = (b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun")
+MONTH_PATTERN = "(?:" + "|".join(m.decode() for m in _MONTHS) + ")"
+DAY_PATTERN = "(?:" + "|".join(d.decode() for d in _DAYS) + ")"
+
+
+def take(data: bytes, pos: int, n: int, what: str) -> tuple[bytes, int]:
+    """``n`` bytes at ``pos`` and the position after them; a short payload is truncated."""
     end = pos + n
     if end > len(data):
         raise TruncatedFrame(f"payload ends inside a packed {what}")
@@ -59,7 +106,7 @@ def _take(data: bytes, pos: int, n: int, what: str) -> tuple[bytes, int]:
 def _pack_digits(digits: bytes, negative: bool = False) -> bytes | None:
     """Digits (leading zeros allowed) and a sign: varint(zigzag(n) << 1 | padded)
     then, when padded, the width."""
-    if not digits or len(digits) > _MAX_DIGITS or not digits.isdigit():
+    if not digits or len(digits) > MAX_DIGITS or not digits.isdigit():
         return None
     n = int(digits)
     if negative and n == 0:
@@ -74,12 +121,12 @@ def _unpack_digits(data: bytes, pos: int, what: str) -> tuple[bytes, int]:
     n = unzigzag(v >> 1)
     digits = str(abs(n)).encode()
     if v & 1:
-        (width,), pos = _take(data, pos, 1, what)
-        if not len(digits) < width <= _MAX_DIGITS:
+        (width,), pos = take(data, pos, 1, what)
+        if not len(digits) < width <= MAX_DIGITS:
             raise CorruptPayload(f"packed {what} has a bad width {width} for {abs(n)}")
         digits = digits.rjust(width, b"0")
-    elif len(digits) > _MAX_DIGITS:
-        raise CorruptPayload(f"packed {what} has more than {_MAX_DIGITS} digits")
+    elif len(digits) > MAX_DIGITS:
+        raise CorruptPayload(f"packed {what} has more than {MAX_DIGITS} digits")
     return (b"-" + digits if n < 0 else digits), pos
 
 
@@ -94,7 +141,7 @@ class Int:
         if m is None:
             return -1
         end = m.end()
-        return end if end - pos - (data[pos] == 0x2D) <= _MAX_DIGITS else -1
+        return end if end - pos - (data[pos] == 0x2D) <= MAX_DIGITS else -1
 
     def pack(self, value: bytes) -> bytes | None:
         if value[:1] == b"-":
@@ -138,8 +185,8 @@ class Hex:
     """A run of hex digits in one letter case (digits only count as lower case)."""
 
     name = "hex"
-    _lower = re.compile(rb"[0-9a-f]+")
-    _upper = re.compile(rb"[0-9A-F]+")
+    _lower = re.compile(HEX_CASES[0].encode() + b"+")
+    _upper = re.compile(HEX_CASES[1].encode() + b"+")
 
     def match(self, data: bytes, pos: int) -> int:
         ends = [m.end() for m in (self._lower.match(data, pos), self._upper.match(data, pos)) if m]
@@ -164,7 +211,7 @@ class Hex:
         n, upper = v >> 1, v & 1
         if not 0 < n <= _MAX_HEX:
             raise CorruptPayload(f"packed hex of length {n}")
-        raw, pos = _take(data, pos, (n + 1) // 2, "hex")
+        raw, pos = take(data, pos, (n + 1) // 2, "hex")
         text = raw.hex()
         if n & 1 and text[-1] != "0":
             raise CorruptPayload("packed hex has a non-zero pad nibble")
@@ -176,10 +223,7 @@ class Uuid:
     """8-4-4-4-12 hex digits in one letter case."""
 
     name = "uuid"
-    _re = re.compile(
-        rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-        rb"|[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}"
-    )
+    _re = re.compile(UUID_PATTERN.encode())
 
     def match(self, data: bytes, pos: int) -> int:
         m = self._re.match(data, pos)
@@ -192,7 +236,7 @@ class Uuid:
         return bytes((upper,)) + bytes.fromhex(value.replace(b"-", b"").decode())
 
     def unpack(self, data: bytes, pos: int) -> tuple[bytes, int]:
-        raw, pos = _take(data, pos, 17, "uuid")
+        raw, pos = take(data, pos, 17, "uuid")
         if raw[0] > 1:
             raise CorruptPayload(f"packed uuid has a bad case byte {raw[0]}")
         h = raw[1:].hex()
@@ -200,14 +244,11 @@ class Uuid:
         return (text.upper() if raw[0] else text), pos
 
 
-_OCTET = rb"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-
-
 class Ipv4:
     """A dotted quad with canonical octets (no leading zeros)."""
 
     name = "ipv4"
-    _re = re.compile(_OCTET + rb"(?:\." + _OCTET + rb"){3}(?![0-9])")
+    _re = re.compile(IPV4_PATTERN.encode())
 
     def match(self, data: bytes, pos: int) -> int:
         m = self._re.match(data, pos)
@@ -219,7 +260,7 @@ class Ipv4:
         return bytes(int(part) for part in value.split(b"."))
 
     def unpack(self, data: bytes, pos: int) -> tuple[bytes, int]:
-        raw, pos = _take(data, pos, 4, "ipv4")
+        raw, pos = take(data, pos, 4, "ipv4")
         return b".".join(str(b).encode() for b in raw), pos
 
 
@@ -243,28 +284,11 @@ class Ipv6:
         return addr.packed if str(addr).encode() == value else None
 
     def unpack(self, data: bytes, pos: int) -> tuple[bytes, int]:
-        raw, pos = _take(data, pos, 16, "ipv6")
+        raw, pos = take(data, pos, 16, "ipv6")
         return str(ipaddress.IPv6Address(raw)).encode(), pos
 
 
 # -- timestamps ---------------------------------------------------------------------
-
-_MONTHS = (
-    b"Jan",
-    b"Feb",
-    b"Mar",
-    b"Apr",
-    b"May",
-    b"Jun",
-    b"Jul",
-    b"Aug",
-    b"Sep",
-    b"Oct",
-    b"Nov",
-    b"Dec",
-)
-_DAYS = (b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun")
-_MONTH_RE = rb"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
 
 
 def _days_from_civil(y: int, m: int, d: int) -> int:
@@ -289,16 +313,19 @@ def _civil_from_days(z: int) -> tuple[int, int, int]:
     return yoe + era * 400 + (m <= 2), m, d
 
 
-_ISO = re.compile(
-    rb"([0-9]{4})-([0-9]{2})-([0-9]{2})"
-    rb"(?:([T ])([0-9]{2}):([0-9]{2}):([0-9]{2})(?:([.,])([0-9]{1,9}))?"
-    rb"(Z|[+-][0-9]{2}:[0-9]{2}|[+-][0-9]{4})?)?"
+_MONTH_RE = "(" + MONTH_PATTERN + ")"
+_ISO = re.compile(ISO_PATTERN.encode())
+_SYSLOG = re.compile(
+    (_MONTH_RE + " ( [1-9]|[0-3][0-9]|[1-9]) ([0-9]{2}):([0-9]{2}):([0-9]{2})").encode()
 )
-_SYSLOG = re.compile(_MONTH_RE + rb" ( [1-9]|[0-3][0-9]|[1-9]) ([0-9]{2}):([0-9]{2}):([0-9]{2})")
 _CTIME = re.compile(
-    rb"(Mon|Tue|Wed|Thu|Fri|Sat|Sun) "
-    + _MONTH_RE
-    + rb" ([0-9]{2}) ([0-9]{2}):([0-9]{2}):([0-9]{2}) ([0-9]{4})"
+    (
+        "("
+        + DAY_PATTERN
+        + ") "
+        + _MONTH_RE
+        + " ([0-9]{2}) ([0-9]{2}):([0-9]{2}):([0-9]{2}) ([0-9]{4})"
+    ).encode()
 )
 _FORMAT_ISO, _FORMAT_SYSLOG, _FORMAT_CTIME = 0, 1, 2
 
@@ -375,9 +402,9 @@ class Timestamp:
         return None
 
     def unpack(self, data: bytes, pos: int) -> tuple[bytes, int]:
-        (fmt,), pos = _take(data, pos, 1, "ts")
+        (fmt,), pos = take(data, pos, 1, "ts")
         if fmt == _FORMAT_ISO:
-            (flags,), pos = _take(data, pos, 1, "ts")
+            (flags,), pos = take(data, pos, 1, "ts")
             if flags & 0xC0 or (not flags & 1 and flags):
                 raise CorruptPayload(f"packed ts has bad flags {flags:#x}")
             z, pos = read_varint(data, pos, what="ts")
@@ -392,7 +419,7 @@ class Timestamp:
                 sep = b"T" if flags & 2 else b" "
                 out += sep + b"%02d:%02d:%02d" % (secs // 3600, secs // 60 % 60, secs % 60)
                 if flags & 4:
-                    (width,), pos = _take(data, pos, 1, "ts")
+                    (width,), pos = take(data, pos, 1, "ts")
                     frac, pos = read_varint(data, pos, what="ts")
                     digits = str(frac).encode()
                     if not 1 <= width <= 9 or len(digits) > width:
@@ -435,166 +462,6 @@ class Timestamp:
         raise CorruptPayload(f"packed ts has unknown format {fmt}")
 
 
-# -- user-defined patterns ------------------------------------------------------------
-
-
-class PatternError(ValueError):
-    """A user-defined pattern does not parse; the message says where."""
-
-
-_CLASSES = {
-    "d": frozenset(b"0123456789"),
-    "w": frozenset(b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_"),
-    "x": frozenset(b"0123456789abcdefABCDEF"),
-}
-_DIGITS = _CLASSES["d"]
-_MAX_REPEAT = 4096
-
-
-class Pattern:
-    """A user-defined normalizer: a small pattern language, matched possessively.
-
-    Items: a literal character (``\\`` escapes ``[]{}+*?\\``), a class
-    ``[a-z0-9_]`` (ranges and characters; no negation), ``\\d``, ``\\w``, ``\\x``
-    (hex); each optionally followed by ``{n}``, ``{n,m}``, ``?``, ``+`` or ``*``
-    (``+`` and ``*`` stop at 4096). Every item takes as many characters as it
-    can and never gives any back, so matching is linear and cannot blow up;
-    write ``[a-z]+[0-9]+``, not patterns that rely on backtracking.
-
-    Packing stores, per item, the count when it varies and the characters:
-    digit items as an integer, other classes as raw bytes. Literal characters
-    cost nothing.
-    """
-
-    def __init__(self, name: str, pattern: str) -> None:
-        self.name = name
-        self.source = pattern
-        self.items = _parse_pattern(pattern)
-
-    def match(self, data: bytes, pos: int) -> int:
-        end = len(data)
-        for chars, lo, hi in self.items:
-            n = 0
-            while n < hi and pos + n < end and data[pos + n] in chars:
-                n += 1
-            if n < lo:
-                return -1
-            pos += n
-        return pos
-
-    def pack(self, value: bytes) -> bytes | None:
-        if self.match(value, 0) != len(value):
-            return None
-        out = bytearray()
-        pos = 0
-        for chars, lo, hi in self.items:
-            n = 0
-            while n < hi and pos + n < len(value) and value[pos + n] in chars:
-                n += 1
-            part = value[pos : pos + n]
-            pos += n
-            if lo != hi:
-                out += varint(n - lo)
-            if len(chars) == 1 or not n:
-                continue
-            if chars <= _DIGITS and n <= _MAX_DIGITS:
-                out += varint(int(part))
-            else:
-                out += part
-        return bytes(out)
-
-    def unpack(self, data: bytes, pos: int) -> tuple[bytes, int]:
-        out = bytearray()
-        for chars, lo, hi in self.items:
-            n = lo
-            if lo != hi:
-                extra, pos = read_varint(data, pos, what=f"{self.name} count")
-                n += extra
-                if n > hi:
-                    raise CorruptPayload(f"packed {self.name} has {n} characters, at most {hi}")
-            if len(chars) == 1:
-                out += bytes(chars) * n
-            elif not n:
-                continue
-            elif chars <= _DIGITS and n <= _MAX_DIGITS:
-                v, pos = read_varint(data, pos, what=self.name)
-                digits = str(v).encode()
-                if len(digits) > n:
-                    raise CorruptPayload(f"packed {self.name} has too many digits")
-                out += digits.rjust(n, b"0")
-            else:
-                part, pos = _take(data, pos, n, self.name)
-                if not all(c in chars for c in part):
-                    raise CorruptPayload(f"packed {self.name} has characters outside its class")
-                out += part
-        return bytes(out), pos
-
-
-def _parse_pattern(pattern: str) -> list[tuple[frozenset[int], int, int]]:
-    if not pattern or len(pattern) > 512:
-        raise PatternError("a pattern has 1 to 512 characters")
-    try:
-        raw = pattern.encode("ascii")
-    except UnicodeEncodeError:
-        raise PatternError("patterns are ASCII; write other characters literally") from None
-    items: list[tuple[frozenset[int], int, int]] = []
-    i = 0
-    while i < len(raw):
-        c = raw[i]
-        if c == ord("\\"):
-            if i + 1 >= len(raw):
-                raise PatternError(f"pattern ends after a backslash (at {i})")
-            e = chr(raw[i + 1])
-            chars = _CLASSES[e] if e in _CLASSES else frozenset((raw[i + 1],))
-            i += 2
-        elif c == ord("["):
-            close = raw.find(b"]", i + 1)
-            if close < 0 or close == i + 1:
-                raise PatternError(f"unclosed or empty class at {i}")
-            body = raw[i + 1 : close]
-            members: set[int] = set()
-            j = 0
-            while j < len(body):
-                if j + 2 < len(body) and body[j + 1] == ord("-"):
-                    if body[j] > body[j + 2]:
-                        raise PatternError(f"bad range in class at {i}")
-                    members.update(range(body[j], body[j + 2] + 1))
-                    j += 3
-                else:
-                    members.add(body[j])
-                    j += 1
-            chars = frozenset(members)
-            i = close + 1
-        elif c in b"]{}+*?":
-            raise PatternError(f"unexpected {chr(c)!r} at {i} (escape it with a backslash)")
-        else:
-            chars = frozenset((c,))
-            i += 1
-        lo = hi = 1
-        if i < len(raw) and raw[i] in b"?+*{":
-            q = chr(raw[i])
-            if q == "?":
-                lo, hi, i = 0, 1, i + 1
-            elif q == "+":
-                lo, hi, i = 1, _MAX_REPEAT, i + 1
-            elif q == "*":
-                lo, hi, i = 0, _MAX_REPEAT, i + 1
-            else:
-                close = raw.find(b"}", i)
-                spec = raw[i + 1 : close].decode() if close > 0 else ""
-                parts = spec.split(",")
-                if close < 0 or not 1 <= len(parts) <= 2 or not all(p.isdigit() for p in parts):
-                    raise PatternError(f"bad repeat at {i}: expected {{n}} or {{n,m}}")
-                lo, hi = int(parts[0]), int(parts[-1])
-                if not 0 <= lo <= hi <= _MAX_REPEAT or hi == 0:
-                    raise PatternError(f"bad repeat {{{spec}}} at {i}")
-                i = close + 1
-        items.append((chars, lo, hi))
-    if all(lo == 0 for _, lo, _ in items):
-        raise PatternError("a pattern must match at least one character")
-    return items
-
-
 # -- declarations ---------------------------------------------------------------------
 
 #: Slot type name -> normalizer class, for the built-in types.
@@ -618,18 +485,3 @@ def declarations() -> list[NormalizerType]:
     return [
         NormalizerType(name, factory(cls), (), _SUMMARIES[name]) for name, cls in BUILTIN.items()
     ]
-
-
-def pattern_settings() -> tuple[Setting, ...]:
-    return ()
-
-
-def make_patterns(table: Mapping[str, str]) -> dict[str, Pattern]:
-    """Compile ``name = "pattern"`` pairs; PatternError names the pattern."""
-    out = {}
-    for name, source in table.items():
-        try:
-            out[name] = Pattern(name, source)
-        except PatternError as exc:
-            raise PatternError(f"pattern {name!r}: {exc}") from None
-    return out
