@@ -128,11 +128,13 @@ def test_message_too_large() -> None:
 
 
 def test_encode_rejects_non_text(pipe: Pipeline) -> None:
-    with pytest.raises(TypeError, match="a message is str or bytes, not int"):
+    with pytest.raises(
+        TypeError, match="a message is str, bytes, bytearray or memoryview, not int"
+    ):
         pipe.encode(42)  # type: ignore[arg-type]
     with pytest.raises(EncodeError, match="not encodable as UTF-8"):
         pipe.encode("lone \ud800 surrogate")
-    with pytest.raises(TypeError, match="a frame is bytes, not str"):
+    with pytest.raises(TypeError, match="a frame is bytes, bytearray or memoryview, not str"):
         pipe.decode("text")  # type: ignore[arg-type]
 
 

@@ -1,8 +1,4 @@
-/* auracodec.core._speedups: the pipeline's per-message hot paths, compiled.
- *
- * The semantics are those of the Python code in pipeline.py and stats.py,
- * which stays the reference (and the path used when observers are
- * registered). Here:
+/* auracodec.core._speedups: the per-message hot paths, compiled.
  *
  *   Recorder(counts, ring).add(slot, size_in, size_out, ns)
  *       Adds one message to a stats slot. `counts` is an array('q') of
@@ -12,12 +8,25 @@
  *       pinned while the Recorder lives. One C call holds the GIL throughout,
  *       so concurrent callers never lose an update and no lock is needed.
  *
- *   FrameDecoder(entries, slots, limit, recorder, errors)
- *       .decode_bytes(frame) -> bytes and .decode(frame) -> str: read the
- *       method id, call the codec's decode(payload, limit), check the output
- *       limit, record stats. `errors` provides the exception factories
- *       (a tuple: empty(), unknown(id), too_big(), invalid_utf8(exc),
- *       failed(exc, frame_size)).
+ *   FrameDecoder(entries, slots, limit, recorder, errors, decode_error,
+ *                failed, observe)
+ *       The decode core of auracodec: every pipeline and session decodes
+ *       through one (core/wire.py builds them). .decode_bytes(frame, skip=0)
+ *       -> bytes and .decode(frame, skip=0) -> str do, in order:
+ *         split   the frame is bytes, bytearray or memoryview (anything else
+ *                 is a TypeError); the inner frame starts at `skip` (a
+ *                 session's prefix); empty -> errors.empty()
+ *         dispatch  entries[method id](payload, limit); no entry ->
+ *                 errors.unknown(id); a DecodeError passes through; any other
+ *                 Exception (or SystemExit) -> errors.fault(id, exc), chained;
+ *                 a result that is not bytes -> errors.fault(id, result)
+ *         bound   more than `limit` bytes -> errors.too_big()
+ *         text    (.decode only) not UTF-8 -> errors.invalid_utf8(exc)
+ *         record  the recorder's slot for the id: len(frame), len(message)
+ *         observe observe(id, message, len(frame), ns), when not None
+ *       On any error, failed(exc, len(frame)) is called before it propagates
+ *       (stats, failure observers, a session stopping), so every frame gives
+ *       exactly one success or one failure.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -148,7 +157,7 @@ static PyTypeObject RecorderType = {
 
 /* -- FrameDecoder ------------------------------------------------------- */
 
-enum { ERR_EMPTY, ERR_UNKNOWN, ERR_TOO_BIG, ERR_UTF8, ERR_FAILED, ERR_COUNT };
+enum { ERR_EMPTY, ERR_UNKNOWN, ERR_TOO_BIG, ERR_UTF8, ERR_FAULT, ERR_COUNT };
 
 typedef struct {
     PyObject_HEAD
@@ -157,6 +166,9 @@ typedef struct {
     Py_ssize_t limit;
     PyObject *limit_obj;
     PyObject *errors[ERR_COUNT];
+    PyObject *decode_error; /* the DecodeError class */
+    PyObject *failed;       /* failed(exc, frame_size) */
+    PyObject *observe;      /* observe(id, message, frame_size, ns), or NULL */
     Recorder *recorder;
 } FrameDecoder;
 
@@ -168,6 +180,9 @@ FrameDecoder_traverse(FrameDecoder *self, visitproc visit, void *arg)
     for (int i = 0; i < ERR_COUNT; i++)
         Py_VISIT(self->errors[i]);
     Py_VISIT(self->limit_obj);
+    Py_VISIT(self->decode_error);
+    Py_VISIT(self->failed);
+    Py_VISIT(self->observe);
     Py_VISIT(self->recorder);
     return 0;
 }
@@ -180,6 +195,9 @@ FrameDecoder_clear(FrameDecoder *self)
     for (int i = 0; i < ERR_COUNT; i++)
         Py_CLEAR(self->errors[i]);
     Py_CLEAR(self->limit_obj);
+    Py_CLEAR(self->decode_error);
+    Py_CLEAR(self->failed);
+    Py_CLEAR(self->observe);
     Py_CLEAR(self->recorder);
     return 0;
 }
@@ -195,16 +213,18 @@ FrameDecoder_dealloc(FrameDecoder *self)
 static int
 FrameDecoder_init(FrameDecoder *self, PyObject *args, PyObject *kwds)
 {
-    PyObject *entries, *slots, *errors;
+    PyObject *entries, *slots, *errors, *decode_error, *failed, *observe;
     Recorder *recorder;
     Py_ssize_t limit;
-    static char *kwlist[] = {"entries", "slots", "limit", "recorder", "errors", NULL};
+    static char *kwlist[] = {"entries", "slots",  "limit",  "recorder",
+                             "errors",  "decode_error", "failed", "observe", NULL};
     if (self->recorder != NULL) {
         PyErr_SetString(PyExc_RuntimeError, "FrameDecoder is already initialised");
         return -1;
     }
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOnO!O", kwlist, &entries, &slots, &limit,
-                                     &RecorderType, &recorder, &errors))
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOnO!OOOO", kwlist, &entries, &slots, &limit,
+                                     &RecorderType, &recorder, &errors, &decode_error, &failed,
+                                     &observe))
         return -1;
     if (!recorder->have_buffers) {
         PyErr_SetString(PyExc_ValueError, "recorder is not initialised");
@@ -217,6 +237,15 @@ FrameDecoder_init(FrameDecoder *self, PyObject *args, PyObject *kwds)
     }
     if (!PyTuple_Check(errors) || PyTuple_GET_SIZE(errors) != ERR_COUNT) {
         PyErr_SetString(PyExc_TypeError, "errors must be a tuple of 5 callables");
+        return -1;
+    }
+    if (!PyType_Check(decode_error)
+        || !PyType_IsSubtype((PyTypeObject *)decode_error, (PyTypeObject *)PyExc_Exception)) {
+        PyErr_SetString(PyExc_TypeError, "decode_error must be an exception class");
+        return -1;
+    }
+    if (!PyCallable_Check(failed) || (observe != Py_None && !PyCallable_Check(observe))) {
+        PyErr_SetString(PyExc_TypeError, "failed must be callable, observe callable or None");
         return -1;
     }
     if (limit < 0) {
@@ -248,6 +277,14 @@ FrameDecoder_init(FrameDecoder *self, PyObject *args, PyObject *kwds)
         Py_INCREF(f);
         Py_XSETREF(self->errors[i], f);
     }
+    Py_INCREF(decode_error);
+    self->decode_error = decode_error;
+    Py_INCREF(failed);
+    self->failed = failed;
+    if (observe != Py_None) {
+        Py_INCREF(observe);
+        self->observe = observe;
+    }
     Py_INCREF(recorder);
     self->recorder = recorder;
     self->limit = limit;
@@ -255,11 +292,18 @@ FrameDecoder_init(FrameDecoder *self, PyObject *args, PyObject *kwds)
     return self->limit_obj ? 0 : -1;
 }
 
-/* Raise the exception a Python factory builds. Returns NULL. */
+/* Raise the exception a Python factory builds, from up to two arguments.
+ * Returns NULL. */
 static PyObject *
-raise_from_factory(PyObject *factory, PyObject *arg)
+raise_from_factory(PyObject *factory, PyObject *a, PyObject *b)
 {
-    PyObject *exc = arg ? PyObject_CallOneArg(factory, arg) : PyObject_CallNoArgs(factory);
+    PyObject *exc;
+    if (b != NULL)
+        exc = PyObject_CallFunctionObjArgs(factory, a, b, NULL);
+    else if (a != NULL)
+        exc = PyObject_CallOneArg(factory, a);
+    else
+        exc = PyObject_CallNoArgs(factory);
     if (exc != NULL) {
         PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
         Py_DECREF(exc);
@@ -267,115 +311,206 @@ raise_from_factory(PyObject *factory, PyObject *arg)
     return NULL;
 }
 
-/* Tell the Python side a decode failed (stats, observers); the error stays set. */
-static void
-report_failure(FrameDecoder *self, Py_ssize_t frame_size)
+/* The pending exception, normalised, with its traceback attached; the error
+ * indicator is cleared. NULL if there was none. */
+static PyObject *
+fetch_exception(void)
 {
     PyObject *type, *value, *tb;
     PyErr_Fetch(&type, &value, &tb);
+    if (type == NULL)
+        return NULL;
     PyErr_NormalizeException(&type, &value, &tb);
     if (tb != NULL && value != NULL)
         PyException_SetTraceback(value, tb);
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    return value;
+}
+
+/* Tell the Python side a decode failed (stats, observers, sessions); the
+ * error stays set. Returns NULL. */
+static PyObject *
+report_failure(FrameDecoder *self, Py_ssize_t frame_size)
+{
+    PyObject *exc = fetch_exception();
+    if (exc == NULL)
+        return NULL;
     PyObject *size = PyLong_FromSsize_t(frame_size);
     PyObject *r = NULL;
-    if (size != NULL && value != NULL)
-        r = PyObject_CallFunctionObjArgs(self->errors[ERR_FAILED], value, size, NULL);
+    if (size != NULL)
+        r = PyObject_CallFunctionObjArgs(self->failed, exc, size, NULL);
     Py_XDECREF(size);
     if (r == NULL) {
-        /* The observer failed: its error replaces ours, chained to it. */
-        Py_XDECREF(type);
-        Py_XDECREF(value);
-        Py_XDECREF(tb);
-        return;
+        /* The reporter itself failed (a bug of ours): its error replaces ours,
+         * chained to it. */
+        PyObject *mine = fetch_exception();
+        if (mine != NULL) {
+            PyException_SetContext(mine, exc); /* steals exc */
+            PyErr_SetObject((PyObject *)Py_TYPE(mine), mine);
+            Py_DECREF(mine);
+        }
+        else
+            Py_DECREF(exc);
+        return NULL;
     }
     Py_DECREF(r);
-    PyErr_Restore(type, value, tb);
+    PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+    Py_DECREF(exc);
+    return NULL;
+}
+
+/* A plugin's decoder raised: a DecodeError passes, any other Exception or
+ * SystemExit becomes errors.fault(id, exc), and anything else (KeyboardInterrupt,
+ * a cancellation) propagates untouched. */
+static void
+contain_fault(FrameDecoder *self, PyObject *id)
+{
+    if (PyErr_ExceptionMatches(self->decode_error))
+        return;
+    if (!PyErr_ExceptionMatches(PyExc_Exception) && !PyErr_ExceptionMatches(PyExc_SystemExit))
+        return;
+    PyObject *cause = fetch_exception();
+    if (cause == NULL)
+        return;
+    raise_from_factory(self->errors[ERR_FAULT], id, cause);
+    Py_DECREF(cause);
+}
+
+/* The frame as a bytes object (a new reference), or NULL with TypeError. */
+static PyObject *
+as_frame_bytes(PyObject *frame)
+{
+    if (PyBytes_CheckExact(frame)) {
+        Py_INCREF(frame);
+        return frame;
+    }
+    if (PyByteArray_Check(frame) || PyMemoryView_Check(frame) || PyBytes_Check(frame))
+        return PyBytes_FromObject(frame);
+    PyErr_Format(PyExc_TypeError, "a frame is bytes, bytearray or memoryview, not %.100s",
+                 Py_TYPE(frame)->tp_name);
+    return NULL;
 }
 
 static PyObject *
-decode_frame(FrameDecoder *self, PyObject *frame)
+decode_frame(FrameDecoder *self, PyObject *const *args, Py_ssize_t nargs, int text)
 {
-    if (!PyBytes_Check(frame)) {
-        PyErr_Format(PyExc_TypeError, "a frame is bytes, not %.100s", Py_TYPE(frame)->tp_name);
+    if (nargs < 1 || nargs > 2) {
+        PyErr_SetString(PyExc_TypeError, "decode takes a frame and an optional skip");
         return NULL;
     }
+    Py_ssize_t skip = 0;
+    if (nargs == 2) {
+        skip = PyLong_AsSsize_t(args[1]);
+        if (skip == -1 && PyErr_Occurred())
+            return NULL;
+        if (skip < 0) {
+            PyErr_SetString(PyExc_ValueError, "skip must be >= 0");
+            return NULL;
+        }
+    }
+    PyObject *frame = as_frame_bytes(args[0]);
+    if (frame == NULL)
+        return NULL;
     int64_t start = now_ns();
     Py_ssize_t size = PyBytes_GET_SIZE(frame);
     const unsigned char *data = (const unsigned char *)PyBytes_AS_STRING(frame);
-    if (size == 0) {
-        raise_from_factory(self->errors[ERR_EMPTY], NULL);
-        report_failure(self, 0);
-        return NULL;
+    PyObject *out = NULL, *text_out = NULL, *id = NULL, *result = NULL;
+    if (size <= skip) {
+        raise_from_factory(self->errors[ERR_EMPTY], NULL, NULL);
+        goto fail;
     }
-    PyObject *entry = self->entries[data[0]];
+    unsigned char method = data[skip];
+    id = PyLong_FromLong(method);
+    if (id == NULL)
+        goto done;
+    PyObject *entry = self->entries[method];
     if (entry == NULL) {
-        PyObject *id = PyLong_FromLong(data[0]);
-        if (id != NULL) {
-            raise_from_factory(self->errors[ERR_UNKNOWN], id);
-            Py_DECREF(id);
-        }
-        report_failure(self, size);
-        return NULL;
+        raise_from_factory(self->errors[ERR_UNKNOWN], id, NULL);
+        goto fail;
     }
-    PyObject *payload = PyBytes_FromStringAndSize((const char *)data + 1, size - 1);
+    PyObject *payload =
+        PyBytes_FromStringAndSize((const char *)data + skip + 1, size - skip - 1);
     if (payload == NULL)
-        return NULL;
+        goto done;
     PyObject *argv[2] = {payload, self->limit_obj};
-    PyObject *out = PyObject_Vectorcall(entry, argv, 2, NULL);
+    out = PyObject_Vectorcall(entry, argv, 2, NULL);
     Py_DECREF(payload);
     if (out == NULL) {
-        report_failure(self, size);
-        return NULL;
+        contain_fault(self, id);
+        goto fail;
     }
-    if (!PyBytes_Check(out)) {
-        PyErr_Format(PyExc_TypeError, "codec for method 0x%02x returned %.100s, not bytes",
-                     data[0], Py_TYPE(out)->tp_name);
-        Py_DECREF(out);
-        return NULL;
+    if (!PyBytes_CheckExact(out)) {
+        raise_from_factory(self->errors[ERR_FAULT], id, out);
+        goto fail;
     }
     Py_ssize_t n = PyBytes_GET_SIZE(out);
     if (n > self->limit) { /* a codec that breaks its contract */
-        Py_DECREF(out);
-        raise_from_factory(self->errors[ERR_TOO_BIG], NULL);
-        report_failure(self, size);
-        return NULL;
+        raise_from_factory(self->errors[ERR_TOO_BIG], NULL, NULL);
+        goto fail;
     }
+    if (text) {
+        text_out = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(out), n, NULL);
+        if (text_out == NULL) {
+            if (!PyErr_ExceptionMatches(PyExc_UnicodeDecodeError))
+                goto done;
+            PyObject *exc = fetch_exception();
+            raise_from_factory(self->errors[ERR_UTF8], exc, NULL);
+            Py_XDECREF(exc);
+            goto fail;
+        }
+    }
+    int64_t elapsed = now_ns() - start;
     record_into((int64_t *)self->recorder->counts.buf, (int64_t *)self->recorder->ring.buf,
-                self->slot[data[0]], size, n, now_ns() - start);
-    return out;
-}
-
-static PyObject *
-FrameDecoder_decode_bytes(FrameDecoder *self, PyObject *frame)
-{
-    return decode_frame(self, frame);
-}
-
-static PyObject *
-FrameDecoder_decode(FrameDecoder *self, PyObject *frame)
-{
-    PyObject *out = decode_frame(self, frame);
-    if (out == NULL)
-        return NULL;
-    PyObject *text = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(out), PyBytes_GET_SIZE(out), NULL);
-    Py_DECREF(out);
-    if (text == NULL && PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) {
-        PyObject *type, *value, *tb;
-        PyErr_Fetch(&type, &value, &tb);
-        PyErr_NormalizeException(&type, &value, &tb);
-        raise_from_factory(self->errors[ERR_UTF8], value);
-        Py_XDECREF(type);
-        Py_XDECREF(value);
-        Py_XDECREF(tb);
+                self->slot[method], size, n, elapsed);
+    if (self->observe != NULL) {
+        PyObject *fsize = PyLong_FromSsize_t(size);
+        PyObject *ns = PyLong_FromLongLong(elapsed);
+        PyObject *r = NULL;
+        if (fsize != NULL && ns != NULL)
+            r = PyObject_CallFunctionObjArgs(self->observe, id, out, fsize, ns, NULL);
+        Py_XDECREF(fsize);
+        Py_XDECREF(ns);
+        if (r == NULL)
+            goto done; /* the observer caller contains plugins; this is ours */
+        Py_DECREF(r);
     }
-    return text;
+    if (text) {
+        result = text_out;
+        text_out = NULL;
+    }
+    else {
+        result = out;
+        out = NULL;
+    }
+    goto done;
+fail:
+    report_failure(self, size);
+done:
+    Py_XDECREF(id);
+    Py_XDECREF(out);
+    Py_XDECREF(text_out);
+    Py_DECREF(frame);
+    return result;
+}
+
+static PyObject *
+FrameDecoder_decode_bytes(FrameDecoder *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    return decode_frame(self, args, nargs, 0);
+}
+
+static PyObject *
+FrameDecoder_decode(FrameDecoder *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    return decode_frame(self, args, nargs, 1);
 }
 
 static PyMethodDef FrameDecoder_methods[] = {
-    {"decode_bytes", (PyCFunction)FrameDecoder_decode_bytes, METH_O,
-     "decode_bytes(frame) -> bytes: decode one frame."},
-    {"decode", (PyCFunction)FrameDecoder_decode, METH_O,
-     "decode(frame) -> str: decode one frame into UTF-8 text."},
+    {"decode_bytes", (PyCFunction)(void (*)(void))FrameDecoder_decode_bytes, METH_FASTCALL,
+     "decode_bytes(frame, skip=0) -> bytes: decode one frame."},
+    {"decode", (PyCFunction)(void (*)(void))FrameDecoder_decode, METH_FASTCALL,
+     "decode(frame, skip=0) -> str: decode one frame into UTF-8 text."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -384,7 +519,7 @@ static PyTypeObject FrameDecoderType = {
     .tp_name = "auracodec.core._speedups.FrameDecoder",
     .tp_basicsize = sizeof(FrameDecoder),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
-    .tp_doc = "The pipeline's compiled frame decoder; see the module docstring.",
+    .tp_doc = "The decode core of every pipeline and session; see the module docstring.",
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)FrameDecoder_init,
     .tp_dealloc = (destructor)FrameDecoder_dealloc,
@@ -396,7 +531,7 @@ static PyTypeObject FrameDecoderType = {
 static struct PyModuleDef speedups_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "auracodec.core._speedups",
-    .m_doc = "The pipeline's per-message hot paths, compiled (see _speedups.c).",
+    .m_doc = "The per-message hot paths, compiled (see _speedups.c).",
     .m_size = -1,
 };
 

@@ -94,6 +94,17 @@ KERNEL_SETTINGS: dict[str, tuple[Setting, ...]] = {
             _names_check,
         ),
     ),
+    "session": (
+        Setting.integer(
+            "check_every",
+            0,
+            0,
+            1 << 20,
+            "Every this many messages, a session frame carries a 2-byte digest of its "
+            "direction so far, and the peer refuses the frame if its own differs (a "
+            "desynchronised context). 5 bytes per check; 0: never.",
+        ),
+    ),
     # [selector] is checked against the chosen policy's settings, plus these:
     "selector": (
         Setting.text("policy", "smallest", "The selector policy (a plugin)."),
@@ -120,6 +131,7 @@ class Config:
     selector_table: Mapping[str, Any]
     codec_tables: Mapping[str, Mapping[str, Any]]
     observer_tables: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
+    session_check_every: int = 0
 
     @classmethod
     def defaults(cls) -> Config:
@@ -175,7 +187,7 @@ class Config:
     @classmethod
     def _from_table(cls, data: Mapping[str, Any], path: Path | None) -> Config:
         _check_nesting(data, path)
-        allowed = {"pipeline", "plugins", "selector", "codecs", "observers"}
+        allowed = {"pipeline", "plugins", "selector", "session", "codecs", "observers"}
         for key, value in data.items():
             if key not in allowed:
                 raise ConfigError(
@@ -196,6 +208,7 @@ class Config:
 
         pipeline = kernel("pipeline")
         plugins = kernel("plugins")
+        session = kernel("session")
         selector_raw = dict(data.get("selector", {}))
         selector = kernel("selector", only=("policy", "verify"))
         for k in ("policy", "verify"):
@@ -224,6 +237,7 @@ class Config:
             selector_table=selector_raw,
             codec_tables=tables["codecs"],
             observer_tables=tables["observers"],
+            session_check_every=session["check_every"],
         )
 
     # -- second step: plugin tables ---------------------------------------

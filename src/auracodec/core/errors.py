@@ -10,7 +10,9 @@ Every error the library raises on purpose is an :class:`AuraError`::
      │    ├── CorruptPayload              the payload is not valid for its codec
      │    ├── OutputLimitExceeded         the message would exceed the output limit
      │    ├── InvalidUtf8                 decode() was asked for text, the message is not UTF-8
-     │    └── SessionError                a session refuses the frame (see auracodec.Session)
+     │    ├── SessionError                a session refuses the frame (see auracodec.Session)
+     │    └── CodecFault                  a plugin's decoder broke its contract (raised
+     │                                    something else, returned a non-bytes value)
      ├── EncodeError (ValueError)        a message cannot be encoded
      │    └── MessageTooLarge             longer than the pipeline's max_message_size
      ├── ConfigError (ValueError)        a configuration file, key or artifact is wrong
@@ -21,7 +23,9 @@ Every error the library raises on purpose is an :class:`AuraError`::
      └── PluginWarning                   a plugin was skipped; the others carry on
 
 A decoder faces untrusted bytes, so :class:`DecodeError` is the only exception a
-codec's ``decode`` may raise for bad input; anything else is a bug in the codec.
+codec's ``decode`` may raise for bad input; anything else is a bug in the codec,
+which the pipeline contains: the caller gets a :class:`CodecFault` that names
+the codec and chains the original exception.
 Errors from underlying libraries are wrapped with ``raise ... from exc`` so the
 cause stays visible.
 """
@@ -31,6 +35,7 @@ from __future__ import annotations
 __all__ = [
     "AuraError",
     "AuraWarning",
+    "CodecFault",
     "ConfigError",
     "CorpusError",
     "CorruptPayload",
@@ -67,9 +72,12 @@ class TrailingData(DecodeError):
 class UnknownMethod(DecodeError):
     """The frame's method id names no codec of this pipeline."""
 
-    def __init__(self, method_id: int, known: dict[int, str]) -> None:
+    def __init__(self, method_id: int, known: dict[int, str], note: str = "") -> None:
         listing = ", ".join(f"0x{i:02x} {n}" for i, n in sorted(known.items()))
-        super().__init__(f"unknown method id 0x{method_id:02x}: this pipeline decodes {listing}")
+        super().__init__(
+            f"unknown method id 0x{method_id:02x}: this pipeline decodes {listing}"
+            + (f" ({note})" if note else "")
+        )
         self.method_id = method_id
 
 
@@ -91,6 +99,24 @@ class InvalidUtf8(DecodeError):
 
 class SessionError(DecodeError):
     """A session refuses a frame: it failed before, or the two ends are out of step."""
+
+
+class CodecFault(DecodeError):
+    """A codec's decoder raised something other than a :class:`DecodeError`, or
+    returned something other than bytes: a bug in that plugin, contained.
+
+    ``codec`` is the codec's (or session context's) name and ``method_id`` the
+    frame's id; the original exception is the ``__cause__``.
+    """
+
+    def __init__(self, codec: str, method_id: int, what: str, origin: str = "") -> None:
+        where = f"method 0x{method_id:02x}" + (f", {origin}" if origin else "")
+        super().__init__(
+            f"the decoder of {codec!r} ({where}) {what}; decoders may raise only "
+            "DecodeError subclasses and return bytes (a bug in that plugin)"
+        )
+        self.codec = codec
+        self.method_id = method_id
 
 
 class EncodeError(AuraError, ValueError):

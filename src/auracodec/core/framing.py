@@ -38,7 +38,7 @@ FRAME_FORMAT = 1
 
 def as_message(message: object) -> bytes:
     """A message as bytes: ``str`` is encoded as UTF-8, bytes-likes are copied."""
-    if isinstance(message, bytes):
+    if type(message) is bytes:
         return message
     if isinstance(message, str):
         try:
@@ -48,18 +48,20 @@ def as_message(message: object) -> bytes:
                 f"message is not encodable as UTF-8 ({exc.reason} at index {exc.start}); "
                 "pass bytes to send arbitrary data"
             ) from None
-    if isinstance(message, (bytearray, memoryview)):
+    if isinstance(message, (bytes, bytearray, memoryview)):
         return bytes(message)
-    raise TypeError(f"a message is str or bytes, not {type(message).__name__}")
+    raise TypeError(
+        f"a message is str, bytes, bytearray or memoryview, not {type(message).__name__}"
+    )
 
 
 def as_frame(frame: object) -> bytes:
     """A frame as bytes (from any bytes-like object)."""
-    if isinstance(frame, bytes):
+    if type(frame) is bytes:
         return frame
-    if isinstance(frame, (bytearray, memoryview)):
+    if isinstance(frame, (bytes, bytearray, memoryview)):
         return bytes(frame)
-    raise TypeError(f"a frame is bytes, not {type(frame).__name__}")
+    raise TypeError(f"a frame is bytes, bytearray or memoryview, not {type(frame).__name__}")
 
 
 def as_text(message: bytes) -> str:

@@ -5,6 +5,7 @@ the payload behind the codec's method id, and falls back to raw whenever the
 payload is not smaller than the message, so a frame is never longer than the
 message plus one byte. :meth:`Pipeline.decode` reads the method id, checks it,
 and lets the codec decode under the output limit (``max_message_size``).
+Both go through :mod:`auracodec.core.wire`, the path sessions take too.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import json
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from time import perf_counter_ns
 from typing import Any
 
 import attrs
@@ -23,19 +23,13 @@ from ._speedups import FrameDecoder
 from .build import RAW_CODEC, assemble
 from .codec import Codec
 from .config import Config
-from .errors import (
-    DecodeError,
-    MessageTooLarge,
-    OutputLimitExceeded,
-    TruncatedFrame,
-    UnknownMethod,
-)
-from .events import MessageEvent
-from .framing import FRAME_FORMAT, as_frame, as_message, as_text, invalid_utf8
+from .errors import TruncatedFrame, UnknownMethod
+from .framing import FRAME_FORMAT, as_message
 from .registry import Registry
 from .selector import Policy
 from .session import Session
 from .stats import Stats
+from .wire import Observers, Wire
 
 __all__ = ["Pipeline"]
 
@@ -45,9 +39,7 @@ _PARALLEL_MIN_BYTES = 256 * 1024
 _PARALLEL_MIN_MESSAGES = 64
 
 
-# slots=False: a pipeline without observers binds the compiled decoder's
-# methods over decode() and decode_bytes() on the instance (see _build).
-@attrs.define(eq=False, slots=False)
+@attrs.define(eq=False)
 class Pipeline:
     """Encode and decode messages as ``[method id][payload]`` frames.
 
@@ -62,15 +54,9 @@ class Pipeline:
     codecs: Mapping[str, Codec]
     stats: Stats = attrs.field(repr=False)
     fingerprint: str
-    _candidates: tuple[Codec, ...] = attrs.field(repr=False)
-    _decoders: list[Codec | None] = attrs.field(repr=False)
-    _prefix: dict[int, bytes] = attrs.field(repr=False)
-    _slot: dict[int, int] = attrs.field(repr=False)
-    _limit: int
-    _verify: bool
-    _observe_encoded: Any = attrs.field(default=None, repr=False)
-    _observe_decoded: Any = attrs.field(default=None, repr=False)
-    _observe_failed: Any = attrs.field(default=None, repr=False)
+    #: The encode and decode path, shared with this pipeline's sessions.
+    wire: Wire = attrs.field(repr=False)
+    _decoder: FrameDecoder = attrs.field(repr=False)
 
     # -- building -----------------------------------------------------------
 
@@ -108,13 +94,6 @@ class Pipeline:
         built = assembly.codecs
         policy = assembly.policy
         raw = built[RAW_CODEC]
-        candidates = tuple(
-            sorted((c for c in built.values() if c is not raw), key=lambda c: (c.cost, c.method_id))
-        )
-        decoders: list[Codec | None] = [None] * 256
-        for c in built.values():
-            decoders[c.method_id] = c
-        hook = registry.pm.hook
         reporters: dict[str, Callable[[], Any]] = {}
         for name, c in built.items():
             report = getattr(c, "stats", None)
@@ -124,7 +103,22 @@ class Pipeline:
             {c.method_id: c.name for c in built.values()},
             lambda: {name: report() for name, report in reporters.items()},
         )
-        pipe = cls(
+        origins = {}
+        for name, c in built.items():
+            owner = registry.owner.get(("auracodec_codec_types", name))
+            if owner is not None:
+                origins[c.method_id] = f"plugin {owner.name!r} from {owner.origin}"
+        wire = Wire(
+            codecs=built,
+            raw=raw,
+            policy=policy,
+            limit=config.max_message_size,
+            verify=config.verify,
+            observers=Observers(registry.pm.hook),
+            context_hook=registry.pm.hook.auracodec_codec_context,
+            origins=origins,
+        )
+        return cls(
             config=config,
             registry=registry,
             policy=policy,
@@ -132,124 +126,34 @@ class Pipeline:
             codecs=built,
             stats=stats,
             fingerprint=_fingerprint(built.values()),
-            candidates=candidates,
-            decoders=decoders,
-            prefix={c.method_id: bytes((c.method_id,)) for c in built.values()},
-            slot=stats.slot,
-            limit=config.max_message_size,
-            verify=config.verify,
-            observe_encoded=hook.auracodec_message_encoded
-            if hook.auracodec_message_encoded.get_hookimpls()
-            else None,
-            observe_decoded=hook.auracodec_message_decoded
-            if hook.auracodec_message_decoded.get_hookimpls()
-            else None,
-            observe_failed=hook.auracodec_decode_failed
-            if hook.auracodec_decode_failed.get_hookimpls()
-            else None,
+            wire=wire,
+            decoder=wire.decoder({c.method_id: c.decode for c in built.values()}, stats),
         )
-        if pipe._observe_decoded is None:
-            # The compiled decoder does what decode_bytes() below does, less
-            # the decoded-message events; with no observer to miss them, bind
-            # it over the Python methods.
-            fast = FrameDecoder(
-                [c.decode if c else None for c in decoders],
-                [stats.slot[c.method_id] if c else 255 for c in decoders],
-                pipe._limit,
-                stats.decoded,
-                (
-                    _empty_frame_error,
-                    pipe._unknown_method,
-                    pipe._too_big,
-                    invalid_utf8,
-                    pipe._failed,
-                ),
-            )
-            pipe.decode_bytes = fast.decode_bytes  # type: ignore[method-assign,assignment]
-            pipe.decode = fast.decode  # type: ignore[method-assign,assignment]
-        return pipe
 
     # -- the wire -------------------------------------------------------------
 
     @property
     def max_message_size(self) -> int:
         """The largest message encode accepts and decode produces, in bytes."""
-        return self._limit
+        return self.wire.limit
 
-    def encode(self, message: str | bytes) -> bytes:
-        """Encode one message into a frame of at most ``len(message) + 1`` bytes."""
-        data = as_message(message)
-        size = len(data)
-        if size > self._limit:
-            raise MessageTooLarge(size, self._limit)
-        start = perf_counter_ns()
-        codec = self.raw
-        payload = data
-        choice = self.policy.select(data, self._candidates)
-        if choice is not None and len(choice[1]) < size:
-            codec, payload = choice
-            if self._verify and not self._verified(codec, payload, data):
-                codec, payload = self.raw, data
-        frame = self._prefix[codec.method_id] + payload
-        elapsed = perf_counter_ns() - start
-        self.stats.encoded.add(self._slot[codec.method_id], size, len(frame), elapsed)
-        if self._observe_encoded is not None:
-            self._observe_encoded(
-                event=MessageEvent("out", codec.name, codec.method_id, data, len(frame), elapsed)
-            )
-        return frame
+    def encode(self, message: str | bytes | bytearray | memoryview) -> bytes:
+        """Encode one message into a frame of at most ``len(message) + 1`` bytes.
 
-    def _verified(self, codec: Codec, payload: bytes, data: bytes) -> bool:
-        try:
-            ok = codec.decode(payload, self._limit) == data
-        except DecodeError:
-            ok = False
-        if not ok:
-            self.stats.record_verify_failure()
-        return ok
+        ``str`` is encoded as UTF-8; bytes-likes are taken as they are.
+        :class:`~auracodec.MessageTooLarge` beyond ``max_message_size``.
+        """
+        return self.wire.encode(as_message(message), self.wire.candidates, self.stats)
 
-    def decode_bytes(self, frame: bytes) -> bytes:
-        """Decode one frame into the message bytes."""
-        if type(frame) is not bytes:
-            frame = as_frame(frame)
-        start = perf_counter_ns()
-        try:
-            if not frame:
-                raise _empty_frame_error()
-            codec = self._decoders[frame[0]]
-            if codec is None:
-                raise self._unknown_method(frame[0])
-            out = codec.decode(frame[1:], self._limit)
-            if len(out) > self._limit:  # a codec that breaks its contract
-                raise self._too_big()
-        except DecodeError as exc:
-            self._failed(exc, len(frame))
-            raise
-        elapsed = perf_counter_ns() - start
-        self.stats.decoded.add(self._slot[codec.method_id], len(frame), len(out), elapsed)
-        if self._observe_decoded is not None:
-            self._observe_decoded(
-                event=MessageEvent("in", codec.name, codec.method_id, out, len(frame), elapsed)
-            )
-        return out
+    def decode_bytes(self, frame: bytes | bytearray | memoryview) -> bytes:
+        """Decode one frame into the message bytes; a :class:`~auracodec.DecodeError`
+        subclass for any bad frame."""
+        return self._decoder.decode_bytes(frame)
 
-    def decode(self, frame: bytes) -> str:
-        """Decode one frame into the message text (UTF-8)."""
-        return as_text(self.decode_bytes(frame))
-
-    # Error paths, shared with the compiled decoder.
-
-    def _unknown_method(self, method_id: int) -> UnknownMethod:
-        return UnknownMethod(method_id, {c.method_id: c.name for c in self.codecs.values()})
-
-    def _too_big(self) -> OutputLimitExceeded:
-        return OutputLimitExceeded(self._limit)
-
-    def _failed(self, error: BaseException, frame_size: int) -> None:
-        if isinstance(error, DecodeError):
-            self.stats.record_error(error)
-            if self._observe_failed is not None:
-                self._observe_failed(frame_size=frame_size, error=error, session=None)
+    def decode(self, frame: bytes | bytearray | memoryview) -> str:
+        """Decode one frame into the message text; :class:`~auracodec.InvalidUtf8`
+        (a ``DecodeError``, counted as a failure) if the message is not UTF-8."""
+        return self._decoder.decode(frame)
 
     def encode_many(self, messages: Iterable[str | bytes]) -> list[bytes]:
         """Encode a batch, in order; uses several threads when that pays.
@@ -286,22 +190,24 @@ class Pipeline:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def session(self, session_id: str | None = None) -> Session:
-        """A new :class:`~auracodec.Session`: context across one connection's messages."""
-        return Session(self, session_id)
+    def session(self, session_id: str | None = None, *, check_every: int | None = None) -> Session:
+        """A new :class:`~auracodec.Session`: context across one connection's messages.
 
-    def method_of(self, frame: bytes) -> str:
+        :param check_every: send a digest of the outgoing direction every this
+            many messages (0: never); default ``[session] check_every``.
+        """
+        if check_every is None:
+            check_every = self.config.session_check_every
+        return Session(self.wire, session_id, check_every=check_every)
+
+    def method_of(self, frame: bytes | bytearray | memoryview) -> str:
         """The name of the codec a frame's method id names (no decoding)."""
         if not frame:
-            raise _empty_frame_error()
-        codec = self._decoders[frame[0]]
+            raise TruncatedFrame("empty frame: expected at least the method id byte")
+        codec = self.wire.by_id.get(frame[0])
         if codec is None:
-            raise self._unknown_method(frame[0])
+            raise UnknownMethod(frame[0], self.wire.names)
         return codec.name
-
-
-def _empty_frame_error() -> TruncatedFrame:
-    return TruncatedFrame("empty frame: expected at least the method id byte")
 
 
 def _fingerprint(codecs: Iterable[Codec]) -> str:

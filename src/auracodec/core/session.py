@@ -21,10 +21,13 @@ reserved id ``0xff`` (never a method)::
 
     0xff || frame                        isolated: decoded statelessly, absorbed
                                          by no context (one byte longer)
-    0xff 0xff || flags || frame          control: flags bit 0 = "I reset my
+    0xff 0xff || flags || [check] || frame
+                                         control: flags bit 0 = "I reset my
                                          outgoing contexts before this frame",
                                          bit 1 = "reset yours", bit 2 = the frame
-                                         is isolated
+                                         is isolated, bit 3 = a 2-byte check follows
+
+(:class:`~auracodec.core.framing.SessionFrame` reads and writes the prefix.)
 
 A message sent isolated never enters the shared context. That is the defence
 against compression side channels: when attacker-controlled text and a secret
@@ -37,31 +40,45 @@ After a frame fails to decode, the incoming direction refuses every frame
 silent desync. The failing end asks for that reset on its next outgoing frame
 automatically; :meth:`Session.reset` starts one deliberately.
 
+Frames carry no checksum, so a damaged, replayed, reordered or dropped frame
+can decode to wrong text and leave the two ends out of step. With
+``check_every = N`` (``[session] check_every``), every N-th outgoing message
+carries a 2-byte digest of its direction so far (every message absorbed since
+the last reset, this one included), and the peer refuses the frame
+(:class:`~auracodec.SessionError`) when its own digest differs: a desync is
+caught at the next check, with probability 1 - 2**-16, for 5 bytes per check.
+
+Every error on the incoming path stops the direction, text checks included:
+:meth:`decode` raising :class:`~auracodec.InvalidUtf8` stops it like a corrupt
+frame does. Successes and failures are counted in the session's own
+:attr:`Session.stats`; observers see one event per message, isolated ones
+included.
+
 A session is not thread-safe: use it from one thread or one event loop.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
-from time import perf_counter_ns
-from typing import TYPE_CHECKING
+import zlib
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from .errors import DecodeError, MessageTooLarge, SessionError, TruncatedFrame
-from .events import MessageEvent
-from .framing import as_frame, as_message, as_text
+from .codec import CodecContext
+from .errors import CodecFault, DecodeError, MessageTooLarge, SessionError
+from .framing import SessionFrame, as_frame, as_message
 from .stats import Stats
-
-if TYPE_CHECKING:
-    from .codec import Codec, CodecContext
-    from .pipeline import Pipeline
+from .wire import CONTAINED, Wire, report_fault
 
 __all__ = ["Session"]
 
-ESCAPE = 0xFF
-_RESET_DONE, _RESET_PLEASE, _ISOLATED = 1, 2, 4
-_FLAGS = _RESET_DONE | _RESET_PLEASE | _ISOLATED
 _ids = itertools.count(1)
+_CHECK_MASK = (1 << (8 * SessionFrame.CHECK_SIZE)) - 1
+
+
+def _digest(state: int, message: bytes) -> int:
+    """A direction's running digest after one more absorbed message."""
+    return zlib.crc32(message, zlib.crc32(len(message).to_bytes(8, "big"), state))
 
 
 class _Coded:
@@ -84,112 +101,105 @@ class _Coded:
         return self.payload
 
 
-class _Direction:
-    """The contexts of one direction."""
-
-    def __init__(self, contexts: Sequence[CodecContext]) -> None:
-        self.contexts = list(contexts)
-        self.by_id = {c.method_id: c for c in self.contexts}
-
-    def absorb(self, message: bytes) -> None:
-        for c in self.contexts:
-            c.absorb(message)
-
-    def reset(self) -> None:
-        for c in self.contexts:
-            c.reset()
-
-
 class Session:
     """One end of a connection; build it with :meth:`Pipeline.session`."""
 
-    def __init__(self, pipeline: Pipeline, session_id: str | None = None) -> None:
-        self.pipeline = pipeline
+    def __init__(self, wire: Wire, session_id: str | None = None, *, check_every: int = 0) -> None:
+        if not isinstance(check_every, int) or check_every < 0:
+            raise ValueError(f"check_every must be an int >= 0, got {check_every!r}")
+        self.wire = wire
         self.id = session_id if session_id is not None else f"s{next(_ids)}"
-        hook = pipeline.registry.pm.hook.auracodec_codec_context
-        taken = {c.method_id for c in pipeline.codecs.values()}
-
-        def contexts(direction: str) -> list[CodecContext]:
-            out: list[CodecContext] = []
-            for codec in pipeline.codecs.values():
-                ctx = hook(codec=codec, direction=direction)
-                if ctx is None:
-                    continue
-                if ctx.method_id in taken or ctx.method_id in {c.method_id for c in out}:
-                    raise SessionError(
-                        f"the session context of {codec.name!r} uses method id "
-                        f"0x{ctx.method_id:02x}, which another codec or context has"
-                    )
-                out.append(ctx)
-            return out
-
-        self._out = _Direction(contexts("out"))
-        self._in = _Direction(contexts("in"))
-        names = {c.method_id: c.name for c in pipeline.codecs.values()}
-        names.update({c.method_id: f"{c.name}+context" for c in self._out.contexts})
-        #: This session's counters (contexts appear as ``<codec>+context``).
+        self.check_every = check_every
+        out, out_faults = wire.contexts("out")
+        incoming, in_faults = wire.contexts("in")
+        names = dict(wire.names)
+        names.update({c.method_id: f"{c.name}+context" for c in (*out, *incoming)})
+        #: This session's counters, successes and failures (contexts appear as
+        #: ``<codec>+context``).
         self.stats = Stats(names)
-        self._slot = self.stats.slot
-        # The order the selector sees the stateless codecs and the outgoing
-        # contexts in, cheapest first (as Pipeline orders its candidates):
-        # indexes into [*stateless, *contexts], fixed for the session.
-        pool: list[Codec | CodecContext] = [*pipeline._candidates, *self._out.contexts]
-        self._order = sorted(range(len(pool)), key=lambda k: (pool[k].cost, pool[k].method_id))
+        for where, what in out_faults + in_faults:
+            report_fault(self.stats, where, None, what + "; the codec works statelessly")
+        self._out = out
+        self._in = {c.method_id: c for c in incoming}
+        self._order = self._candidate_order()
         self._failed: DecodeError | None = None
         self._flags = 0  # control flags for the next outgoing frame
+        self._sent = 0  # messages absorbed by the outgoing direction
+        self._out_digest = self._in_digest = 0
+        self._check: int | None = None  # the check of the frame being decoded
+        stateless = {mid: self._stateless_entry(c.decode) for mid, c in wire.by_id.items()}
+        contexts = {mid: self._context_entry(c) for mid, c in self._in.items()}
+        self._decoder = wire.decoder(
+            {**stateless, **contexts}, self.stats, session=self.id, failed=self._stop
+        )
+        isolated = {mid: self._isolated_entry(c.decode) for mid, c in wire.by_id.items()}
+        refused = {mid: self._refuse_isolated for mid in self._in}
+        self._isolated = wire.decoder(
+            {**isolated, **refused}, self.stats, session=self.id, failed=self._stop
+        )
 
     # -- outgoing -----------------------------------------------------------------
 
-    def encode(self, message: str | bytes, *, isolated: bool = False) -> bytes:
+    def encode(
+        self, message: str | bytes | bytearray | memoryview, *, isolated: bool = False
+    ) -> bytes:
         """Encode one outgoing message.
 
         ``isolated=True`` keeps it out of the shared context (for secrets);
         its frame is one byte longer.
         """
-        pipe = self.pipeline
+        wire = self.wire
         data = as_message(message)
-        size = len(data)
-        if size > pipe.max_message_size:
-            raise MessageTooLarge(size, pipe.max_message_size)
-        start = perf_counter_ns()
+        if len(data) > wire.limit:
+            raise MessageTooLarge(len(data), wire.limit)
+        check = None
+        candidates: Sequence[Any]
         if isolated:
-            inner = pipe.encode(data)
-            method = inner[0]
+            candidates = wire.candidates
         else:
-            # Every context codes (and so absorbs) the message exactly once.
-            coded = [_Coded(c, c.encode(data)) for c in self._out.contexts]
-            pool: list[Codec | _Coded] = [*pipe._candidates, *coded]
-            candidates = [pool[k] for k in self._order]
-            choice = pipe.policy.select(data, candidates)  # type: ignore[arg-type]
-            coder: Codec | _Coded = pipe.raw
-            payload = data
-            if choice is not None and len(choice[1]) < size:
-                coder, payload = choice
-                # verify-on-encode checks stateless frames; a context's frame
-                # decodes only at the peer's state, which this end does not keep.
-                if (
-                    pipe._verify
-                    and not isinstance(coder, _Coded)
-                    and not pipe._verified(coder, payload, data)
-                ):
-                    coder, payload = pipe.raw, data
-            method = coder.method_id
-            inner = bytes((method,)) + payload
-        flags = self._flags | (_ISOLATED if isolated and self._flags else 0)
-        if flags:
-            frame = bytes((ESCAPE, ESCAPE, flags)) + inner
-            self._flags = 0
-        elif isolated:
-            frame = bytes((ESCAPE,)) + inner
-        else:
-            frame = inner
-        elapsed = perf_counter_ns() - start
-        self.stats.encoded.add(self._slot[method], size, len(frame), elapsed)
-        observe = pipe._observe_encoded
-        if observe is not None:
-            name = self.stats._names[method]
-            observe(event=MessageEvent("out", name, method, data, len(frame), elapsed, self.id))
+            candidates = self._coded(data)
+            self._out_digest = _digest(self._out_digest, data)
+            self._sent += 1
+            if self.check_every and self._sent % self.check_every == 0:
+                check = self._out_digest & _CHECK_MASK
+        prefix = SessionFrame.prefix(self._flags, check, isolated=isolated)
+        frame = wire.encode(data, candidates, self.stats, prefix=prefix, session=self.id)
+        self._flags = 0
         return frame
+
+    def _coded(self, data: bytes) -> list[Any]:
+        """The stateless codecs and every context's payload, in the selector's order."""
+        coded: list[_Coded] = []
+        for ctx in list(self._out):
+            try:
+                payload = ctx.encode(data)
+            except CONTAINED as exc:
+                self._drop(ctx, f"raised {type(exc).__name__}: {exc}")
+                continue
+            if payload is not None and type(payload) is not bytes:
+                self._drop(ctx, f"returned {type(payload).__name__}, expected bytes or None")
+                continue
+            coded.append(_Coded(ctx, payload))
+        pool: list[Any] = [*self.wire.candidates, *coded]
+        return [pool[k] for k in self._order]
+
+    def _drop(self, ctx: CodecContext, what: str) -> None:
+        """Stop using an outgoing context that failed (the peer's copy is then
+        never asked to decode again, so the ends stay in step)."""
+        self._out.remove(ctx)
+        self._order = self._candidate_order()
+        report_fault(
+            self.stats,
+            f"context {ctx.name!r} encode",
+            None,
+            f"{what}; not used again in session {self.id}",
+        )
+
+    def _candidate_order(self) -> list[int]:
+        # The stateless codecs and the outgoing contexts, cheapest first (as
+        # the pipeline orders its candidates): indexes into [*stateless, *contexts].
+        pool: list[Any] = [*self.wire.candidates, *self._out]
+        return sorted(range(len(pool)), key=lambda k: (pool[k].cost, pool[k].method_id))
 
     def reset(self) -> None:
         """Restart both directions' contexts, in step with the peer.
@@ -198,84 +208,118 @@ class Session:
         also asks the peer to restart its outgoing contexts, and frames from
         the peer are refused until its reset marker arrives.
         """
-        self._out.reset()
-        self._flags |= _RESET_DONE | _RESET_PLEASE
+        self._reset_out()
+        self._flags |= SessionFrame.RESET_DONE | SessionFrame.RESET_PLEASE
         self._failed = self._failed or SessionError("waiting for the peer's reset")
+
+    def _reset_out(self) -> None:
+        for c in self._out:
+            c.reset()
+        self._out_digest = 0
+        self._sent = 0
+
+    def _reset_in(self) -> None:
+        for c in self._in.values():
+            c.reset()
+        self._in_digest = 0
 
     # -- incoming -----------------------------------------------------------------
 
-    def decode(self, frame: bytes) -> str:
+    def decode(self, frame: bytes | bytearray | memoryview) -> str:
         """Decode one incoming frame into text."""
-        return as_text(self.decode_bytes(frame))
+        return self._decode(frame, True)  # type: ignore[return-value]
 
-    def decode_bytes(self, frame: bytes) -> bytes:
+    def decode_bytes(self, frame: bytes | bytearray | memoryview) -> bytes:
         """Decode one incoming frame into bytes."""
-        frame = as_frame(frame)
-        start = perf_counter_ns()
+        return self._decode(frame, False)  # type: ignore[return-value]
+
+    def _decode(self, frame: bytes | bytearray | memoryview, text: bool) -> str | bytes:
+        data = as_frame(frame)
         try:
-            isolated, inner = self._control(frame)
+            head = SessionFrame.parse(data)
+            if head.flags & SessionFrame.RESET_DONE:
+                self._reset_in()
+                self._failed = None
+            if head.flags & SessionFrame.RESET_PLEASE:
+                self._reset_out()
+                self._flags |= SessionFrame.RESET_DONE
             if self._failed is not None:
                 raise SessionError(
                     f"session {self.id} refuses frames since an earlier one failed "
                     f"({self._failed}); waiting for the peer's reset"
                 )
-            out, method = self._decode_inner(inner, isolated)
         except DecodeError as exc:
-            if not isinstance(exc, SessionError) or self._failed is None:
-                self._failed = exc
-                self._flags |= _RESET_PLEASE  # ask on the next outgoing frame
-            self.pipeline._failed(exc, len(frame))
+            self.wire.report_failure(exc, len(data), self.stats, self.id)
+            self._stop(exc)
             raise
-        elapsed = perf_counter_ns() - start
-        self.stats.decoded.add(self._slot[method], len(frame), len(out), elapsed)
-        observe = self.pipeline._observe_decoded
-        if observe is not None:
-            name = self.stats._names[method]
-            observe(event=MessageEvent("in", name, method, out, len(frame), elapsed, self.id))
-        return out
+        self._check = head.check
+        decoder = self._isolated if head.isolated else self._decoder
+        if text:
+            return decoder.decode(data, head.offset)
+        return decoder.decode_bytes(data, head.offset)
 
-    def _control(self, frame: bytes) -> tuple[bool, bytes]:
-        """Apply a control prefix; return (isolated, the inner frame)."""
-        if not frame:
-            raise TruncatedFrame("empty frame: expected at least the method id byte")
-        if frame[0] != ESCAPE:
-            return False, frame
-        if len(frame) < 2:
-            raise TruncatedFrame("session frame ends after its escape byte")
-        if frame[1] != ESCAPE:
-            return True, frame[1:]
-        if len(frame) < 4:
-            raise TruncatedFrame("session control frame ends before its inner frame")
-        flags = frame[2]
-        if flags & ~_FLAGS or not flags:
-            raise SessionError(f"unknown session control flags 0x{flags:02x}")
-        if flags & _RESET_DONE:
-            self._in.reset()
-            self._failed = None
-        if flags & _RESET_PLEASE:
-            self._out.reset()
-            self._flags |= _RESET_DONE
-        return bool(flags & _ISOLATED), frame[3:]
+    def _stop(self, error: BaseException) -> None:
+        """The incoming direction refuses frames until the peer resets."""
+        if not isinstance(error, DecodeError):
+            return  # not a frame's fault (a bug of ours): propagates as it is
+        if not isinstance(error, SessionError) or self._failed is None:
+            self._failed = error
+            self._flags |= SessionFrame.RESET_PLEASE  # ask on the next outgoing frame
 
-    def _decode_inner(self, inner: bytes, isolated: bool) -> tuple[bytes, int]:
-        pipe = self.pipeline
-        method = inner[0]
-        if method == ESCAPE:
-            raise SessionError("a session frame nests escapes")
-        context = self._in.by_id.get(method)
-        if context is not None and isolated:
-            raise SessionError("an isolated frame cannot use a session context")
-        coder = context or pipe._decoders[method]
-        if coder is None:
-            raise pipe._unknown_method(method)
-        out = coder.decode(inner[1:], pipe.max_message_size)
-        if len(out) > pipe.max_message_size:
-            raise pipe._too_big()
-        if not isolated:
-            for c in self._in.contexts:
-                if c is not context:
-                    c.absorb(out)
-        return out, method
+    # The decode entries: the codec decodes, then the other contexts absorb.
+
+    def _stateless_entry(self, decode: Callable[[bytes, int], bytes]) -> Callable[..., bytes]:
+        def entry(payload: bytes, limit: int) -> bytes:
+            out = decode(payload, limit)
+            self._absorbed(out, limit, None)
+            return out
+
+        return entry
+
+    def _context_entry(self, ctx: CodecContext) -> Callable[..., bytes]:
+        def entry(payload: bytes, limit: int) -> bytes:
+            out = ctx.decode(payload, limit)
+            self._absorbed(out, limit, ctx)
+            return out
+
+        return entry
+
+    def _isolated_entry(self, decode: Callable[[bytes, int], bytes]) -> Callable[..., bytes]:
+        def entry(payload: bytes, limit: int) -> bytes:
+            out = decode(payload, limit)
+            self._verify_check()
+            return out
+
+        return entry
+
+    @staticmethod
+    def _refuse_isolated(payload: bytes, limit: int) -> bytes:
+        raise SessionError("an isolated frame cannot use a session context")
+
+    def _absorbed(self, out: object, limit: int, coder: CodecContext | None) -> None:
+        if type(out) is not bytes or len(out) > limit:
+            return  # the decode core refuses it next, and the session stops
+        for ctx in self._in.values():
+            if ctx is coder:
+                continue
+            try:
+                ctx.absorb(out)
+            except CONTAINED as exc:
+                error = CodecFault(
+                    f"{ctx.name}+context", ctx.method_id, f"raised {type(exc).__name__} in absorb"
+                )
+                raise error from exc
+        self._in_digest = _digest(self._in_digest, out)
+        self._verify_check()
+
+    def _verify_check(self) -> None:
+        check, self._check = self._check, None
+        if check is not None and check != self._in_digest & _CHECK_MASK:
+            raise SessionError(
+                f"session {self.id} is out of step with its peer: the peer's check "
+                f"0x{check:04x} differs from ours 0x{self._in_digest & _CHECK_MASK:04x} "
+                "(a frame was damaged, dropped, replayed or reordered)"
+            )
 
     # -- state ----------------------------------------------------------------------
 
@@ -286,9 +330,9 @@ class Session:
 
     def memory(self) -> int:
         """Bytes held by this session's contexts, both directions."""
-        return sum(c.memory() for c in (*self._out.contexts, *self._in.contexts))
+        return sum(c.memory() for c in (*self._out, *self._in.values()))
 
     @property
     def contexts(self) -> list[str]:
-        """Names of the codecs that keep context in this session."""
-        return [c.name for c in self._out.contexts]
+        """Names of the codecs that keep context in this session's outgoing direction."""
+        return [c.name for c in self._out]

@@ -1,4 +1,4 @@
-"""Per-method counters and latencies of a pipeline: ``pipe.stats``.
+"""Per-method counters and latencies of a pipeline or session: ``pipe.stats``.
 
 Counts and byte totals are exact. Latencies are kept for the most recent
 :data:`RESERVOIR` messages of each method and direction, from which
@@ -110,6 +110,7 @@ class Stats:
         self._lock = threading.Lock()  # errors only: the rare path
         self._errors: Counter[str] = Counter()
         self._verify_failures = 0
+        self._faults: Counter[str] = Counter()
 
     def name_of(self, method_id: int) -> str:
         """The name this pipeline or session gives a method id (``0x..`` if none)."""
@@ -118,6 +119,11 @@ class Stats:
     def record_error(self, error: BaseException) -> None:
         with self._lock:
             self._errors[type(error).__name__] += 1
+
+    def record_fault(self, where: str) -> None:
+        """Count a contained plugin failure (see :mod:`auracodec.core.wire`)."""
+        with self._lock:
+            self._faults[where] += 1
 
     def record_verify_failure(self) -> None:
         with self._lock:
@@ -160,6 +166,12 @@ class Stats:
             return dict(self._errors)
 
     @property
+    def faults(self) -> dict[str, int]:
+        """Contained plugin failures, by plugin and step (``"codec 'x' encode"``)."""
+        with self._lock:
+            return dict(self._faults)
+
+    @property
     def verify_failures(self) -> int:
         """Frames that failed verify-on-encode and went raw instead."""
         return self._verify_failures
@@ -190,6 +202,7 @@ class Stats:
             "codecs": self.codecs,
             "decode_errors": self.errors,
             "verify_failures": self.verify_failures,
+            "faults": self.faults,
         }
 
     def reset(self) -> None:
@@ -198,6 +211,7 @@ class Stats:
             memoryview(a).cast("B")[:] = bytes(8 * len(a))
         with self._lock:
             self._errors.clear()
+            self._faults.clear()
             self._verify_failures = 0
 
 
