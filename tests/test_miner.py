@@ -8,14 +8,8 @@ import time
 
 import pytest
 
-from auracodec.plugins.binary_semantic import miner
-from auracodec.plugins.binary_semantic.miner import (
-    TemplateMiner,
-    detokenize,
-    mask,
-    readable,
-    tokenize,
-)
+from auracodec.plugins.binary_semantic.masking import detokenize, mask, readable, tokenize
+from auracodec.plugins.binary_semantic.miner import TemplateMiner
 from conftest import CORPUS as SHARED
 
 CORPUS = str(SHARED / "logs")
@@ -351,4 +345,4 @@ def test_parameters_validated():
         TemplateMiner(disabled_types=["nope"])
     m = TemplateMiner(disabled_types=["ipv4"])
     m.add("from 1.2.3.4")
-    assert miner.readable(m._masker.line("from 1.2.3.4")) == "from <num>.<num>"
+    assert readable(m._masker.line("from 1.2.3.4")) == "from <num>.<num>"

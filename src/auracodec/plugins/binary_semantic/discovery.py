@@ -39,6 +39,7 @@ import attrs
 
 from auracodec.plugin import Normalizer
 
+from .clusters import Cluster
 from .library import (
     LibraryError,
     Template,
@@ -47,7 +48,7 @@ from .library import (
     render_library,
 )
 from .matcher import TemplateSet
-from .miner import Cluster, TemplateMiner
+from .miner import TemplateMiner
 
 __all__ = ["LearnReport", "Learner", "slot_text"]
 

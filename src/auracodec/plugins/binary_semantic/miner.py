@@ -18,17 +18,11 @@ wildcards.
    the message starts or ends with whitespace), separators ``s_i`` are the
    space/tab runs, kept exactly.
 
-2. Typed masking.  Each token is scanned once, left to right, by a single
-   regular expression (written so that it cannot backtrack badly) that
-   replaces typed values by one-character placeholders: uuid, url, file path,
-   host name, date/datetime, IPv6, IPv4 (with optional :port), time, hex (0x..,
-   hex runs mixing digits and letters, 8+ letter runs of a-f), decimal number,
-   identifier containing digits (``rdd_2_2``, ``ssh2``), integer,
-   boolean/null, month and weekday names; a size/duration unit right after a
-   number (``5.2 KB``) is typed too.  The result is the *fine shape* of each
-   token (for example ``blk_<int>`` or ``/<ipv4>``).  Token shapes are cached
-   (most tokens of a stream are repeated literals), which makes masking cost
-   little more than a dictionary lookup per token.  The *coarse shape* maps
+2. Typed masking (:mod:`.masking`).  Typed values in each token (uuid, url,
+   path, host, date/datetime, IPv6, IPv4, time, hex, number, identifier with
+   digits, integer, boolean/null, month and weekday names, units after a
+   number) are replaced by one placeholder character per type: the *fine
+   shape* of the token (``blk_<int>``, ``/<ipv4>``).  The *coarse shape* maps
    every type to one generic placeholder; it is what clustering compares, so
    that ``0x1f`` and ``31`` or ``5.2`` and ``5`` count as the same kind of
    variable.
@@ -90,6 +84,9 @@ the oldest cluster, and the cache is cleared deterministically, so the same
 input order always yields the same clusters, ids and templates, including
 across ``to_state``/``from_state``.
 
+Clusters and their wildcards' statistics, with their JSON form, are in
+:mod:`.clusters`; this module is the search, the merges and the miner's state.
+
 Cluster ids are small integers in creation order.  A merge keeps the oldest
 id; ``resolve(old_id)`` follows merges (and returns None after ``prune``).
 Grouping accuracy is measured on the clusters at the end of the stream.
@@ -132,191 +129,17 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
-__all__ = [
-    "TYPE_NAMES",
-    "Cluster",
-    "Slot",
-    "TemplateMiner",
-    "detokenize",
-    "mask",
-    "readable",
-    "tokenize",
-]
+from .clusters import Branch, Cluster, Slot
+from .masking import GENERIC, TO_COARSE, TYPE_NAMES, Masker, tokenize
 
-# --------------------------------------------------------------------- masking
+__all__ = ["TemplateMiner"]
 
-_HEX = "[0-9a-fA-F]"
-# Country-code top-level domains accepted at the end of a dotted host name.  Only
-# common ones: two-letter endings such as "id" or "io" are left out because they
-# often end property or package names ("mapred.task.id", "java.io").
-_CCTLD = (
-    "uk|de|fr|jp|cn|ru|br|au|ca|kr|tw|hk|sg|nl|es|it|se|ch|at|be|dk|fi|no|pl|cz|us|mx|"
-    "ar|cl|za|il|tr|gr|pt|ie|nz|th|my|ph|vn|om|ae|sa|eg|ua|ro|hu|sk"
-)
-
-# (name, pattern).  Order matters: at each position the first alternative that
-# matches wins.  Every pattern starts with a look-behind that only lets it start
-# at the beginning of a word, or is a plain character-class run, and none nests
-# repetitions that can split the same text in several ways, so the combined
-# pattern runs in linear time.  No pattern can match a space or a tab.
-_TYPES: list[tuple[str, str]] = [
-    ("uuid", r"(?<![0-9A-Za-z])%s{8}-%s{4}-%s{4}-%s{4}-%s{12}(?![0-9A-Za-z])" % ((_HEX,) * 5)),
-    ("url", r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://[^ \t]*"),
-    ("path", r"(?<![A-Za-z0-9_./~+@-])(?:/[A-Za-z0-9_.~+@-]+){2,}/?"),
-    (
-        "host",
-        r"(?<![A-Za-z0-9_.-])(?:[A-Za-z0-9-]+\.)+(?:(?:com|net|org|edu|gov|mil|info|biz)"
-        r"(?:\.[a-z]{2})?|%s)(?![A-Za-z0-9_-])(?!\.[A-Za-z0-9])" % _CCTLD,
-    ),
-    (
-        "datetime",
-        r"(?<![0-9])\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?"
-        r"(?:Z|[+-]\d{2}:?\d{2})?)?(?![0-9])",
-    ),
-    (
-        "ipv6",
-        r"(?<![0-9A-Za-z:])(?:(?:%s{1,4}:){7}%s{1,4}|(?:%s{1,4}:){1,6}:(?:%s{1,4}(?::%s{1,4}){0,5})?"
-        r"|::%s{1,4}(?::%s{1,4}){0,6})(?![0-9A-Za-z:])" % ((_HEX,) * 7),
-    ),
-    ("ipv4", r"(?<![0-9.])\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?::\d{1,5})?(?![0-9])(?!\.\d)"),
-    ("time", r"(?<![0-9:])\d{1,2}:\d{1,2}:\d{1,2}(?:[.,:]\d{1,9})?(?![0-9])"),
-    (
-        "hex",
-        r"(?<![0-9A-Za-z])0[xX]%s+(?![0-9A-Za-z])"
-        r"|(?<![0-9A-Za-z])(?=[a-fA-F]*[0-9])(?=[0-9]*[a-fA-F])%s{5,}(?![0-9A-Za-z])"
-        r"|(?<![0-9A-Za-z])(?:[a-f]{8,}|[A-F]{8,})(?![0-9A-Za-z])" % (_HEX, _HEX),
-    ),
-    ("num", r"(?<![0-9A-Za-z])-?\d+\.\d+(?![0-9])"),
-    (
-        "id",
-        r"(?<![0-9A-Za-z_])(?![A-Za-z]+_\d+(?![0-9A-Za-z_]))(?=[A-Za-z0-9_]*[A-Za-z])(?=[A-Za-z_]*[0-9])[A-Za-z0-9_]+(?![0-9A-Za-z_])",
-    ),
-    ("int", r"(?<![0-9A-Za-z])-\d+|\d+"),
-    ("bool", r"(?<![A-Za-z0-9_])(?:true|false|True|False|TRUE|FALSE|null|NULL)(?![A-Za-z0-9_])"),
-    ("month", r"(?<![A-Za-z])(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)(?![A-Za-z])"),
-    ("weekday", r"(?<![A-Za-z])(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)(?![A-Za-z])"),
-]
-# A size or duration unit is typed only right after a number and one space
-# ("5.2 KB", "30 ms"); being context-dependent it is applied per token.
-_UNIT = re.compile(r"(?:[KMGTP]i?B|B|bytes|ms|us|ns|sec|s|min|h)(?![A-Za-z0-9_])")
-_UNIT_FIRST = frozenset("KMGTPBbmunsh")
-
-TYPE_NAMES: tuple[str, ...] = (*tuple(name for name, _ in _TYPES), "unit")
-
-# Placeholders are characters of the Unicode private use area: U+E000 is the
-# generic (coarse) placeholder, U+E001.. one per type.
-GENERIC = "\ue000"
-_PLACEHOLDERS: tuple[str, ...] = tuple(chr(0xE001 + k) for k in range(len(TYPE_NAMES)))
-_TO_COARSE = {ord(p): GENERIC for p in _PLACEHOLDERS}
-_TO_READABLE = {ord(p): "<%s>" % n for p, n in zip(_PLACEHOLDERS, TYPE_NAMES, strict=False)}
-_TO_READABLE[ord(GENERIC)] = "<*>"
-# Indexed by the number of the group that matched (groups count from 1).
-_REPL_TABLE: tuple[str, ...] = ("", *_PLACEHOLDERS)
-
-_PH_UNIT = _PLACEHOLDERS[TYPE_NAMES.index("unit")]
-
-# Candidate clusters are bucketed by token count and the leading literal shapes.
-Branch = tuple[int, tuple[str, ...]]
 # What comparing a message with a cluster gives: (matching positions, literal
 # matches, positions where words differ, positions where typed values differ).
 _Comparison = tuple[int, int, list[int], list[int]]
-
-
-def _repl(m: re.Match[str], _t: tuple[str, ...] = _REPL_TABLE) -> str:
-    return _t[m.lastindex or 0]
-
-
-class Masker:
-    """Typed masking of tokens, with a bounded cache of token -> fine shape.
-
-    ``shapes(tokens, separators)`` gives the fine shape of every token: typed
-    values replaced by one placeholder character per type.  Patterns never
-    match across whitespace, so masking token by token equals masking the
-    whole line; the only context used is the previous token for units.
-    """
-
-    def __init__(self, disabled: Iterable[str] = (), cache_size: int = 100_000) -> None:
-        disabled = frozenset(disabled)
-        # a disabled type keeps its group (so group numbers stay put) but never matches
-        self._re = re.compile(
-            "|".join("(%s)" % (rx if n not in disabled else "(?!)") for n, rx in _TYPES)
-        )
-        self._units = "unit" not in disabled
-        self._cache: dict[str, str] = {}
-        self._cache_size = cache_size
-
-    def token(self, token: str) -> str:
-        """Fine shape of one token (without unit context)."""
-        s = self._cache.get(token)
-        if s is None:
-            s = self._re.sub(_repl, token)
-            if len(self._cache) >= self._cache_size:
-                self._cache.clear()
-            self._cache[token] = s
-        return s
-
-    def shapes(self, toks: list[str], seps: list[str]) -> list[str]:
-        get = self._cache.get
-        out = []
-        for t in toks:
-            s = get(t)
-            if s is None:
-                s = self.token(t)
-            out.append(s)
-        if self._units:
-            for i in range(1, len(toks)):
-                t = toks[i]
-                if t[:1] in _UNIT_FIRST and seps[i - 1] == " " and toks[i - 1][-1:].isdigit():
-                    m = _UNIT.match(t)
-                    if m:
-                        out[i] = _PH_UNIT + self.token(t[m.end() :])
-        return out
-
-    def line(self, message: str) -> str:
-        toks, seps = tokenize(message)
-        return detokenize(self.shapes(toks, seps), seps)
-
-
-_DEFAULT_MASKER: Masker | None = None
-
-
-def mask(text: str) -> str:
-    """Replace typed values in ``text`` by placeholder characters (fine shape)."""
-    global _DEFAULT_MASKER
-    if _DEFAULT_MASKER is None:
-        _DEFAULT_MASKER = Masker()
-    return _DEFAULT_MASKER.line(text)
-
-
-def readable(shape: str) -> str:
-    """Render a (fine or coarse) shape with ``<type>`` names, e.g. ``blk_<int>``."""
-    return shape.translate(_TO_READABLE)
-
-
-_SPLIT = re.compile(r"([ \t]+)")
-
-
-def tokenize(message: str) -> tuple[list[str], list[str]]:
-    """Split into tokens and separators: ``message == t0+s0+t1+...+tn``.
-
-    ``len(tokens) == len(separators) + 1``; only the first and last token can be
-    empty (leading/trailing whitespace, or the empty message).
-    """
-    parts = _SPLIT.split(message)
-    return parts[0::2], parts[1::2]
-
-
-def detokenize(tokens: Sequence[str], separators: Sequence[str]) -> str:
-    """Inverse of :func:`tokenize`."""
-    out = [tokens[0]]
-    for s, t in zip(separators, tokens[1:], strict=False):
-        out.append(s)
-        out.append(t)
-    return "".join(out)
-
 
 _WORDS = re.compile(r"[A-Za-z]{3,}")
 
@@ -332,235 +155,6 @@ def _typed_compatible(a: str, b: str) -> bool:
     wb = _WORDS.findall(b)
     return wa == wb or not wa or not wb
 
-
-# -------------------------------------------------------------------- clusters
-
-
-class Slot:
-    """Statistics of one wildcard (a token position or a separator gap)."""
-
-    __slots__ = ("coarse", "saturated", "shapes", "values")
-
-    def __init__(self) -> None:
-        self.values: set[str] = set()  # distinct values, at most max_values
-        self.saturated = False  # True once more than max_values were seen
-        self.shapes: dict[str, int] = {}  # fine shape -> count (token slots only)
-        self.coarse: set[str] = set()  # distinct coarse shapes (evidence), small
-
-    @property
-    def distinct(self) -> int:
-        """Distinct values seen (a lower bound when ``saturated``)."""
-        return len(self.values)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "values": sorted(self.values),
-            "saturated": self.saturated,
-            "shapes": dict(sorted(self.shapes.items())),
-            "coarse": sorted(self.coarse),
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Slot:
-        s = cls()
-        s.values = set(d["values"])
-        s.saturated = bool(d["saturated"])
-        s.shapes = dict(d["shapes"])
-        s.coarse = set(d["coarse"])
-        return s
-
-
-class Cluster:
-    """A template and its statistics.
-
-    ``tokens[i]`` is the literal token at position ``i`` or ``None`` for a
-    wildcard; ``separators[j]`` (between tokens j and j+1) likewise.  Slots are
-    numbered in message order: token and separator wildcards interleaved.
-    """
-
-    __slots__ = (
-        "_check",
-        "branch",
-        "count",
-        "fine",
-        "id",
-        "sep_slots",
-        "separators",
-        "shapes",
-        "token_slots",
-        "tokens",
-    )
-
-    def __init__(
-        self,
-        cid: int,
-        tokens: list[str],
-        separators: list[str],
-        shapes: list[str],
-        fine: list[str],
-        branch: Branch,
-    ) -> None:
-        self.id = cid
-        self.count = 0
-        self.tokens: list[str | None] = list(tokens)
-        self.separators: list[str | None] = list(separators)
-        # coarse shape per position while constant, else None
-        self.shapes: list[str | None] = list(shapes)
-        # fine shape of each literal token (kept for the slot statistics)
-        self.fine: list[str | None] = list(fine)
-        self.branch = branch
-        self.token_slots: dict[int, Slot] = {}
-        self.sep_slots: dict[int, Slot] = {}
-        self._check: list[int] = []
-        self._refresh()
-
-    # -- template as data ---------------------------------------------------
-    def _refresh(self) -> None:
-        """Positions a cache hit must look at: wildcards and typed literals."""
-        self._check = [
-            i
-            for i, (t, s) in enumerate(zip(self.tokens, self.shapes, strict=False))
-            if t is None or s is None or GENERIC in s
-        ]
-
-    @property
-    def n_tokens(self) -> int:
-        return len(self.tokens)
-
-    def slots(self) -> list[tuple[str, int]]:
-        """Wildcards in message order as ``("token", i)`` / ``("sep", j)``."""
-        out: list[tuple[str, int]] = []
-        for i, t in enumerate(self.tokens):
-            if t is None:
-                out.append(("token", i))
-            if i < len(self.separators) and self.separators[i] is None:
-                out.append(("sep", i))
-        return out
-
-    def slot(self, kind: str, index: int) -> Slot:
-        return (self.token_slots if kind == "token" else self.sep_slots)[index]
-
-    def template_text(self, wildcard: str = "<*>", sep_wildcard: str = " ") -> str:
-        """Human-readable template; a separator wildcard is shown as ``sep_wildcard``."""
-        toks = [wildcard if t is None else t for t in self.tokens]
-        seps = [sep_wildcard if s is None else s for s in self.separators]
-        return detokenize(toks, seps)
-
-    def fits(self, message: str) -> bool:
-        return self.extract(message) is not None
-
-    def extract(self, message: str) -> list[str] | None:
-        """Values of the slots (in ``slots()`` order), or None if the template
-        does not describe ``message`` exactly."""
-        toks, seps = tokenize(message)
-        return self._extract(toks, seps)
-
-    def _extract(self, toks: list[str], seps: list[str]) -> list[str] | None:
-        if len(toks) != len(self.tokens):
-            return None
-        out: list[str] = []
-        lastsep = len(seps)
-        for i, t in enumerate(self.tokens):
-            if t is None:
-                out.append(toks[i])
-            elif t != toks[i]:
-                return None
-            if i < lastsep:
-                s = self.separators[i]
-                if s is None:
-                    out.append(seps[i])
-                elif s != seps[i]:
-                    return None
-        return out
-
-    def render(self, values: Sequence[str]) -> str:
-        """Rebuild a message from slot values (inverse of :meth:`extract`)."""
-        it = iter(values)
-        out: list[str] = []
-        last = len(self.separators)
-        try:
-            for i, t in enumerate(self.tokens):
-                out.append(next(it) if t is None else t)
-                if i < last:
-                    s = self.separators[i]
-                    out.append(next(it) if s is None else s)
-        except StopIteration:
-            raise ValueError("too few values for template %d" % self.id) from None
-        if next(it, None) is not None:
-            raise ValueError("too many values for template %d" % self.id)
-        return "".join(out)
-
-    # -- diagnostics ----------------------------------------------------------
-    def describe(self, low_variability: int = 2, min_count: int = 10) -> dict[str, Any]:
-        """Count, template and per-wildcard statistics.
-
-        A wildcard is flagged ``low_variability`` when the cluster has at least
-        ``min_count`` messages but the wildcard took at most ``low_variability``
-        distinct values: such a position may rather be a constant of several
-        templates.
-        """
-        slots = []
-        for kind, idx in self.slots():
-            s = self.slot(kind, idx)
-            slots.append(
-                {
-                    "kind": kind,
-                    "index": idx,
-                    "distinct": s.distinct,
-                    "saturated": s.saturated,
-                    "shapes": {
-                        readable(k): v for k, v in sorted(s.shapes.items(), key=lambda kv: -kv[1])
-                    },
-                    "low_variability": (
-                        self.count >= min_count
-                        and not s.saturated
-                        and s.distinct <= low_variability
-                    ),
-                }
-            )
-        return {
-            "id": self.id,
-            "count": self.count,
-            "template": self.template_text(),
-            "slots": slots,
-            "flagged": any(s["low_variability"] for s in slots),
-        }
-
-    def __repr__(self) -> str:
-        return "Cluster(id=%d, count=%d, %r)" % (self.id, self.count, self.template_text())
-
-    # -- persistence ----------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "count": self.count,
-            "tokens": self.tokens,
-            "separators": self.separators,
-            "shapes": self.shapes,
-            "fine": self.fine,
-            "branch": [self.branch[0], list(self.branch[1])],
-            "token_slots": [[i, s.to_dict()] for i, s in sorted(self.token_slots.items())],
-            "sep_slots": [[i, s.to_dict()] for i, s in sorted(self.sep_slots.items())],
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Cluster:
-        c = cls.__new__(cls)
-        c.id = int(d["id"])
-        c.count = int(d["count"])
-        c.tokens = list(d["tokens"])
-        c.separators = list(d["separators"])
-        c.shapes = list(d["shapes"])
-        c.fine = list(d["fine"])
-        c.branch = (int(d["branch"][0]), tuple(d["branch"][1]))
-        c.token_slots = {int(i): Slot.from_dict(s) for i, s in d["token_slots"]}
-        c.sep_slots = {int(i): Slot.from_dict(s) for i, s in d["sep_slots"]}
-        c._check = []
-        c._refresh()
-        return c
-
-
-# ----------------------------------------------------------------------- miner
 
 _DEFAULTS = {
     "sim_threshold": 0.7,
@@ -594,7 +188,7 @@ class TemplateMiner:
             raise ValueError("min_variants must be >= 2")
         unknown = set(disabled_types) - set(TYPE_NAMES)
         if unknown:
-            raise ValueError("unknown types: %s" % sorted(unknown))
+            raise ValueError(f"unknown types: {sorted(unknown)}")
         self.sim_threshold = float(sim_threshold)
         self.min_variants = int(min_variants)
         self.prefix_depth = int(prefix_depth)
@@ -654,7 +248,7 @@ class TemplateMiner:
                 self._update_hit(c, toks, seps, fshapes)
                 return c.id
             del self._cache[fine]
-        shapes = [s.translate(_TO_COARSE) for s in fshapes]
+        shapes = [s.translate(TO_COARSE) for s in fshapes]
         branch = self._branch_key(toks, shapes)
         placed = self._place(toks, shapes, branch)
         if placed is None:
@@ -688,7 +282,7 @@ class TemplateMiner:
                 c = self._clusters[cid]
                 if not strict or c._extract(toks, seps) is not None:
                     return cid
-        shapes = [s.translate(_TO_COARSE) for s in fshapes]
+        shapes = [s.translate(TO_COARSE) for s in fshapes]
         branch = self._branch_key(toks, shapes)
         ids = self._branches.get(branch, ())
         if strict:
@@ -756,7 +350,7 @@ class TemplateMiner:
             state.get("format") != "auracodec-template-miner"
             or state.get("version") != cls.STATE_VERSION
         ):
-            raise ValueError("not a template-miner state of version %d" % cls.STATE_VERSION)
+            raise ValueError(f"not a template-miner state of version {cls.STATE_VERSION}")
         m = cls(**state["params"])
         m._next_id = int(state["next_id"])
         m.messages = int(state["messages"])
