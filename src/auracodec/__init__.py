@@ -15,6 +15,7 @@ from ._version import __version__
 from .core.errors import (
     AuraError,
     AuraWarning,
+    CodecFault,
     ConfigError,
     CorpusError,
     CorruptPayload,
@@ -30,6 +31,7 @@ from .core.errors import (
     TruncatedFrame,
     UnknownMethod,
 )
+from .core.framing import SessionFrame
 from .core.hookspecs import hookimpl
 from .core.pipeline import Pipeline
 from .core.session import Session
@@ -38,6 +40,7 @@ from .core.stats import MethodStats, Stats
 __all__ = [
     "AuraError",
     "AuraWarning",
+    "CodecFault",
     "ConfigError",
     "CorpusError",
     "CorruptPayload",
@@ -52,6 +55,7 @@ __all__ = [
     "PluginWarning",
     "Session",
     "SessionError",
+    "SessionFrame",
     "Stats",
     "TrailingData",
     "TruncatedFrame",

@@ -17,10 +17,12 @@ from .core.config import Config
 from .core.corpus import Sample
 from .core.errors import (
     AuraWarning,
+    CodecFault,
     CorruptPayload,
     DecodeError,
     OutputLimitExceeded,
     PluginWarning,
+    SessionError,
     TrailingData,
     TruncatedFrame,
 )
@@ -41,6 +43,7 @@ __all__ = [
     "Choice",
     "Codec",
     "CodecContext",
+    "CodecFault",
     "CodecType",
     "Config",
     "CorruptPayload",
@@ -56,6 +59,7 @@ __all__ = [
     "PolicyType",
     "Progress",
     "Sample",
+    "SessionError",
     "Setting",
     "SettingError",
     "TrailingData",
