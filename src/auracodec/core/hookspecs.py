@@ -14,7 +14,16 @@ Rules, as in pytest and pluggy:
 * "Collected" hooks return a list of every implementation's non-``None``
   result. ``firstresult`` hooks stop at the first non-``None`` result.
 * Hooks run in the caller's thread. Observer hooks run on the encode and
-  decode path, so they must be quick and must not raise.
+  decode path, so they must be quick.
+* What a plugin does is contained (:mod:`auracodec.core.wire`,
+  :mod:`auracodec.core.registry`): a declaration hook that raises or returns
+  something invalid gets its plugin skipped with a
+  :class:`~auracodec.PluginWarning`; an observer or context hook that raises
+  is skipped for that call, counted in ``stats.faults`` and logged once. It
+  never changes what ``encode`` and ``decode`` return.
+* Observer and context hooks are called one implementation at a time, in
+  pluggy's order (``tryfirst``/``trylast`` apply); hook wrappers on them make
+  the pipeline call the hook as a whole instead, contained as one.
 
 Every hook exists since auracodec 0.1.
 """
@@ -50,11 +59,13 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 def auracodec_codec_types() -> Sequence[CodecType]:
     """Declare the codecs this plugin provides.
 
-    Collected: the results are concatenated. Each :class:`CodecType` names the
-    codec, its method id, the settings of its ``[codecs.<name>]`` table and the
-    factory that builds it. Declarations are checked when the plugin loads
-    (name form, id range, duplicate ids); a bad one disables the plugin with a
-    warning that names its package.
+    Collected: the results are concatenated. Takes no parameters. Returns a
+    list of :class:`~auracodec.plugin.CodecType`: each names the codec, its
+    method id, the settings of its ``[codecs.<name>]`` table and the factory
+    that builds it. Declarations are checked when the plugin loads (name form,
+    id range, types); a bad one skips the plugin with a warning that names
+    its package. Two plugins claiming one id or name are both reported, and
+    only pipelines that would use it refuse to build.
     """
 
 
@@ -62,8 +73,10 @@ def auracodec_codec_types() -> Sequence[CodecType]:
 def auracodec_selector_policies() -> Sequence[PolicyType]:
     """Declare the selector policies this plugin provides.
 
-    Collected. A policy is chosen by name in ``[selector] policy = ...``; the
-    other keys of ``[selector]`` are checked against its declared settings.
+    Collected; no parameters; returns a list of
+    :class:`~auracodec.plugin.PolicyType`. A policy is chosen by name in
+    ``[selector] policy = ...``; the other keys of ``[selector]`` are checked
+    against its declared settings.
     """
 
 
@@ -71,8 +84,10 @@ def auracodec_selector_policies() -> Sequence[PolicyType]:
 def auracodec_normalizers() -> Sequence[NormalizerType]:
     """Declare the normalizers (typed slot values) this plugin provides.
 
-    Collected. Used by the template codec to find and pack values such as
-    timestamps and UUIDs; see :mod:`auracodec.core.normalize`.
+    Collected; no parameters; returns a list of
+    :class:`~auracodec.plugin.NormalizerType`. Used by the template codec to
+    find and pack values such as timestamps and UUIDs; see
+    :mod:`auracodec.core.normalize`.
     """
 
 
@@ -80,9 +95,11 @@ def auracodec_normalizers() -> Sequence[NormalizerType]:
 def auracodec_observer_types() -> Sequence[ObserverType]:
     """Declare configurable observers (the audit log is one).
 
-    Collected. An observer runs only where the config has an
-    ``[observers.<name>]`` table; its keys are checked against the declared
-    settings.
+    Collected; no parameters; returns a list of
+    :class:`~auracodec.plugin.ObserverType`. An observer runs only where the
+    config has an ``[observers.<name>]`` table; its keys are checked against
+    the declared settings, and its factory's object is registered as a plugin
+    of that pipeline (its ``auracodec_message_*`` hooks then run).
     """
 
 
@@ -118,10 +135,13 @@ def auracodec_train(
 def auracodec_codec_context(codec: Codec, direction: str) -> CodecContext | None:
     """A codec's context for one direction of a new session, or ``None``.
 
-    First result wins. A plugin returns a context for the codecs it knows
-    (its own, usually) and ``None`` for the rest; codecs without a context
-    work statelessly inside sessions. See :mod:`auracodec.core.session` for
-    what a context must do.
+    First result wins. Called once per codec and direction when a session is
+    made. A plugin returns a context for the codecs it knows (its own,
+    usually) and ``None`` for the rest; codecs without a context work
+    statelessly inside sessions. The contract is
+    :class:`~auracodec.plugin.CodecContext`; a context that breaks it (an id
+    another codec or context has, a missing method) is refused at both ends
+    alike, and that codec works statelessly.
 
     :param codec: a codec of the session's pipeline.
     :param direction: ``"out"`` (what this end sends) or ``"in"``.
@@ -130,18 +150,25 @@ def auracodec_codec_context(codec: Codec, direction: str) -> CodecContext | None
 
 @hookspec
 def auracodec_message_encoded(event: MessageEvent) -> None:
-    """Observe a message the pipeline encoded (metrics, audit).
+    """Observe a message a pipeline or session encoded (metrics, audit).
 
-    Called after the frame is made, in the encoding thread. Must not raise:
-    an exception here propagates to the caller of ``encode``.
+    Called once per message, after the frame is made, in the encoding thread;
+    the result is ignored. An exception is contained (counted, logged once).
+
+    :param event: the message, its method, the frame's size, the time taken
+        and, for a session's message, the session id
+        (:class:`~auracodec.plugin.MessageEvent`, ``direction="out"``).
     """
 
 
 @hookspec
 def auracodec_message_decoded(event: MessageEvent) -> None:
-    """Observe a message the pipeline decoded (metrics, audit).
+    """Observe a message a pipeline or session decoded (metrics, audit).
 
-    Called after a frame decoded successfully, in the decoding thread.
+    Called once per frame that decoded, in the decoding thread; the result is
+    ignored. An exception is contained (counted, logged once).
+
+    :param event: as for ``auracodec_message_encoded``, ``direction="in"``.
     """
 
 
@@ -150,13 +177,25 @@ def auracodec_redact(text: str, event: MessageEvent) -> str | None:
     """What an audit log records instead of a message's plaintext, or ``None``.
 
     First result wins; ``None`` from every implementation keeps the text.
-    Mask personal data here (emails, card numbers, tokens).
+    Mask personal data here (emails, card numbers, tokens). Called by
+    observers that log text (the audit log), once per logged message; if it
+    raises, that observer's record is dropped (contained), never written
+    unredacted.
+
+    :param text: the message, decoded as UTF-8.
+    :param event: the message's event (method, sizes, session, direction).
     """
 
 
 @hookspec
 def auracodec_decode_failed(frame_size: int, error: Exception, session: str | None) -> None:
-    """Observe a frame that failed to decode; ``error`` is a ``DecodeError``.
+    """Observe a frame that failed to decode.
 
-    The frame itself is not passed: it is untrusted and may be large.
+    Called once per failed frame, in the decoding thread; the result is
+    ignored. An exception is contained (counted, logged once). The frame
+    itself is not passed: it is untrusted and may be large.
+
+    :param frame_size: the frame's length in bytes.
+    :param error: the :class:`~auracodec.DecodeError` the caller gets.
+    :param session: the session id, or ``None`` for a pipeline's frame.
     """
