@@ -3,9 +3,31 @@
 The payload is a plain brotli stream: it has no header to trim. Decoding is
 bounded: ``brotli.decompress`` has no output limit, so the codec drives a
 ``Decompressor`` with ``output_buffer_limit`` and stops once the output passes
-the limit (one call may overshoot it by about the buffer size, so peak memory
-is about twice the limit). A brotli stream ends with an explicit last
-meta-block, so truncation and appended bytes are always detected.
+the limit (one call may overshoot it by about the buffer size). A brotli stream
+ends with an explicit last meta-block, so truncation and appended bytes are
+always detected.
+
+The window is bounded too. The stream header declares the window (WBITS, RFC
+7932 section 9.1), and the decoder fills a ring buffer of that size before it
+hands output over, so a 52-byte stream declaring 16 MiB would cost 16 MB
+whatever the limit. A message of at most ``limit`` bytes never reaches further
+back than the smallest window that holds ``limit`` bytes: below that size,
+every window decodes the same bytes (brotli's reach is the lesser of the
+window and the output so far). So before decompressing, the decoder rewrites a
+larger declared window to the smallest one of the same header length that
+covers the limit: WBITS is coded in 1 bit (16), 4 bits (18 to 24) or 7 bits
+(10 to 15 and 17), and only a same-length code can be swapped in place
+without moving the rest of the stream off its byte alignment. The window held
+is therefore at most that of the limit, or 256 KiB for a 4-bit header under a
+limit of 128 KiB or less. Nothing a message within the limit needs is
+refused: frames of earlier versions (WBITS 22) and of other encoders decode as
+before. The large-window extension (WBITS up to 30) is not RFC 7932 and is
+refused as corrupt.
+
+The encoder declares the smallest window that holds the message, at least
+WBITS 16 (its 1-bit code makes the stream shortest) and at most the
+``window`` setting. Qualities 0 and 1 always declare at least WBITS 18 (a
+limit of brotli's fast compressors); decoders accept that under any limit.
 """
 
 from __future__ import annotations
@@ -30,6 +52,12 @@ METHOD_ID = 0x01
 
 _MODES = {"generic": brotli.MODE_GENERIC, "text": brotli.MODE_TEXT, "font": brotli.MODE_FONT}
 
+#: The WBITS each length of the stream header's window code can declare (RFC
+#: 7932 section 9.1), by length in bits.
+_WINDOW_CODES = {1: (16,), 4: (18, 19, 20, 21, 22, 23, 24), 7: (10, 11, 12, 13, 14, 15, 17)}
+#: The smallest WBITS the encoder declares: the 1-bit code.
+_MIN_ENCODED_WBITS = 16
+
 SETTINGS = (
     Setting.integer("quality", 11, 0, 11, "Compression quality; does not change the format."),
     Setting.integer("window", 22, 10, 24, "Window size as log2 (lgwin)."),
@@ -47,13 +75,19 @@ class BrotliCodec:
     cost = 20
 
     def __init__(self, *, quality: int = 11, window: int = 22, mode: str = "text") -> None:
-        self._options = {"quality": quality, "lgwin": window, "mode": _MODES[mode]}
+        self._quality = quality
+        self._window = window
+        self._mode = _MODES[mode]
 
     def encode(self, message: bytes) -> bytes:
-        payload: bytes = brotli.compress(message, **self._options)
+        lgwin = min(self._window, max(_MIN_ENCODED_WBITS, _window_bits_for(len(message))))
+        payload: bytes = brotli.compress(
+            message, quality=self._quality, lgwin=lgwin, mode=self._mode
+        )
         return payload
 
     def decode(self, payload: bytes, limit: int) -> bytes:
+        payload = _bound_window(payload, limit)
         d = brotli.Decompressor()
         try:
             parts = [d.process(payload, output_buffer_limit=limit + 1)]
@@ -80,6 +114,47 @@ class BrotliCodec:
 
     def fingerprint(self) -> Mapping[str, str | int]:
         return {}
+
+
+def _window_bits_for(size: int) -> int:
+    """The smallest WBITS whose window, ``(1 << WBITS) - 16`` bytes, holds ``size`` bytes."""
+    return min(24, max(10, (size + 15).bit_length()))
+
+
+def _declared_window(payload: bytes) -> tuple[int, int]:
+    """``(WBITS, code length in bits)`` from the stream header (RFC 7932 section 9.1)."""
+    if not payload:
+        raise TruncatedFrame("brotli stream ends early (0 bytes)")
+    first = payload[0]
+    if not first & 1:
+        return 16, 1
+    if n := (first >> 1) & 0b111:
+        return 17 + n, 4
+    m = (first >> 4) & 0b111
+    if m == 1:
+        # Large-window brotli: a reserved bit, then WBITS in 6 bits.
+        wbits = f"WBITS {payload[1] & 63}" if len(payload) > 1 else "WBITS unknown"
+        raise CorruptPayload(
+            f"brotli stream declares a large window ({wbits}): expected an RFC 7932 "
+            "stream, whose window codes stop at WBITS 24"
+        )
+    return (8 + m if m else 17), 7
+
+
+def _bound_window(payload: bytes, limit: int) -> bytes:
+    """``payload`` declaring no more window than ``limit`` needs, where its code allows."""
+    wbits, length = _declared_window(payload)
+    needed = _window_bits_for(limit)
+    codes = _WINDOW_CODES[length]
+    target = min((w for w in codes if w >= needed), default=max(codes))
+    if target >= wbits:
+        return payload
+    first = payload[0]
+    if length == 4:
+        first = (first & ~0b1110) | (target - 17) << 1
+    else:  # 7 bits: 1, 000, then m (0 for WBITS 17, else WBITS - 8)
+        first = (first & 0b1000_0001) | (0 if target == 17 else target - 8) << 4
+    return bytes([first]) + payload[1:]
 
 
 def _diagnose(payload: bytes, limit: int) -> Exception:
