@@ -146,6 +146,47 @@ def test_config_errors_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path
     assert code == 2 and "no such file or directory" in err
 
 
+def test_user_text_is_printed_as_it_is(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # rich markup and emoji codes in file names and messages are text, not style.
+    (tmp_path / "x[").mkdir()
+    odd = tmp_path / "x[/]:smile:[bold].jsonl"  # "]:smile:[bold].jsonl" in directory "x["
+    odd.write_text(json.dumps({"text": "hello [red]there[/]"}) + "\n", encoding="utf-8")
+    code, _, err = run(capsys, "bench", str(odd), "--no-baselines")
+    assert code == 0, err
+    assert f"auracodec bench on {odd}: 1 messages" in err
+    odd.write_text("{broken\n", encoding="utf-8")
+    code, _, err = run(capsys, "bench", str(odd))
+    assert code == 2
+    assert f"auracodec bench: error: {odd}:1: not a JSON line" in err
+    # An exception that tells the user what to install keeps its brackets.
+    monkeypatch.setitem(sys.modules, "websockets", None)
+    code, _, err = run(capsys, "demo")
+    assert code == 2
+    assert "needs the websockets library: pip install 'auracodec[websocket]'" in err
+
+
+@pytest.mark.parametrize(
+    ("command", "shown"),
+    [
+        ("stress", ["(default: 10)", "(default: 50)", "(default: 5)", "(default: 300.0)"]),
+        ("bench", ["(default: built-in defaults)"]),
+    ],
+)
+def test_help_shows_defaults(
+    capsys: pytest.CaptureFixture[str], command: str, shown: list[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main([command, "--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    for text in shown:
+        assert text in " ".join(out.split())  # argparse wraps lines
+    # Options with nothing to show (no default, flags) say nothing.
+    assert "(default: None)" not in out and "(default: False)" not in out
+
+
 def test_conformance_command(capfd: pytest.CaptureFixture[str]) -> None:
     assert main(["conformance", "identity", "--", "-q"]) == 0
     out, _ = capfd.readouterr()

@@ -55,3 +55,23 @@ def test_demo_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
     assert "verified" in out and "permessage-deflate" in out and "NO" not in out
+
+
+def test_demo_prints_messages_as_they_are(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus = tmp_path / "chat.jsonl"
+    turns = [
+        ("user", "how do I get [websocket] support?"),
+        ("assistant", "pip install 'auracodec[websocket]'"),
+        ("user", "and [/] or [bold]?"),
+        ("assistant", "printed as they are :smile:"),
+    ]
+    corpus.write_text(
+        "".join(json.dumps({"text": t, "conv": "c1", "role": r}) + "\n" for r, t in turns),
+        encoding="utf-8",
+    )
+    assert main(["demo", str(corpus)]) == 0
+    out = capsys.readouterr().out
+    for _, text in turns:
+        assert text in out

@@ -11,10 +11,15 @@ ids.
 
 Sizes are exact. Times are per message, taken around each call; they are for
 comparing methods within one run, not across machines.
+
+The results render as a table (:func:`results_table`), a few summary lines
+(:func:`summary_lines`) and a bar chart by size bucket (:func:`plot_results`,
+with matplotlib).
 """
 
 from __future__ import annotations
 
+import os
 import time
 import zlib
 from collections.abc import Callable, Iterable, Sequence
@@ -23,12 +28,25 @@ from typing import Any
 import attrs
 import brotli
 import zstandard
+from rich.table import Table
+from rich.text import Text
 
 from .core.corpus import Sample
+from .core.errors import AuraError
 from .core.pipeline import Pipeline
 from .core.stats import Percentiles
 
-__all__ = ["BUCKETS", "Result", "bench", "bucket_of", "permessage_deflate_sizes"]
+__all__ = [
+    "BUCKETS",
+    "Result",
+    "bench",
+    "bucket_of",
+    "format_percentiles",
+    "permessage_deflate_sizes",
+    "plot_results",
+    "results_table",
+    "summary_lines",
+]
 
 #: Message size buckets, in bytes: (label, lowest, highest).
 BUCKETS: tuple[tuple[str, int, int], ...] = (
@@ -274,3 +292,108 @@ def bench(
         runs = 3 if any(s.conv is not None for s in samples) else 2
         results.extend(baselines(samples, step_for("baselines", runs * len(messages))))
     return results
+
+
+# -- rendering ----------------------------------------------------------------
+
+
+def format_percentiles(p: Percentiles) -> str:
+    """``p50/p95/p99``, one decimal each."""
+    return f"{p.p50:.1f}/{p.p95:.1f}/{p.p99:.1f}"
+
+
+def _labels(results: Sequence[Result]) -> list[str]:
+    """The size buckets any of the results has messages in, smallest first."""
+    return [label for label, _, _ in BUCKETS if any(label in r.buckets for r in results)]
+
+
+def _method_label(r: Result) -> str:
+    return r.name if r.kind != "codec" else f"{r.name} alone"
+
+
+def results_table(results: Sequence[Result]) -> Table:
+    """One row per method: ratio overall and by size bucket, expansions, latencies."""
+    t = Table(title="ratio = message bytes / frame bytes (higher is better)", title_justify="left")
+    t.add_column("method")
+    t.add_column("ratio", justify="right")
+    labels = _labels(results)
+    for label in labels:
+        t.add_column(label, justify="right")
+    t.add_column("expanded", justify="right")
+    t.add_column("encode µs p50/p95/p99", justify="right")
+    t.add_column("decode µs p50/p95/p99", justify="right")
+    kinds = {"codec": "", "pipeline": "bold", "baseline": "dim"}
+    for r in results:
+        cells = [f"{r.buckets[b].ratio:.2f}" if b in r.buckets else "" for b in labels]
+        t.add_row(
+            Text(_method_label(r)),  # a plugin's name: never read as markup
+            f"{r.ratio:.3f}",
+            *cells,
+            str(r.expanded),
+            format_percentiles(r.encode_us),
+            format_percentiles(r.decode_us),
+            style=kinds[r.kind],
+        )
+    return t
+
+
+def summary_lines(results: Sequence[Result]) -> list[str]:
+    """What the pipeline chose: each method's share, and the template hit rate."""
+    pipeline = next((r for r in results if r.kind == "pipeline"), None)
+    if pipeline is None or not pipeline.messages:
+        return []
+    shares = ", ".join(
+        f"{n} {c / pipeline.messages:.0%}"
+        for n, c in sorted(pipeline.methods.items(), key=lambda kv: -kv[1])
+    )
+    lines = [f"pipeline methods: {shares}"]
+    templates = pipeline.codecs.get("binary_semantic")
+    if templates:
+        top = list(templates["per_template"].values())[:3]
+        best = "; ".join(f"{t['text'][:50]!r} x{t['hits']}" for t in top)
+        lines.append(
+            f"templates: {templates['templates']} loaded, hit rate {templates['hit_rate']:.1%} "
+            f"({templates['matched']} of {templates['attempts']} messages)"
+            + (f"; most bytes saved: {best}" if best else "")
+        )
+    return lines
+
+
+def plot_results(
+    results: Sequence[Result], path: str | os.PathLike[str], *, title: str = ""
+) -> None:
+    """A PNG bar chart of the ratio by size bucket, one bar per method (matplotlib)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise AuraError("plotting needs matplotlib: pip install 'auracodec[plot]'") from None
+    labels = _labels(results)
+    groups = [*labels, "all"]
+    fig, ax = plt.subplots(figsize=(max(7.0, 1.6 * len(groups)), 4.2), dpi=120)
+    width = 0.8 / len(results)
+    for i, r in enumerate(results):
+        values = [r.buckets[b].ratio if b in r.buckets else 0.0 for b in labels] + [r.ratio]
+        xs = [g + (i - (len(results) - 1) / 2) * width for g in range(len(groups))]
+        hatch = "//" if r.kind == "baseline" else None
+        ax.bar(
+            xs,
+            values,
+            width,
+            label=_method_label(r),
+            hatch=hatch,
+            edgecolor="white" if hatch else None,
+        )
+    ax.set_xticks(range(len(groups)), [f"{g} B" if g != "all" else g for g in groups])
+    ax.set_ylabel("ratio (higher is better)")
+    ax.set_xlabel("message size")
+    if title:
+        # "$" would start mathtext; a title holds file names, shown as they are.
+        ax.set_title(title.replace("$", r"\$"), fontsize=10)
+    ax.axhline(1.0, color="grey", linewidth=0.8)
+    ax.legend(fontsize=8, ncols=2)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

@@ -1,0 +1,70 @@
+"""``auracodec bench``: every method on a corpus, side by side.
+
+The measuring and the rendering are :mod:`auracodec.benchmark`'s; this reads
+the corpus and decides where each part of the report goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+
+from ..benchmark import bench, plot_results, results_table, summary_lines
+from ..core.corpus import builtin_sample, read_corpus
+from ..core.errors import AuraError
+from ._command import Failed, Subparsers, add_command, add_config_option, describe, load_pipeline
+from ._output import progress_bars, report_console, stepper, write_json
+
+
+def add_parser(sub: Subparsers) -> None:
+    c = add_command(
+        sub, "bench", "Compare every method on a corpus (default: the built-in sample).", run
+    )
+    c.add_argument("corpus", nargs="*", metavar="CORPUS", help="JSONL or text files, directories")
+    add_config_option(c)
+    c.add_argument("--json", metavar="OUT", help="write the results as JSON")
+    c.add_argument("--plot", metavar="OUT.png", help="plot ratio by size bucket (matplotlib)")
+    c.add_argument("--limit", type=int, metavar="N", help="use only the first N messages")
+    c.add_argument("--no-baselines", action="store_true", help="skip zstd-3, brotli-5, deflate")
+
+
+def run(args: argparse.Namespace, err: Console) -> int:
+    if args.corpus:
+        samples = read_corpus(args.corpus)
+        source = ", ".join(args.corpus)
+    else:
+        samples = builtin_sample()
+        source = "the built-in sample (auracodec/data/sample.jsonl)"
+    if args.limit is not None:
+        samples = samples[: args.limit]
+    if not samples:
+        raise AuraError("the corpus holds no messages")
+    pipe = load_pipeline(args)
+    total = sum(len(s.data) for s in samples)
+    err.print(f"auracodec bench on {source}: {len(samples)} messages, {total} bytes")
+    err.print(f"pipeline: {describe(pipe)}")
+    with progress_bars(err) as progress:
+        results = bench(
+            samples, pipe, with_baselines=not args.no_baselines, progress=stepper(progress)
+        )
+    out = report_console()
+    out.print(results_table(results))
+    for line in summary_lines(results):
+        out.print(line)
+    if args.json:
+        payload = {
+            "corpus": source,
+            "messages": len(samples),
+            "bytes": total,
+            "fingerprint": pipe.fingerprint,
+            "results": [r.to_dict() for r in results],
+        }
+        write_json(args.json, payload, err)
+    if args.plot:
+        plot_results(results, args.plot, title=f"auracodec bench: {source}")
+        err.print(f"wrote {args.plot}")
+    failures = sum(r.failures for r in results if r.kind != "baseline")
+    if failures:
+        raise Failed(f"{failures} messages did not round-trip")
+    return 0

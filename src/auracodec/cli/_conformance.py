@@ -1,0 +1,66 @@
+"""``auracodec conformance``: the public conformance suite, on installed codecs."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+from rich.console import Console
+
+from ..core.errors import AuraError
+from ._command import Failed, Subparsers, add_command, add_config_option, load_pipeline
+
+
+def add_parser(sub: Subparsers) -> None:
+    c = add_command(sub, "conformance", "Run the conformance suite on installed codecs.", run)
+    c.add_argument("codecs", nargs="*", metavar="CODEC", help="default: every enabled codec")
+    add_config_option(c)
+    c.epilog = "Arguments after -- go to pytest, e.g. auracodec conformance zstd -- -x -q"
+
+
+def run(args: argparse.Namespace, err: Console) -> int:
+    pipe = load_pipeline(args)
+    names = args.codecs or list(pipe.codecs)
+    for name in names:
+        if name not in pipe.codecs:
+            raise AuraError(f"no such codec {name!r} (enabled: {', '.join(pipe.codecs)})")
+    config = os.fspath(Path(args.config).resolve()) if args.config else None
+    classes = "\n\n".join(
+        textwrap.dedent(f"""\
+            class Test_{name}(CodecConformance):
+                def make_codec(self):
+                    return Pipeline.from_config({config!r}).codecs[{name!r}]
+            """)
+        for name in names
+    )
+    module = (
+        "from auracodec import Pipeline\n"
+        "from auracodec.conformance import CodecConformance\n\n\n" + classes
+    )
+    with tempfile.TemporaryDirectory(prefix="auracodec-conformance-") as tmp:
+        path = Path(tmp) / "test_conformance.py"
+        path.write_text(module, encoding="utf-8")
+        # A fresh interpreter: pytest must import the suite itself to rewrite
+        # its assertions, and this process has imported auracodec already.
+        code = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                str(path),
+                "-p",
+                "no:cacheprovider",
+                "--rootdir",
+                tmp,
+                *args.pytest_args,
+            ],
+            check=False,
+        ).returncode
+    if code == 0:
+        return 0
+    raise Failed(f"conformance suite failed for {', '.join(names)} (pytest exit {code})")
