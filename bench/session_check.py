@@ -1,4 +1,6 @@
-"""The session check (issue 8): what it costs and what it catches. ``python bench/session_check.py``.
+"""The session check (issue 8): its cost and what it catches.
+
+Run ``python bench/session_check.py``.
 
 Profile: ``auracodec train`` on chat/train.jsonl; messages: the conversations
 of chat/test, one session per end, one context per direction (as
