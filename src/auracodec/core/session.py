@@ -64,6 +64,7 @@ import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ._speedups import FrameDecoder
 from .codec import CodecContext
 from .errors import CodecFault, DecodeError, MessageTooLarge, SessionError
 from .framing import SessionFrame, as_frame, as_message
@@ -227,13 +228,17 @@ class Session:
 
     def decode(self, frame: bytes | bytearray | memoryview) -> str:
         """Decode one incoming frame into text."""
-        return self._decode(frame, True)  # type: ignore[return-value]
+        data, offset, decoder = self._incoming(frame)
+        return decoder.decode(data, offset)
 
     def decode_bytes(self, frame: bytes | bytearray | memoryview) -> bytes:
         """Decode one incoming frame into bytes."""
-        return self._decode(frame, False)  # type: ignore[return-value]
+        data, offset, decoder = self._incoming(frame)
+        return decoder.decode_bytes(data, offset)
 
-    def _decode(self, frame: bytes | bytearray | memoryview, text: bool) -> str | bytes:
+    def _incoming(self, frame: bytes | bytearray | memoryview) -> tuple[bytes, int, FrameDecoder]:
+        """Apply a frame's session prefix; the frame, where its inner frame
+        starts, and the decoder for it."""
         data = as_frame(frame)
         try:
             head = SessionFrame.parse(data)
@@ -253,10 +258,7 @@ class Session:
             self._stop(exc)
             raise
         self._check = head.check
-        decoder = self._isolated if head.isolated else self._decoder
-        if text:
-            return decoder.decode(data, head.offset)
-        return decoder.decode_bytes(data, head.offset)
+        return data, head.offset, self._isolated if head.isolated else self._decoder
 
     def _stop(self, error: BaseException) -> None:
         """The incoming direction refuses frames until the peer resets."""
