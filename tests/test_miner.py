@@ -8,7 +8,14 @@ import time
 
 import pytest
 
-from auracodec.plugins.binary_semantic.masking import detokenize, mask, readable, tokenize
+from auracodec.plugins.binary_semantic.masking import (
+    TYPE_NAMES,
+    Masker,
+    detokenize,
+    mask,
+    readable,
+    tokenize,
+)
 from auracodec.plugins.binary_semantic.miner import TemplateMiner
 from conftest import CORPUS as SHARED
 
@@ -97,6 +104,26 @@ def test_mask_types():
         assert readable(mask(raw)) == want, raw
     assert readable(mask("size 5.2 KB, free 10 MB")) == "size <num> <unit>, free <int> <unit>"
     assert readable(mask("KB after a word")) == "KB after a word"
+
+
+def test_mask_types_follow_the_normalizers():
+    """uuid, ipv4, datetime, hex runs, month and day names: the codec's own patterns."""
+    cases = {
+        "550E8400-E29B-41D4-A716-446655440000": "<uuid>",
+        "10.0.0.1:8080": "<ipv4>",  # the port is the masking's own addition
+        "2015-07-29T17:41:44.123+02:00": "<datetime>",
+        "9F4EF63": "<hex>",
+        "0xff": "<hex>",
+        # What the normalizers cannot pack is not typed as theirs.
+        "010.0.0.1": "<num>.<num>",  # not canonical
+        "9f4EF63": "<id>",  # two letter cases
+        "0xAbC": "<id>",
+    }
+    for raw, want in cases.items():
+        assert readable(mask(raw)) == want, raw
+    assert "<uuid>" not in readable(mask("550E8400-e29b-41d4-a716-446655440000"))
+    # One group per type, so that the number of the group that matched names the type.
+    assert Masker()._re.groups == len(TYPE_NAMES) - 1  # "unit" is typed apart
 
 
 @pytest.mark.parametrize(

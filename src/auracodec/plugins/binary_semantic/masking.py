@@ -28,6 +28,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
+from .normalizers import (
+    DAY_PATTERN,
+    HEX_CASES,
+    IPV4_PATTERN,
+    ISO_PATTERN,
+    MONTH_PATTERN,
+    UUID_PATTERN,
+)
+
 __all__ = [
     "GENERIC",
     "TO_COARSE",
@@ -40,6 +49,20 @@ __all__ = [
 ]
 
 _HEX = "[0-9a-fA-F]"
+_LOWER, _UPPER = HEX_CASES
+
+
+def _uncaptured(pattern: str) -> str:
+    """``pattern`` with its capturing groups made non-capturing.
+
+    Masking needs only which type matched (the number of the group around each
+    type's pattern), and captures inside would both shift those numbers and
+    slow every attempt down (the ISO timestamp's ten fields cost about 10% of
+    masking time).
+    """
+    return re.sub(r"(?<!\\)\((?!\?)", "(?:", pattern)
+
+
 # Country-code top-level domains accepted at the end of a dotted host name.  Only
 # common ones: two-letter endings such as "id" or "io" are left out because they
 # often end property or package names ("mapred.task.id", "java.io").
@@ -52,9 +75,15 @@ _CCTLD = (
 # matches wins.  Every pattern starts with a look-behind that only lets it start
 # at the beginning of a word, or is a plain character-class run, and none nests
 # repetitions that can split the same text in several ways, so the combined
-# pattern runs in linear time.  No pattern can match a space or a tab.
+# pattern runs in linear time.  Patterns are applied to tokens, which hold no
+# space or tab.  A uuid, a dotted quad, an ISO 8601 date(-time), a hex run and
+# the month and day names are what the normalizers (and so the codec's slots)
+# take, in their words (:mod:`.normalizers`); the masking adds word boundaries,
+# an IPv4 address's optional port, and for hex the evidence that a run is an id
+# rather than a number or a word (a 0x prefix, digits mixed with letters, or 8
+# letters a-f).
 _TYPES: list[tuple[str, str]] = [
-    ("uuid", r"(?<![0-9A-Za-z])%s{8}-%s{4}-%s{4}-%s{4}-%s{12}(?![0-9A-Za-z])" % ((_HEX,) * 5)),
+    ("uuid", r"(?<![0-9A-Za-z])(?:%s)(?![0-9A-Za-z])" % UUID_PATTERN),
     ("url", r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://[^ \t]*"),
     ("path", r"(?<![A-Za-z0-9_./~+@-])(?:/[A-Za-z0-9_.~+@-]+){2,}/?"),
     (
@@ -62,23 +91,20 @@ _TYPES: list[tuple[str, str]] = [
         r"(?<![A-Za-z0-9_.-])(?:[A-Za-z0-9-]+\.)+(?:(?:com|net|org|edu|gov|mil|info|biz)"
         r"(?:\.[a-z]{2})?|%s)(?![A-Za-z0-9_-])(?!\.[A-Za-z0-9])" % _CCTLD,
     ),
-    (
-        "datetime",
-        r"(?<![0-9])\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?"
-        r"(?:Z|[+-]\d{2}:?\d{2})?)?(?![0-9])",
-    ),
+    ("datetime", r"(?<![0-9])(?:%s)(?![0-9])" % _uncaptured(ISO_PATTERN)),
     (
         "ipv6",
         r"(?<![0-9A-Za-z:])(?:(?:%s{1,4}:){7}%s{1,4}|(?:%s{1,4}:){1,6}:(?:%s{1,4}(?::%s{1,4}){0,5})?"
         r"|::%s{1,4}(?::%s{1,4}){0,6})(?![0-9A-Za-z:])" % ((_HEX,) * 7),
     ),
-    ("ipv4", r"(?<![0-9.])\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?::\d{1,5})?(?![0-9])(?!\.\d)"),
+    ("ipv4", r"(?<![0-9.])(?:%s)(?::\d{1,5})?(?![0-9])(?!\.\d)" % IPV4_PATTERN),
     ("time", r"(?<![0-9:])\d{1,2}:\d{1,2}:\d{1,2}(?:[.,:]\d{1,9})?(?![0-9])"),
     (
         "hex",
-        r"(?<![0-9A-Za-z])0[xX]%s+(?![0-9A-Za-z])"
-        r"|(?<![0-9A-Za-z])(?=[a-fA-F]*[0-9])(?=[0-9]*[a-fA-F])%s{5,}(?![0-9A-Za-z])"
-        r"|(?<![0-9A-Za-z])(?:[a-f]{8,}|[A-F]{8,})(?![0-9A-Za-z])" % (_HEX, _HEX),
+        r"(?<![0-9A-Za-z])0[xX](?:%s+|%s+)(?![0-9A-Za-z])"
+        r"|(?<![0-9A-Za-z])(?=[a-fA-F]*[0-9])(?=[0-9]*[a-fA-F])(?:%s{5,}|%s{5,})(?![0-9A-Za-z])"
+        r"|(?<![0-9A-Za-z])(?:[a-f]{8,}|[A-F]{8,})(?![0-9A-Za-z])"
+        % (_LOWER, _UPPER, _LOWER, _UPPER),
     ),
     ("num", r"(?<![0-9A-Za-z])-?\d+\.\d+(?![0-9])"),
     (
@@ -87,8 +113,8 @@ _TYPES: list[tuple[str, str]] = [
     ),
     ("int", r"(?<![0-9A-Za-z])-\d+|\d+"),
     ("bool", r"(?<![A-Za-z0-9_])(?:true|false|True|False|TRUE|FALSE|null|NULL)(?![A-Za-z0-9_])"),
-    ("month", r"(?<![A-Za-z])(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)(?![A-Za-z])"),
-    ("weekday", r"(?<![A-Za-z])(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)(?![A-Za-z])"),
+    ("month", r"(?<![A-Za-z])%s(?![A-Za-z])" % MONTH_PATTERN),
+    ("weekday", r"(?<![A-Za-z])%s(?![A-Za-z])" % DAY_PATTERN),
 ]
 # A size or duration unit is typed only right after a number and one space
 # ("5.2 KB", "30 ms"); being context-dependent it is applied per token.
@@ -105,6 +131,7 @@ _PLACEHOLDERS: tuple[str, ...] = tuple(chr(0xE001 + k) for k in range(len(TYPE_N
 TO_COARSE = {ord(p): GENERIC for p in _PLACEHOLDERS}
 _TO_READABLE = {ord(p): "<%s>" % n for p, n in zip(_PLACEHOLDERS, TYPE_NAMES, strict=False)}
 _TO_READABLE[ord(GENERIC)] = "<*>"
+
 # Indexed by the number of the group that matched (groups count from 1).
 _REPL_TABLE: tuple[str, ...] = ("", *_PLACEHOLDERS)
 
