@@ -10,10 +10,11 @@ import pytest
 
 pytest.importorskip("websockets", reason="the websocket extra is not installed")
 
-from auracodec import Pipeline
+from auracodec import Pipeline, loopback
 from auracodec.cli import main
 from auracodec.core.corpus import Sample, builtin_sample
-from auracodec.loopback import conversations, demo, stress
+from auracodec.loopback import Turn, conversations, demo, stress
+from auracodec.websocket import AuraConnection
 
 
 def test_conversations_grouping() -> None:
@@ -41,6 +42,48 @@ def test_stress_loses_nothing() -> None:
     assert (result.lost, result.altered, result.errors) == (0, 0, [])
     assert result.messages == 200 and sum(result.methods.values()) == 200
     assert result.round_trip_us.samples > 0
+
+
+async def _never_answers(conn: AuraConnection, *args: object) -> None:
+    """A server side that reads nothing and sends nothing until the connection closes."""
+    await conn.ws.wait_closed()
+
+
+def test_stress_counts_cancelled_clients_as_lost(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(loopback, "_serve_plan", _never_answers)
+    script = [Turn(True, b"a question"), Turn(False, b"an answer")]
+    result = asyncio.run(stress(Pipeline.from_config(), [script], users=3, messages=4, timeout=0.5))
+    # Each client sends its question and waits for an answer until the timeout
+    # cancels it: the 3 messages it never got through are lost.
+    assert result.errors == ["3 clients did not finish within 0.5 s"]
+    assert result.lost == result.messages - sum(result.methods.values())
+    assert result.lost >= 9
+
+
+def test_stress_with_nothing_through_still_reports(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(loopback, "_serve_plan", _never_answers)
+    corpus = tmp_path / "chat.jsonl"
+    corpus.write_text(
+        json.dumps({"text": "welcome", "conv": "c", "role": "assistant"})
+        + "\n"
+        + json.dumps({"text": "thanks", "conv": "c", "role": "user"})
+        + "\n",
+        encoding="utf-8",
+    )
+    argv = ["stress", "--corpus", str(corpus), "--users", "2", "--messages", "4"]
+    # --json - writes the report to stdout (and the text report to stderr).
+    assert main([*argv, "--timeout", "0.5", "--json", "-"]) == 1
+    out, err = capsys.readouterr()
+    report = json.loads(out)
+    assert report["lost"] == 8 and report["messages"] == 8 and report["methods"] == {}
+    assert report["ratio"] is None and report["bytes_vs_deflate"] is None
+    assert "2 clients did not finish within 0.5 s" in err
+    assert "(no message got through)" in err and "lost 8, altered 0" in err
+    assert not (Path.cwd() / "-").exists()
+    assert main([*argv, "--timeout", "0"]) == 2
+    assert "--timeout must be more than 0 seconds, got 0" in capsys.readouterr().err
 
 
 def test_stress_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

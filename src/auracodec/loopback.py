@@ -228,12 +228,25 @@ class StressResult:
     def ratio(self) -> float:
         return self.message_bytes / self.frame_bytes if self.frame_bytes else 0.0
 
+    @property
+    def bytes_vs_deflate(self) -> float | None:
+        """auracodec's bytes as a share of permessage-deflate's (``None``: nothing sent)."""
+        return _share(self.frame_bytes, self.deflate_bytes)
+
     def to_dict(self) -> dict[str, Any]:
+        """The report as JSON types; a ratio is ``None`` when no message got through."""
         d = attrs.asdict(self)
-        d["ratio"] = round(self.ratio, 4)
-        d["deflate_ratio"] = round(self.message_bytes / self.deflate_bytes, 4)
-        d["bytes_vs_deflate"] = round(self.frame_bytes / self.deflate_bytes, 4)
+        for key, value in (
+            ("ratio", _share(self.message_bytes, self.frame_bytes)),
+            ("deflate_ratio", _share(self.message_bytes, self.deflate_bytes)),
+            ("bytes_vs_deflate", self.bytes_vs_deflate),
+        ):
+            d[key] = None if value is None else round(value, 4)
         return d
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
 
 
 async def stress(
@@ -251,7 +264,8 @@ async def stress(
     Client ``i`` replays the scripts from ``i`` on, round robin, until it has
     exchanged ``messages`` messages (both directions); the first ``warmup``
     of each client are left out of the latency figures. Everything stops
-    after ``timeout`` seconds; what did not arrive by then counts as lost.
+    after ``timeout`` seconds; what did not arrive by then counts as lost, so
+    every planned message is either counted or lost.
     """
     if not scripts:
         raise ValueError("no conversations to replay")
@@ -261,28 +275,34 @@ async def stress(
     dec: list[int] = []
     rtt: list[int] = []
     sizes = [0, 0, 0]  # message bytes, frame bytes, deflate bytes
-    lost = altered = 0
+    # Messages each client got through. Lost ones are counted from these once
+    # every client is done, however it ended: a client cancelled at the timeout
+    # (CancelledError is no Exception) or before it even started counts too.
+    seen = [0] * users
+    altered = 0
     errors: list[str] = []
 
-    async def server_side(conn: AuraConnection) -> None:
+    def count_altered() -> None:
         nonlocal altered
+        altered += 1
+
+    async def server_side(conn: AuraConnection) -> None:
         user = int(conn.ws.request.path.strip("/"))  # type: ignore[union-attr]
         try:
-            altered += await _serve_plan(conn, plans[user])
+            await _serve_plan(conn, plans[user], count_altered)
         except Exception as exc:  # noqa: BLE001 - reported, the run goes on
             errors.append(f"server, user {user}: {type(exc).__name__}: {exc}")
 
     async def client_side(user: int, port: int) -> None:
-        nonlocal lost, altered
+        nonlocal altered
         deflate = {True: _Deflate(), False: _Deflate()}
-        seen = 0
         try:
             async with connect(f"ws://127.0.0.1:{port}/{user}", pipeline=pipeline) as conn:
                 session = conn.session
                 assert session is not None
                 sent_at = 0
                 for turn in plans[user]:
-                    counted = seen >= warmup
+                    counted = seen[user] >= warmup
                     if turn.from_client:
                         start = time.perf_counter_ns()
                         frame = session.encode(turn.data)
@@ -295,7 +315,7 @@ async def stress(
                         try:
                             frame = await asyncio.wait_for(conn.recv_frame(), 30.0)
                         except TimeoutError:
-                            break  # counted below with the rest not seen
+                            break  # lost, with the rest not seen
                         start = time.perf_counter_ns()
                         data = session.decode_bytes(frame)
                         took = time.perf_counter_ns() - start
@@ -309,12 +329,11 @@ async def stress(
                     sizes[0] += len(turn.data)
                     sizes[1] += len(frame)
                     sizes[2] += deflate[turn.from_client].size(turn.data)
-                    seen += 1
+                    seen[user] += 1
                     if progress:
                         progress(1)
         except Exception as exc:  # noqa: BLE001 - reported, the run goes on
             errors.append(f"client {user}: {type(exc).__name__}: {exc}")
-        lost += len(plans[user]) - seen
 
     started = time.perf_counter()
     async with serve(server_side, "127.0.0.1", 0, pipeline=pipeline) as server:
@@ -338,7 +357,7 @@ async def stress(
         encode_us=Percentiles.of(enc),
         decode_us=Percentiles.of(dec),
         round_trip_us=Percentiles.of(rtt),
-        lost=lost,
+        lost=sum(len(plan) - n for plan, n in zip(plans, seen, strict=True)),
         altered=altered,
         errors=errors,
     )
@@ -353,15 +372,17 @@ def _plan(scripts: Sequence[Sequence[Turn]], user: int, messages: int) -> list[T
     return plan[:messages]
 
 
-async def _serve_plan(conn: AuraConnection, plan: Sequence[Turn]) -> int:
-    """Play the server's side of a plan; returns how many messages arrived altered."""
+async def _serve_plan(
+    conn: AuraConnection, plan: Sequence[Turn], altered: Callable[[], None]
+) -> None:
+    """Play the server's side of a plan; call ``altered()`` for each message that
+    arrived altered, as it arrives (the run may be cut short)."""
     session = conn.session
     assert session is not None
-    altered = 0
     for turn in plan:
         if turn.from_client:
             frame = await asyncio.wait_for(conn.recv_frame(), 30.0)
-            altered += session.decode_bytes(frame) != turn.data
+            if session.decode_bytes(frame) != turn.data:
+                altered()
         else:
             await conn.ws.send(session.encode(turn.data))
-    return altered

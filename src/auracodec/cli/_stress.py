@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -23,7 +21,7 @@ from ._command import (
     load_pipeline,
     websockets_needed,
 )
-from ._output import progress_bars, report_console
+from ._output import STDOUT, progress_bars, report_console, write_json
 
 if TYPE_CHECKING:
     from ..loopback import Turn
@@ -57,7 +55,7 @@ def add_parser(sub: Subparsers) -> None:
         metavar="S",
         help="stop after S seconds; what has not arrived counts as lost",
     )
-    c.add_argument("--json", metavar="OUT", help="write the report as JSON")
+    c.add_argument("--json", metavar="OUT", help="write the report as JSON ('-': to stdout)")
 
 
 def _scripts(corpus: Sequence[str] | None) -> list[list[Turn]]:
@@ -76,6 +74,8 @@ def run(args: argparse.Namespace, err: Console) -> int:
 
     if args.users < 1 or args.messages < 1:
         raise AuraError("--users and --messages must be at least 1")
+    if not args.timeout > 0:
+        raise AuraError(f"--timeout must be more than 0 seconds, got {args.timeout:g}")
     pipe = load_pipeline(args)
     scripts = _scripts(args.corpus)
     err.print(
@@ -94,16 +94,17 @@ def run(args: argparse.Namespace, err: Console) -> int:
                 progress=lambda n: progress.advance(task, n),
             )
         )
-    out = report_console()
+    out = report_console(stdout_taken=args.json == STDOUT)
     shares = ", ".join(
         f"{n} {c / result.messages:.0%}"
         for n, c in sorted(result.methods.items(), key=lambda kv: -kv[1])
     )
     out.print(f"{result.messages} messages in {result.seconds:.1f} s; methods: {shares}")
+    share = result.bytes_vs_deflate
     out.print(
         f"bytes: {result.message_bytes} -> {result.frame_bytes} (ratio {result.ratio:.2f}); "
         f"permessage-deflate {result.deflate_bytes} "
-        f"({result.frame_bytes / result.deflate_bytes:.2f}x of it)"
+        + (f"({share:.2f}x of it)" if share is not None else "(no message got through)")
     )
     out.print(
         f"encode µs p50/p95/p99 {format_percentiles(result.encode_us)}; "
@@ -114,8 +115,7 @@ def run(args: argparse.Namespace, err: Console) -> int:
     for e in result.errors[:10]:
         err.print(e, style="red")
     if args.json:
-        Path(args.json).write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
-        err.print(f"wrote {args.json}")
+        write_json(args.json, result.to_dict(), err)
     if result.lost or result.altered or result.errors:
         raise Failed("messages were lost or altered")
     return 0
