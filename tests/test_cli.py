@@ -61,6 +61,18 @@ def test_bench_on_builtin_sample(capsys: pytest.CaptureFixture[str], tmp_path: P
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_bench_json_to_stdout(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, err = run(capsys, "bench", "--limit", "40", "--no-baselines", "--json", "-")
+    assert code == 0, err
+    report = json.loads(out)  # stdout holds the JSON alone
+    assert report["messages"] == 40
+    assert {r["name"] for r in report["results"]} >= {"pipeline", "zstd"}
+    assert "ratio = message bytes / frame bytes" in err and "zstd alone" in err
+    assert not (Path.cwd() / "-").exists()
+    code, _, err = run(capsys, "bench", "--limit", "40", "--plot", "-")
+    assert code == 2 and "--plot writes a PNG file: give it a file name, not -" in err
+
+
 def test_train_then_bench(capsys: pytest.CaptureFixture[str], tmp_path: Path, corpus: Path) -> None:
     profile = tmp_path / "profile"
     code, _, err = run(capsys, "train", str(corpus), "-o", str(profile))

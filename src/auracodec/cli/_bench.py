@@ -14,7 +14,7 @@ from ..benchmark import bench, plot_results, results_table, summary_lines
 from ..core.corpus import builtin_sample, read_corpus
 from ..core.errors import AuraError
 from ._command import Failed, Subparsers, add_command, add_config_option, describe, load_pipeline
-from ._output import progress_bars, report_console, stepper, write_json
+from ._output import STDOUT, progress_bars, report_console, stepper, write_json
 
 
 def add_parser(sub: Subparsers) -> None:
@@ -23,13 +23,15 @@ def add_parser(sub: Subparsers) -> None:
     )
     c.add_argument("corpus", nargs="*", metavar="CORPUS", help="JSONL or text files, directories")
     add_config_option(c)
-    c.add_argument("--json", metavar="OUT", help="write the results as JSON")
+    c.add_argument("--json", metavar="OUT", help="write the results as JSON ('-': to stdout)")
     c.add_argument("--plot", metavar="OUT.png", help="plot ratio by size bucket (matplotlib)")
     c.add_argument("--limit", type=int, metavar="N", help="use only the first N messages")
     c.add_argument("--no-baselines", action="store_true", help="skip zstd-3, brotli-5, deflate")
 
 
 def run(args: argparse.Namespace, err: Console) -> int:
+    if args.plot == STDOUT:
+        raise AuraError("--plot writes a PNG file: give it a file name, not -")
     if args.corpus:
         samples = read_corpus(args.corpus)
         source = ", ".join(args.corpus)
@@ -48,7 +50,7 @@ def run(args: argparse.Namespace, err: Console) -> int:
         results = bench(
             samples, pipe, with_baselines=not args.no_baselines, progress=stepper(progress)
         )
-    out = report_console()
+    out = report_console(stdout_taken=args.json == STDOUT)
     out.print(results_table(results))
     for line in summary_lines(results):
         out.print(line)

@@ -45,11 +45,10 @@ def stderr_console() -> Console:
 def report_console(*, stdout_taken: bool = False) -> Console:
     """Where a command's report goes: stdout, or stderr when stdout carries data
     (``--json -``), so that what is piped stays parseable."""
-    if stdout_taken:
-        return stderr_console()
+    stream = sys.stderr if stdout_taken else sys.stdout
     # Tables are wide; when piped, do not squeeze them into 80 columns.
-    width = None if sys.stdout.isatty() else 160
-    return Console(width=width, markup=False, emoji=False, highlight=False)
+    width = None if stream.isatty() else 160
+    return Console(stderr=stdout_taken, width=width, markup=False, emoji=False, highlight=False)
 
 
 def tagged(tag: str, text: str, style: str = "red") -> Text:
