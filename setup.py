@@ -39,7 +39,12 @@ setup(
         extension(
             "auracodec.plugins.brio._brio",
             "src/auracodec/plugins/brio/_brio.c",
-            "src/auracodec/plugins/brio/_core.c",
+            # the C core, one file per role (_internal.h); no Python in it
+            "src/auracodec/plugins/brio/_predict.c",
+            "src/auracodec/plugins/brio/_coder.c",
+            "src/auracodec/plugins/brio/_session.c",
+            "src/auracodec/plugins/brio/_model.c",
+            "src/auracodec/plugins/brio/_train.c",
             extra=[] if os.environ.get("AURACODEC_SANITIZE") else ["-O3"],
         ),
     ]

@@ -56,8 +56,8 @@ def build() -> Path:
         "-fno-omit-frame-pointer",
         "-DBRIO_NO_CLONES",
         f"-I{sysconfig.get_paths()['include']}",
-        str(SRC / "_brio.c"),
-        str(SRC / "_core.c"),
+        # the binding and every file of the C core
+        *(str(p) for p in sorted(SRC.glob("*.c"))),
         "-o",
         str(target),
     ]

@@ -13,9 +13,12 @@ a model the codec still works, adapting within each message only. In a
 session (see ``docs/sessions.md``) a context carries the adaptation
 across the messages of a direction: method id ``0x13``.
 
-The coding loops are C (``_core.c``, ``_brio.c``), run without the GIL, and
-share one read-only model between threads; every decoding failure is one of
-auracodec's ``DecodeError`` subclasses, raised by the C code itself.
+The coding loops are C: a core without Python, one file per role
+(``_predict``, ``_coder``, ``_session``, ``_model``, ``_train``; their contract
+is ``_internal.h``, their API ``_core.h``), and its CPython binding
+``_brio.c``. They run without the GIL and share one read-only model between
+threads; every decoding failure is one of auracodec's ``DecodeError``
+subclasses, raised by the C code itself.
 """
 
 from __future__ import annotations

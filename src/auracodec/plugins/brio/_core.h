@@ -1,9 +1,12 @@
 /*
- * brio_core.h - BRIO: trained context-mixing entropy coder for short messages.
+ * _core.h - BRIO: trained context-mixing entropy coder for short messages.
  *
- * Pure C core (no Python).  See SPEC.md for the model and frame format.
- * All arithmetic that influences coding is integer-only and specified
- * bit-exactly in SPEC.md (and mirrored by ref.py).
+ * The public interface of BRIO's C core, the only header a user of the core
+ * includes (the CPython binding _brio.c; a WebAssembly wrapper).  The core is
+ * plain C11 without Python, in one file per role (_internal.h lists them).
+ * docs/brio.md specifies the model and frame format; all arithmetic that
+ * influences coding is integer-only and specified bit-exactly there (and
+ * mirrored by tests/brio_ref.py), so every build produces the same bytes.
  */
 #ifndef BRIO_CORE_H
 #define BRIO_CORE_H

@@ -1,0 +1,184 @@
+/*
+ * _coder.h - BRIO core, the binary arithmetic coder and the frame of one
+ * message (docs/brio.md, section 1): the coding loops, static inline so
+ * that the stateless entry points (_coder.c) and the session ones
+ * (_session.c) each get them specialised and inlined with the predictor.
+ */
+#ifndef BRIO_CODER_H
+#define BRIO_CODER_H
+
+#include "_predict.h"
+
+typedef struct {
+    uint32_t x1, x2;
+    uint8_t *out;
+    size_t n, cap;
+    int err;
+} enc_t;
+
+static inline void enc_put(enc_t *e, uint8_t b)
+{
+    if (e->n == e->cap) {
+        size_t nc = e->cap ? e->cap * 2 : 256;
+        uint8_t *no = (uint8_t *)realloc(e->out, nc);
+        if (!no) { e->err = 1; return; }
+        e->out = no;
+        e->cap = nc;
+    }
+    e->out[e->n++] = b;
+}
+
+static inline void enc_bit(enc_t *e, int y, int p)
+{
+    uint32_t xmid = e->x1 + (uint32_t)(((uint64_t)(e->x2 - e->x1) * (uint32_t)p) >> 12);
+    if (y) e->x2 = xmid; else e->x1 = xmid + 1;
+    while (((e->x1 ^ e->x2) & 0xFF000000u) == 0) {
+        enc_put(e, (uint8_t)(e->x2 >> 24));
+        e->x1 <<= 8;
+        e->x2 = (e->x2 << 8) | 255;
+    }
+}
+
+static inline void enc_flush(enc_t *e)
+{
+    /* one byte v with v << 24 in [x1, x2] (v = ceil(x1 / 2^24)), none if x1 == 0;
+     * the decoder reads missing bytes as 0 */
+    if (e->x1) enc_put(e, (uint8_t)((e->x1 >> 24) + ((e->x1 & 0xFFFFFF) ? 1 : 0)));
+}
+
+typedef struct {
+    uint32_t x1, x2, x;
+    const uint8_t *in;
+    size_t n, pos; /* pos may run past n: missing bytes read as 0 */
+} dec_t;
+
+static inline uint8_t dec_byte(dec_t *d)
+{
+    uint8_t b = d->pos < d->n ? d->in[d->pos] : 0;
+    d->pos++;
+    return b;
+}
+
+static inline int dec_bit(dec_t *d, int p)
+{
+    uint32_t xmid = d->x1 + (uint32_t)(((uint64_t)(d->x2 - d->x1) * (uint32_t)p) >> 12);
+    int y = d->x <= xmid;
+    if (y) d->x2 = xmid; else d->x1 = xmid + 1;
+    while (((d->x1 ^ d->x2) & 0xFF000000u) == 0) {
+        d->x1 <<= 8;
+        d->x2 = (d->x2 << 8) | 255;
+        d->x = (d->x << 8) | dec_byte(d);
+    }
+    return y;
+}
+
+/* ------------------------------------------------------------------ */
+/* one message                                                         */
+
+/* Code one message on an initialised context.  Stateless calls use a fresh
+ * context with buf = the message itself; a session appends the message to
+ * its history buffer (c->hb) so the match model also sees earlier messages. */
+
+BRIO_INLINE int enc_message(ctx_t *c, int sess, const uint8_t *in, size_t n, uint8_t **out, size_t *outlen)
+{
+    enc_t e = {0, 0xFFFFFFFFu, NULL, 0, 0, 0};
+    *out = NULL;
+    *outlen = 0;
+    if (sess) {
+        if (hist_reserve(c, n)) return BRIO_ENOMEM;
+    } else {
+        c->buf = in;
+    }
+    eom_t em;
+    for (size_t i = 0;; i++) {
+        c->pos = i;
+        enc_bit(&e, i == n, eom_predict(c, &em, 0));
+        if (i == n) break;
+        eom_adapt(c, &em, 0);
+        byte_contexts(c);
+        int ch = in[i];
+        for (int b = 7; b >= 0; b--) {
+            int y = (ch >> b) & 1;
+            enc_bit(&e, y, predict_bit(c, 0));
+            update_bit(c, y, 0);
+        }
+        byte_done(c, i, ch, sess);
+        if (c->err || e.err) break;
+    }
+    enc_flush(&e);
+    if (c->err || e.err || (!e.out && !(e.out = (uint8_t *)malloc(1)))) {
+        free(e.out);
+        return BRIO_ENOMEM;
+    }
+    *out = e.out;
+    *outlen = e.n;
+    return BRIO_OK;
+}
+
+BRIO_INLINE int dec_message(ctx_t *c, int sess, const uint8_t *in, size_t n, size_t limit,
+                            uint8_t **out, size_t *outlen)
+{
+    dec_t d = {0, 0xFFFFFFFFu, 0, in, n, 0};
+    *out = NULL;
+    *outlen = 0;
+    for (int i = 0; i < 4; i++) d.x = (d.x << 8) | dec_byte(&d);
+    size_t cap = 0, start = c->hlen;
+    uint8_t *ob = NULL;
+    int rc = BRIO_OK;
+    eom_t em;
+    for (size_t i = 0;; i++) {
+        c->pos = i;
+        if (dec_bit(&d, eom_predict(c, &em, 0))) break;
+        eom_adapt(c, &em, 0);
+        if (i >= limit) { rc = BRIO_ELIMIT; break; }
+        if (sess) {
+            if (hist_reserve(c, 1)) { rc = BRIO_ENOMEM; break; }
+        } else if (i == cap) {
+            size_t nc = cap ? cap * 2 : 64;
+            if (nc > limit) nc = limit;
+            uint8_t *no = (uint8_t *)realloc(ob, nc);
+            if (!no) { rc = BRIO_ENOMEM; break; }
+            ob = no;
+            cap = nc;
+            c->buf = ob;
+        }
+        byte_contexts(c);
+        for (int b = 0; b < 8; b++) {
+            int y = dec_bit(&d, predict_bit(c, 0));
+            update_bit(c, y, 0);
+        }
+        int ch = c->c0 & 255;
+        if (!sess) ob[i] = (uint8_t)ch;
+        byte_done(c, i, ch, sess);
+        if (c->err) { rc = BRIO_ENOMEM; break; }
+    }
+    size_t outn = c->pos;
+    if (rc == BRIO_OK) {
+        /* canonical-length check: recompute what the encoder emitted */
+        size_t k = d.pos - 4; /* bytes shifted out by the encoder */
+        size_t L;
+        if (d.x1) {
+            uint32_t v = (d.x1 >> 24) + ((d.x1 & 0xFFFFFF) ? 1 : 0);
+            L = k + 1;
+            if (n > k && in[k] != v) rc = BRIO_ECORRUPT;
+        } else {
+            L = k;
+        }
+        if (rc == BRIO_OK) {
+            if (n > L) rc = BRIO_ETRAIL;
+            else if (n < L) rc = BRIO_ETRUNC;
+        }
+    }
+    if (rc == BRIO_OK && sess) {
+        ob = (uint8_t *)malloc(outn ? outn : 1);
+        if (!ob) rc = BRIO_ENOMEM;
+        else if (outn) memcpy(ob, c->hb + start, outn);
+    }
+    if (rc != BRIO_OK) { free(ob); return rc; }
+    if (!ob && !(ob = (uint8_t *)malloc(1))) return BRIO_ENOMEM;
+    *out = ob;
+    *outlen = outn;
+    return BRIO_OK;
+}
+
+#endif
