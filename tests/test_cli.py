@@ -104,6 +104,33 @@ def test_compress_decompress_jsonl(
     assert texts == [s.data.decode() for s in builtin_sample()]
 
 
+def test_compress_decompress_carry_every_field(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    lines = [
+        {"text": "hi", "conv": 7, "role": "human", "id": "m-1", "meta": {"lang": "en"}},
+        {"id": "m-2", "text": "héllo [there]", "conv": None, "tags": ["a", 1, True], "n": 2.5},
+        {"text": "no other field"},
+    ]
+    src = tmp_path / "messages.jsonl"
+    src.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    code, out, err = run(capsys, "compress", str(src))
+    assert code == 0, err
+    frames = [json.loads(line) for line in out.splitlines()]
+    for frame, line in zip(frames, lines, strict=True):
+        assert set(frame) == {"frame", "method", "size", "frame_size"} | (set(line) - {"text"})
+        assert all(frame[k] == v for k, v in line.items() if k != "text")
+    (tmp_path / "frames.jsonl").write_text(out, encoding="utf-8")
+    code, out, err = run(capsys, "decompress", str(tmp_path / "frames.jsonl"))
+    assert code == 0, err
+    assert [json.loads(line) for line in out.splitlines()] == lines
+    # A field compress writes itself cannot travel alongside it.
+    src.write_text(json.dumps({"text": "x", "size": "XL"}) + "\n", encoding="utf-8")
+    code, out, err = run(capsys, "compress", str(src))
+    assert code == 2 and out == ""
+    assert f"{src}:1: the line has a field 'size', which compress writes itself" in err
+
+
 def test_decompress_reports_bad_frames(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     good = base64.b64encode(Pipeline.from_config().encode("fine")).decode()

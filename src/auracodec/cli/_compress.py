@@ -1,7 +1,11 @@
 """``auracodec compress`` and ``decompress``: messages to frames and back.
 
-JSONL in, JSONL out, one object per message, the frame in base64; or, with
-``--raw``, one message in and one binary frame out (and back).
+JSONL in, JSONL out, one object per message; or, with ``--raw``, one message
+in and one binary frame out (and back). ``compress`` writes the frame in
+base64, its method and sizes, and every field of the corpus line but ``text``
+as it was; ``decompress`` writes ``text`` (or ``data``, base64, for a message
+that is not UTF-8) and those fields. So ``compress | decompress`` gives the
+corpus lines back.
 """
 
 from __future__ import annotations
@@ -17,9 +21,14 @@ from typing import Any, BinaryIO
 
 from rich.console import Console
 
-from ..core.corpus import Sample, read_corpus
+from ..core.corpus import _files as corpus_files  # the one rule for what a directory holds
+from ..core.corpus import read_corpus
 from ..core.errors import AuraError, DecodeError
 from ._command import Failed, Subparsers, add_command, add_config_option, load_pipeline
+
+#: The fields compress writes. A corpus line's own field of one of these names
+#: could not be told apart from it, so it is refused.
+FRAME_FIELDS = ("frame", "method", "size", "frame_size")
 
 
 def add_parser(sub: Subparsers) -> None:
@@ -48,16 +57,15 @@ def run_compress(args: argparse.Namespace, err: Console) -> int:
     if args.raw:
         out.write(pipe.encode(_read_raw(args.files)))
         return 0
-    for s in _read_input(args.files):
-        frame = pipe.encode(s.data)
+    for data, fields in _messages(args.files):
+        frame = pipe.encode(data)
         record: dict[str, Any] = {
             "frame": base64.b64encode(frame).decode("ascii"),
             "method": pipe.method_of(frame),
-            "size": len(s.data),
+            "size": len(data),
             "frame_size": len(frame),
+            **fields,
         }
-        if s.conv is not None:
-            record["conv"] = s.conv
         _write_line(out, record)
     return 0
 
@@ -82,25 +90,49 @@ def run_decompress(args: argparse.Namespace, err: Console) -> int:
             result = {"text": data.decode("utf-8")}
         except UnicodeDecodeError:
             result = {"data": base64.b64encode(data).decode("ascii")}
-        if "conv" in record:
-            result["conv"] = record["conv"]
+        # Every field compress carried, as it was (the decoded message wins a clash).
+        carried = {k: v for k, v in record.items() if k not in FRAME_FIELDS}
+        result.update((k, v) for k, v in carried.items() if k not in result)
         _write_line(out, result)
     if failures:
         raise Failed(f"{failures} frames did not decode")
     return 0
 
 
-def _read_input(files: Sequence[str]) -> Iterator[Sample]:
+def _messages(files: Sequence[str]) -> Iterator[tuple[bytes, dict[str, Any]]]:
+    """Every message of the inputs (default: stdin), with the other fields of its line."""
     if files:
-        yield from read_corpus(files)
+        for path in corpus_files(files):
+            yield from _file_messages(path)
         return
     data = sys.stdin.buffer.read()
     with tempfile.TemporaryDirectory() as tmp:
-        stripped = data.lstrip()
-        name = "stdin.jsonl" if stripped.startswith(b"{") else "stdin.txt"
+        name = "stdin.jsonl" if data.lstrip().startswith(b"{") else "stdin.txt"
         path = Path(tmp) / name
         path.write_bytes(data)
-        yield from read_corpus([path])
+        yield from _file_messages(path)
+
+
+def _file_messages(path: Path) -> Iterator[tuple[bytes, dict[str, Any]]]:
+    # The corpus reader decides what a message is and refuses bad lines; the
+    # lines are then read again for their other fields, one per message.
+    samples = read_corpus([path])
+    if not path.name.endswith(".jsonl"):
+        for s in samples:
+            yield s.data, {}
+        return
+    with path.open("rb") as f:
+        lines = [(number, line) for number, line in enumerate(f, 1) if line.strip()]
+    for s, (number, line) in zip(samples, lines, strict=True):
+        fields = json.loads(line)
+        del fields["text"]
+        for name in FRAME_FIELDS:
+            if name in fields:
+                raise AuraError(
+                    f"{path}:{number}: the line has a field {name!r}, which compress "
+                    "writes itself; rename it to carry it through"
+                )
+        yield s.data, fields
 
 
 def _read_raw(files: Sequence[str]) -> bytes:
