@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import subprocess
 import sys
 import sysconfig
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -86,6 +88,67 @@ def test_train_then_bench(capsys: pytest.CaptureFixture[str], tmp_path: Path, co
     )
     assert code == 0, err
     assert "100 messages" in err and "zstd-3" not in out
+
+
+def test_train_keeps_a_profile_whose_frames_would_stop_decoding(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, corpus: Path
+) -> None:
+    profile = tmp_path / "profile"
+    code, _, err = run(capsys, "train", str(corpus), "-o", str(profile))
+    assert code == 0, err
+    found = re.search(r"wrote (.+) \(fingerprint ([0-9a-f]{16})\)", err)
+    assert found and Path(found[1]) == profile.resolve() / "auracodec.toml"
+    first = found[2]
+    # The profile's auracodec.toml (tomli-w) opens with its header and reads back.
+    text = (profile / "auracodec.toml").read_text(encoding="utf-8")
+    assert text.startswith("# Written by auracodec ")
+    assert tomllib.loads(text)["codecs"]["zstd"]["dictionary"] == "zstd.dict"
+    message = "Can I substitute yogurt for buttermilk in pancakes?"
+    frame = Pipeline.from_config(profile).encode(message)
+    before = {p.name: p.read_bytes() for p in profile.iterdir()}
+
+    # Another corpus: BRIO and zstd are trained anew, the fingerprint changes.
+    other = tmp_path / "other.jsonl"
+    other.write_text("".join(corpus.read_text(encoding="utf-8").splitlines(True)[::2]))
+    code, _, err = run(capsys, "train", str(other), "-o", str(profile))
+    assert code == 2
+    assert f"training changed its fingerprint from {first} to " in err
+    assert "frames made with the existing profile would no longer decode" in err
+    assert "The existing profile is unchanged" in err
+    assert "--force" in err and "another directory with -o" in err
+    assert {p.name: p.read_bytes() for p in profile.iterdir()} == before
+    assert Pipeline.from_config(profile).decode(frame) == message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.jsonl", "other.jsonl", "profile"]
+
+    code, _, err = run(capsys, "train", str(other), "-o", str(profile), "--force")
+    assert code == 0, err
+    assert f"warning: replaced a profile of fingerprint {first}" in err
+    found = re.search(r"\(fingerprint ([0-9a-f]{16})\)", err)
+    assert found and found[1] != first
+    assert Pipeline.from_config(profile).fingerprint == found[1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.jsonl", "other.jsonl", "profile"]
+
+
+def test_train_never_replaces_what_is_not_a_profile(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, corpus: Path
+) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "todo.txt").write_text("keep me")
+    code, _, err = run(capsys, "train", str(corpus), "-o", str(notes), "--force")
+    assert code == 2
+    assert f"{notes} holds files but no auracodec.toml, so it is not a profile" in err
+    assert [p.name for p in notes.iterdir()] == ["todo.txt"]
+    # A profile that does not load cannot be compared: replaced only with --force.
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "auracodec.toml").write_text("[codecs.zstd]\nlevel = 'max'\n")
+    code, _, err = run(capsys, "train", str(corpus), "-o", str(broken))
+    assert code == 2
+    assert f"the existing profile in {broken} does not load (" in err
+    assert "codecs.zstd.level: expected an integer" in err and "--force" in err
+    assert [p.name for p in broken.iterdir()] == ["auracodec.toml"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken", "corpus.jsonl", "notes"]
 
 
 def test_compress_decompress_jsonl(

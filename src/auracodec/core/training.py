@@ -9,14 +9,22 @@ loads as is::
       auracodec.toml     the starting config, plus every trained codec's table
       zstd.dict          artifacts, referenced relative to auracodec.toml
       ...
+
+Training again into an existing profile starts from a copy of it (template
+discovery resumes) made beside it by :class:`ProfileUpdate`, which puts the
+new profile in place only once it is complete, so a failed or refused run
+leaves the old one as it was.
 """
 
 from __future__ import annotations
 
 import datetime
 import os
+import secrets
+import shutil
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from types import TracebackType
 from typing import Any, Protocol
 
 import attrs
@@ -24,11 +32,18 @@ import attrs
 from .._version import __version__
 from .config import Config, dump_toml
 from .corpus import Sample
-from .errors import ConfigError
+from .errors import AuraError, ConfigError
 from .registry import Registry
 from .settings import Setting
 
-__all__ = ["NullProgress", "Progress", "TrainResult", "TrainedProfile", "train"]
+__all__ = [
+    "NullProgress",
+    "ProfileUpdate",
+    "Progress",
+    "TrainResult",
+    "TrainedProfile",
+    "train",
+]
 
 CONFIG_NAME = "auracodec.toml"
 
@@ -153,3 +168,91 @@ def _carried(
             value = [str(config.base_dir / v) for v in value]
         table[key] = value
     return table
+
+
+@attrs.define
+class ProfileUpdate:
+    """A profile written beside its directory, then put in its place whole.
+
+    :meth:`begin` makes a staging directory next to ``target`` (on the same
+    file system, so the swap is two renames), holding a copy of the existing
+    profile if there is one. Train into :attr:`staging`, then :meth:`commit`;
+    leaving the ``with`` block without committing removes the staging
+    directory and leaves ``target`` untouched::
+
+        with ProfileUpdate.begin("profile") as update:
+            train(corpus, update.staging)
+            update.commit()
+
+    Between the two renames of :meth:`commit` the old profile sits beside the
+    target under a ``.replaced-`` name, and is put back if the second fails.
+    """
+
+    target: Path
+    staging: Path
+    #: Whether ``target`` held a profile (an ``auracodec.toml``).
+    existing: bool
+    _done: bool = False
+
+    @classmethod
+    def begin(cls, target: str | os.PathLike[str]) -> ProfileUpdate:
+        """Stage an update of ``target``: a new directory, or an existing profile.
+
+        Refuses (:class:`~auracodec.AuraError`) a ``target`` that is a file, or
+        a directory that holds files but no ``auracodec.toml``: replacing it
+        would delete what is not a profile.
+        """
+        out = Path(target).resolve()
+        existing = (out / CONFIG_NAME).is_file()
+        if out.exists() and not out.is_dir():
+            raise AuraError(f"{out} is a file; a profile is a directory")
+        if out.is_dir() and not existing and any(out.iterdir()):
+            raise AuraError(
+                f"{out} holds files but no {CONFIG_NAME}, so it is not a profile; "
+                "name a new or empty directory"
+            )
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = out.parent / f".{out.name}.training-{secrets.token_hex(4)}"
+        staging.mkdir()  # mode from the umask, as a new profile directory gets
+        try:
+            if existing:
+                shutil.copytree(out, staging, symlinks=True, dirs_exist_ok=True)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return cls(out, staging, existing)
+
+    def commit(self) -> None:
+        """Put the staged profile in place of ``target`` (which may not exist)."""
+        if self._done:
+            raise RuntimeError("this profile update is over")
+        old = None
+        if self.target.exists():
+            old = self.target.parent / f".{self.target.name}.replaced-{secrets.token_hex(4)}"
+            self.target.rename(old)
+        try:
+            self.staging.rename(self.target)
+        except BaseException:
+            if old is not None:
+                old.rename(self.target)
+            raise
+        self._done = True
+        if old is not None:
+            shutil.rmtree(old)
+
+    def discard(self) -> None:
+        """Remove the staged profile; ``target`` stays as it was."""
+        if not self._done:
+            self._done = True
+            shutil.rmtree(self.staging, ignore_errors=True)
+
+    def __enter__(self) -> ProfileUpdate:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.discard()
