@@ -20,9 +20,18 @@ and one per frame that failed to decode (``"error"``, ``"detail"``). The text
 goes through the ``auracodec_redact`` hook first, where a plugin can mask
 personal data; bytes that are not UTF-8 are logged as base64 (``"data"``).
 
-Rotation renames the file to ``<path>.<UTC time>`` and starts a new one;
-retention deletes the oldest rotated files beyond ``keep``. Writes are
-serialised by a lock, so one log may serve many threads.
+Rotation renames the file to ``<path>.<UTC time>`` (``<path>.<UTC
+time>-0001`` and so on for rotations within one microsecond, so names sort by
+time) and starts a new one; retention deletes the oldest rotated files beyond
+``keep``. The log lists its directory once, at its first rotation, and then
+keeps its own list of the rotated files, so a rotation costs the same however
+many there are. A process killed in the middle of a record (``kill -9``)
+leaves a partial line: the log ends that line when it opens the file again,
+so the next record starts on a line of its own.
+
+Writes are serialised by a lock, so one log may serve many threads (one
+process per log file). ``close()`` may be called any number of times, from any
+thread.
 """
 
 from __future__ import annotations
@@ -31,9 +40,11 @@ import base64
 import datetime
 import json
 import os
+import re
 import threading
 import time
 import weakref
+from collections import deque
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
@@ -82,6 +93,10 @@ class AuditLog:
         self._file: TextIO | None = None
         self._closer: weakref.finalize[[], AuditLog] | None = None
         self._opened = 0.0
+        #: Rotated files, oldest first; None until the first rotation lists them.
+        self._rotated: deque[Path] | None = None
+        self._last_stamp = ""
+        self._same_stamp = 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
 
     # -- the hooks --------------------------------------------------------------------
@@ -151,7 +166,10 @@ class AuditLog:
                 self._close_file()
                 self._rotate()
         if self._file is None:
-            if self.path.exists() and self.path.stat().st_size >= self.max_bytes:
+            size = self.path.stat().st_size if self.path.exists() else 0
+            if size:
+                self._end_partial_line(size)
+            if size >= self.max_bytes:
                 self._rotate()
             self._file = self.path.open("a", encoding="utf-8")
             # Close the file when the log is collected, even if nobody calls close().
@@ -159,28 +177,64 @@ class AuditLog:
             self._opened = now
         return self._file
 
+    def _end_partial_line(self, size: int) -> None:
+        """End the last line if a crash cut it short, so the next record starts afresh."""
+        with self.path.open("rb+") as f:
+            f.seek(size - 1)
+            if f.read(1) != b"\n":
+                f.seek(0, os.SEEK_END)
+                f.write(b"\n")
+
     def _rotate(self) -> None:
         if not self.path.exists():
             return
-        stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-        self.path.rename(self.path.with_name(f"{self.path.name}.{stamp}"))
-        rotated = sorted(self.path.parent.glob(self.path.name + ".*"))
-        for old in rotated[: max(0, len(rotated) - self.keep)]:
-            old.unlink(missing_ok=True)
+        rotated = self._known_rotated()
+        target = self._rotated_path()
+        self.path.rename(target)
+        rotated.append(target)
+        while len(rotated) > self.keep:
+            rotated.popleft().unlink(missing_ok=True)
+
+    def _known_rotated(self) -> deque[Path]:
+        """The rotated files, oldest first: listed from the directory once, then kept."""
+        if self._rotated is None:
+            pattern = re.compile(re.escape(self.path.name) + r"\.\d{8}T\d{6}\.\d{6}Z")
+            with os.scandir(self.path.parent) as entries:
+                names = sorted(e.name for e in entries if pattern.match(e.name))
+            self._rotated = deque(self.path.with_name(n) for n in names)
+        return self._rotated
+
+    def _rotated_path(self) -> Path:
+        """``<path>.<UTC time>``, with a counter for rotations in the same microsecond."""
+        stamp = _utcnow().strftime("%Y%m%dT%H%M%S.%fZ")
+        if stamp == self._last_stamp:
+            self._same_stamp += 1
+        else:
+            self._last_stamp, self._same_stamp = stamp, 0
+        while True:
+            suffix = f"-{self._same_stamp:04d}" if self._same_stamp else ""
+            target = self.path.with_name(f"{self.path.name}.{stamp}{suffix}")
+            if not target.exists():  # a name an earlier run used in the same microsecond
+                return target
+            self._same_stamp += 1
 
     def _close_file(self) -> None:
-        if self._closer is not None:
-            self._closer()
-        self._file = self._closer = None
+        closer, self._file, self._closer = self._closer, None, None
+        if closer is not None:
+            closer()  # a finalizer runs once: closing twice is harmless
 
     def close(self) -> None:
-        """Close the current file (a later message opens it again)."""
+        """Close the current file (a later message opens it again). Idempotent, thread-safe."""
         with self._lock:
             self._close_file()
 
 
+def _utcnow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
 def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).isoformat()
+    return _utcnow().isoformat()
 
 
 def _factory(settings: Mapping[str, Any], hook: Any) -> AuditLog:
