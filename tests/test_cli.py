@@ -77,12 +77,16 @@ def test_bench_json_to_stdout(capsys: pytest.CaptureFixture[str], tmp_path: Path
 
 def test_train_then_bench(capsys: pytest.CaptureFixture[str], tmp_path: Path, corpus: Path) -> None:
     profile = tmp_path / "profile"
-    code, _, err = run(capsys, "train", str(corpus), "-o", str(profile))
+    start = tmp_path / "start.toml"
+    start.write_text("[session]\ncheck_every = 7\n\n[selector]\nverify = true\n")
+    code, _, err = run(capsys, "train", str(corpus), "-o", str(profile), "--config", str(start))
     assert code == 0, err
     assert "zstd:" in err and "dictionary" in err
     assert (profile / "auracodec.toml").exists() and (profile / "zstd.dict").exists()
     pipe = Pipeline.from_config(profile)
     assert pipe.codecs["zstd"].fingerprint()["dictionary"]
+    # The starting config's own settings carry over into the profile.
+    assert (pipe.config.session_check_every, pipe.config.verify) == (7, True)
     code, out, err = run(
         capsys, "bench", str(corpus), "--config", str(profile), "--no-baselines", "--limit", "100"
     )

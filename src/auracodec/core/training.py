@@ -137,6 +137,8 @@ def _profile_tables(
     tables["pipeline"] = pipeline
     if config.disable:
         tables["plugins"] = {"disable": list(config.disable)}
+    if config.session_check_every:
+        tables["session"] = {"check_every": config.session_check_every}
     tables["selector"] = {"policy": config.policy, "verify": config.verify, **config.selector_table}
     trained = {r.codec: r for r in results}
     for name in sorted(set(config.codec_tables) | set(trained)):
