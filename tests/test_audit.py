@@ -315,3 +315,14 @@ def test_close_is_idempotent_and_thread_safe(tmp_path: Path) -> None:
     log.auracodec_message_encoded(MessageEvent("out", "identity", 4, b"reopened", 9, 1000))
     log.close()
     assert texts(tmp_path / "audit.jsonl")[-1] == "reopened"
+
+
+def test_times_have_one_length(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    on_the_second = datetime.datetime(2025, 10, 23, 10, 30, tzinfo=datetime.UTC)
+    monkeypatch.setattr(audit, "_utcnow", lambda: on_the_second)
+    log = audit.AuditLog(
+        tmp_path / "audit.jsonl", max_bytes=1024, rotate_every=0, keep=1, include_text=False
+    )
+    log.auracodec_message_encoded(numbered(0, 0))
+    log.close()
+    assert records(tmp_path / "audit.jsonl")[0]["time"] == "2025-10-23T10:30:00.000000+00:00"

@@ -234,7 +234,7 @@ def _utcnow() -> datetime.datetime:
 
 
 def _now() -> str:
-    return _utcnow().isoformat()
+    return _utcnow().isoformat(timespec="microseconds")  # one length, even at .000000
 
 
 def _factory(settings: Mapping[str, Any], hook: Any) -> AuditLog:
