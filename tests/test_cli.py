@@ -16,6 +16,7 @@ import pytest
 from auracodec import Pipeline
 from auracodec.cli import main
 from auracodec.core.corpus import builtin_sample
+from auracodec.core.registry import PluginInfo
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -240,6 +241,66 @@ def test_plugins_listing(capsys: pytest.CaptureFixture[str]) -> None:
         "auracodec",
     ):
         assert expected in out
+
+
+def _install_plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **modules: str) -> None:
+    """A distribution 'thirdparty' whose entry points are the given plugin modules."""
+    dist = tmp_path / "thirdparty-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: thirdparty\nVersion: 1.0\n")
+    entry_points = ["[auracodec.plugins]"]
+    for name, source in modules.items():
+        (tmp_path / f"_thirdparty_{name}.py").write_text(source)
+        entry_points.append(f"{name} = _thirdparty_{name}")
+        monkeypatch.delitem(sys.modules, f"_thirdparty_{name}", raising=False)
+    (dist / "entry_points.txt").write_text("\n".join(entry_points) + "\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+
+def _codec_plugin(name: str, method_id: int) -> str:
+    return (
+        "from auracodec.plugin import CodecType, hookimpl\n\n"
+        "@hookimpl\n"
+        "def auracodec_codec_types():\n"
+        f"    return [CodecType({name!r}, {method_id}, lambda settings: None)]\n"
+    )
+
+
+def test_plugins_listing_marks_broken_plugins(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _install_plugins(
+        tmp_path,
+        monkeypatch,
+        broken="raise ImportError(\"needs pip install 'thing[extra]' [/]\")\n",
+        fine=_codec_plugin("fine", 0xC4),
+    )
+    code, out, err = run(capsys, "plugins")
+    assert code == 0, err
+    rows = {line.split()[1]: line for line in out.splitlines() if line.startswith("│")}
+    assert "skipped" in rows["broken"] and "thirdparty" in rows["broken"]
+    assert "codec fine" in rows["fine"] and "0xc4" in rows["fine"] and " ok " in rows["fine"]
+    assert " ok " in rows["zstd"]
+    assert "broken: skipped: could not be loaded: ImportError: " in out
+    assert "needs pip install 'thing[extra]' [/]" in out
+
+
+@pytest.mark.skipif(
+    not hasattr(PluginInfo, "conflict"), reason="the registry does not record conflicts yet"
+)
+def test_plugins_listing_marks_conflicts(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _install_plugins(
+        tmp_path, monkeypatch, one=_codec_plugin("one", 0xC5), two=_codec_plugin("two", 0xC5)
+    )
+    code, out, err = run(capsys, "plugins")
+    assert code == 0, err
+    rows = {line.split()[1]: line for line in out.splitlines() if line.startswith("│")}
+    assert "conflict" in rows["one"] and "conflict" in rows["two"]
+    assert " ok " in rows["zstd"]
+    reasons = [line for line in out.splitlines() if line.startswith(("one: ", "two: "))]
+    assert len(reasons) == 2 and all("0xc5" in line for line in reasons)
 
 
 def test_config_errors_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
