@@ -360,6 +360,18 @@ def test_conformance_command(capfd: pytest.CaptureFixture[str]) -> None:
     assert "passed" in out and "warning" not in out.lower()
 
 
+def test_conformance_says_which_extra_it_needs(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "hypothesis", None)  # as if not installed
+    code, _, err = run(capsys, "conformance", "identity")
+    assert code == 2
+    assert (
+        "auracodec conformance: error: the conformance suite needs hypothesis, which cannot "
+        "be imported: pip install 'auracodec[conformance]'"
+    ) in err
+
+
 def test_installed_script_runs_the_main_job() -> None:
     # The console script pip installed beside this interpreter (the venv need
     # not be activated, so it is not looked up on PATH).

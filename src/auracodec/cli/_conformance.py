@@ -1,4 +1,8 @@
-"""``auracodec conformance``: the public conformance suite, on installed codecs."""
+"""``auracodec conformance``: the public conformance suite, on installed codecs.
+
+The suite runs on pytest and hypothesis, which come with the extra
+``auracodec[conformance]``; without them the command says so (exit status 2).
+"""
 
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ def add_parser(sub: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace, err: Console) -> int:
+    _suite_needed()
     pipe = load_pipeline(args)
     names = args.codecs or list(pipe.codecs)
     for name in names:
@@ -64,3 +69,15 @@ def run(args: argparse.Namespace, err: Console) -> int:
     if code == 0:
         return 0
     raise Failed(f"conformance suite failed for {', '.join(names)} (pytest exit {code})")
+
+
+def _suite_needed() -> None:
+    try:
+        import hypothesis  # noqa: F401
+        import pytest  # noqa: F401
+    except ImportError as exc:
+        missing = exc.name or "pytest or hypothesis"
+        raise AuraError(
+            f"the conformance suite needs {missing}, which cannot be imported: "
+            "pip install 'auracodec[conformance]'"
+        ) from None
