@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import pytest
 
 from auracodec import CorpusError, Pipeline
-from auracodec.benchmark import BUCKETS, bench, bucket_of, permessage_deflate_sizes
+from auracodec.benchmark import (
+    BUCKETS,
+    bench,
+    bucket_of,
+    permessage_deflate_sizes,
+    plot_results,
+    results_table,
+    summary_lines,
+)
 from auracodec.core.corpus import Sample, builtin_sample, read_corpus
 
 
@@ -126,3 +135,22 @@ def test_bench_without_conversations_skips_deflate() -> None:
     samples = [Sample(s.data) for s in builtin_sample()[:40]]
     names = {r.name for r in bench(samples, Pipeline.from_config())}
     assert "permessage-deflate" not in names
+
+
+def test_results_render_as_table_lines_and_plot(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    results = bench(builtin_sample()[:60], Pipeline.from_config(), with_baselines=False)
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(results_table(results))
+    text = console.export_text()
+    assert "ratio = message bytes / frame bytes" in text
+    pipeline = next(r for r in results if r.kind == "pipeline")
+    assert f"{pipeline.ratio:.3f}" in text and "zstd alone" in text
+    lines = summary_lines(results)
+    assert lines[0].startswith("pipeline methods: ")
+    assert all(name in lines[0] for name in pipeline.methods)
+    # A title holds file names: "$" is shown, not read as the start of mathtext.
+    png = tmp_path / "bench.png"
+    plot_results(results, png, title=r"auracodec bench: /data/$\bad{$/x.jsonl")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
