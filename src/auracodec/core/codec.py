@@ -90,6 +90,7 @@ validated settings of the codec's ``[codecs.<name>]`` table.
 from __future__ import annotations
 
 import re
+import reprlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -100,7 +101,16 @@ from .settings import Setting
 if TYPE_CHECKING:
     from .normalize import NormalizerType
 
-__all__ = ["DETECTABLE", "NAME_RE", "BindContext", "Codec", "CodecContext", "CodecType"]
+__all__ = [
+    "DETECTABLE",
+    "NAME_RE",
+    "BindContext",
+    "Codec",
+    "CodecContext",
+    "CodecType",
+    "checked_fingerprint",
+    "contract_problem",
+]
 
 #: What a codec may promise to detect.
 DETECTABLE = frozenset({"truncation", "extension", "bitflip"})
@@ -181,3 +191,109 @@ class BindContext:
 
     codecs: Mapping[str, Codec]
     normalizers: Mapping[str, NormalizerType]
+
+
+# -- checking a built codec -----------------------------------------------------
+#
+# A codec comes from a plugin, so the pipeline checks what it declares before
+# using it: a wrong declaration found here is reported with the codec's plugin
+# and package, rather than failing later, far from its cause. Reading the
+# attributes runs the plugin's code (properties), which may raise: the caller
+# contains that too.
+
+_METHODS = ("encode", "decode", "max_payload_size", "fingerprint")
+
+
+def contract_problem(codec: object, ctype: CodecType) -> str | None:
+    """Why ``codec``, built by ``ctype``'s factory, breaks the contract; ``None`` if it does not.
+
+    Checks that ``name`` and ``method_id`` are those of the declaration,
+    ``thread_safe`` is a bool, ``detects`` a frozenset within
+    :data:`DETECTABLE`, ``cost`` a non-negative int, and that the methods
+    (``bind`` too, if present) are callable. The answer says what was
+    expected and what arrived.
+    """
+    name = getattr(codec, "name", None)
+    if type(name) is not str or name != ctype.name:
+        return f"its name is {shown(name)}, expected {ctype.name!r} as its CodecType declares"
+    method_id = getattr(codec, "method_id", None)
+    if type(method_id) is not int or method_id != ctype.method_id:
+        return (
+            f"its method_id is {shown(method_id)}, expected 0x{ctype.method_id:02x} "
+            "as its CodecType declares"
+        )
+    thread_safe = getattr(codec, "thread_safe", None)
+    if type(thread_safe) is not bool:
+        return f"thread_safe is {shown(thread_safe)}, expected True or False"
+    detects = getattr(codec, "detects", None)
+    if not isinstance(detects, frozenset) or not detects <= DETECTABLE:
+        return (
+            f"detects is {shown(detects)}, expected a frozenset of "
+            f"{', '.join(repr(d) for d in sorted(DETECTABLE))} (or an empty one)"
+        )
+    cost = getattr(codec, "cost", None)
+    if type(cost) is not int or cost < 0:
+        return f"cost is {shown(cost)}, expected a non-negative int"
+    for method in _METHODS:
+        value = getattr(codec, method, None)
+        if not callable(value):
+            return f"{method} is {shown(value)}, expected a method"
+    bind = getattr(codec, "bind", None)
+    if bind is not None and not callable(bind):
+        return f"bind is {shown(bind)}, expected a method (or no bind at all)"
+    return None
+
+
+def checked_fingerprint(value: object) -> dict[str, str | int]:
+    """What ``fingerprint()`` returned, as a dict; ``TypeError`` if it is not a fingerprint.
+
+    A fingerprint is a mapping of str to str or int (see the module docstring).
+    The mapping is read once, so a plugin's mapping cannot answer one way when
+    checked and another when used. The error says what was expected and what
+    arrived.
+    """
+    expected = "expected a mapping of str to str or int"
+    if not isinstance(value, Mapping):
+        raise TypeError(f"fingerprint() returned {shown(value)}, {expected}")
+    try:
+        items = list(value.items())
+    # A plugin's own Mapping may raise anything while it is read.
+    except Exception as exc:
+        raise TypeError(
+            f"fingerprint() returned a {type(value).__name__} that raised {oneline(exc)} "
+            f"when read, {expected}"
+        ) from exc
+    for key, item in items:
+        if type(key) is not str or not isinstance(item, (str, int)):
+            raise TypeError(
+                f"fingerprint() returned {shown(value)}, {expected} "
+                f"(found {shown(key)}: {shown(item)})"
+            )
+    return dict(items)
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = 60
+_REPR.maxother = 60
+
+
+def shown(value: object) -> str:
+    """A short repr of a value a plugin gave, for a message; never raises."""
+    try:
+        return _REPR.repr(value)
+    # A plugin's __repr__ may raise anything; a message must still be written.
+    except Exception:  # noqa: BLE001
+        return f"<{type(value).__name__} object>"
+
+
+def oneline(exc: BaseException, width: int = 400) -> str:
+    """``Type: message`` on one line, shortened; never raises."""
+    try:
+        said = str(exc)
+    # A plugin's exception may have a __str__ that raises; the type still tells.
+    except Exception:  # noqa: BLE001
+        said = ""
+    text = "; ".join(line.strip() for line in said.splitlines() if line.strip())
+    if len(text) > width:
+        text = text[: width - 3] + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
