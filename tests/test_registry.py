@@ -137,11 +137,20 @@ def test_bad_declarations_are_skipped(site: Path) -> None:
 def test_duplicate_ids_name_both_plugins(site: Path) -> None:
     install(site, "onepkg", {"one": CODEC_MODULE.format(name="one", method_id=0xD0)})
     install(site, "twopkg", {"two": CODEC_MODULE.format(name="two", method_id=0xD0)})
-    with pytest.raises(
-        PluginError,
-        match=r"0xd0 is claimed by codec 'one' of plugin 'one' "
-        r"\(onepkg 1.0\) and codec 'two' of plugin 'two' \(twopkg 1.0\)",
-    ):
+    clash = (
+        r"0xd0 is claimed by codec 'one' of plugin 'one' "
+        r"\(onepkg 1.0\) and codec 'two' of plugin 'two' \(twopkg 1.0\)"
+    )
+    # Reported when loading, not raised: other pipelines do not use the id.
+    with pytest.warns(PluginWarning, match=clash):
+        reg = Registry.load()
+    assert "one" not in reg.codec_types and "two" not in reg.codec_types
+    assert {p.name: p.status for p in reg.plugins if p.name in ("one", "two")} == {
+        "one": "conflict",
+        "two": "conflict",
+    }
+    # The default pipeline takes every codec, so it refuses, naming both.
+    with pytest.warns(PluginWarning, match=clash), pytest.raises(PluginError, match=clash):
         Pipeline.from_config()
     # Disabling one of them resolves the clash.
     cfg = Config.from_mapping({"plugins": {"disable": ["two"]}})
@@ -151,8 +160,9 @@ def test_duplicate_ids_name_both_plugins(site: Path) -> None:
 def test_duplicate_codec_names_name_both(site: Path) -> None:
     install(site, "onepkg", {"one": CODEC_MODULE.format(name="same", method_id=0xD1)})
     install(site, "twopkg", {"two": CODEC_MODULE.format(name="same", method_id=0xD2)})
-    with pytest.raises(PluginError, match="codec type 'same' is declared by two plugins"):
-        Pipeline.from_config()
+    clash = r"codec 'same' is declared by two plugins: 'one' \(onepkg 1.0\) and 'two'"
+    with pytest.warns(PluginWarning, match=clash), pytest.raises(PluginError, match=clash):
+        Pipeline.from_config(codecs=["same"])
 
 
 def test_disabled_plugin_is_not_even_imported(site: Path) -> None:
