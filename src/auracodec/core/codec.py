@@ -14,7 +14,8 @@ checks for every codec:
     byte. The id must fall in a range the codec may use: auracodec's own codecs
     in ``0x00``-``0x3f``, registered third-party codecs in ``0x40``-``0xbf``,
     private codecs in ``0xc0``-``0xfe`` (:mod:`auracodec.core.methods`).
-    Both are checked when the plugin loads; two codecs with one id are refused.
+    Both are checked when the plugin loads; two codecs with one id are a
+    conflict, and a pipeline that would use either refuses to build.
 
 ``encode(message) -> bytes | None``
     Return the payload, or ``None`` to decline: the codec does not apply to
@@ -62,8 +63,8 @@ checks for every codec:
     Everything that decides whether a payload made by one instance decodes in
     another: format versions, settings that change the format, the content
     hashes of trained artifacts. Not settings that only steer the encoder (a
-    compression level). Values are strings or ints. It feeds
-    ``Pipeline.fingerprint``.
+    compression level). Values are strings or ints. The pipeline reads it once,
+    after binding, and it feeds ``Pipeline.fingerprint``.
 
 Optional:
 
@@ -74,7 +75,14 @@ Optional:
     compresses free-text remainders with another codec and types its slots
     with normalizers). It may raise
     :class:`~auracodec.core.settings.SettingError` like a factory; what it
-    binds to belongs in ``fingerprint()``.
+    binds to belongs in ``fingerprint()``. If a codec it looked up is then
+    left out (its plugin failed), ``bind`` is called again with a context
+    without that codec, so it must be safe to call more than once.
+
+When the pipeline builds a codec it checks the declared part of this contract
+(:func:`contract_problem`, :func:`checked_fingerprint`); a codec that breaks
+it is left out with a :class:`~auracodec.PluginWarning` naming its plugin and
+package, or refused if the pipeline asks for it by name.
 
 ``stats() -> dict``
     Figures the codec keeps itself, as plain data (the template codec's hit
