@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -13,7 +15,7 @@ pytest.importorskip("websockets", reason="the websocket extra is not installed")
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from auracodec import DecodeError, Pipeline
+from auracodec import DecodeError, Pipeline, websocket
 from auracodec.benchmark import permessage_deflate_sizes
 from auracodec.conformance import sample_messages
 from auracodec.core.config import Config
@@ -204,3 +206,94 @@ def test_deflate_emulation_matches_a_real_connection() -> None:
     # mask, then the payload; the close frame is 2 + 4 + 2 bytes.
     headers = sum(2 + 4 + (2 if 126 <= n < 65536 else 8 if n >= 65536 else 0) for n in payloads)
     assert sum(counted) == sum(payloads) + headers + 8
+
+
+SMALL = Pipeline.from_config(Config.from_mapping({"pipeline": {"max_message_size": 1000}}))
+
+
+async def send_bad_frame(port: int, frame: bytes | str) -> int:
+    """Send one frame on a fresh connection; the close code the server answered with."""
+    async with ws_connect(
+        f"ws://127.0.0.1:{port}", subprotocols=[subprotocol(SMALL)], compression=None
+    ) as ws:
+        await ws.send(frame)
+        with pytest.raises(ConnectionClosed) as info:
+            await ws.recv()
+        assert info.value.rcvd is not None
+        return info.value.rcvd.code
+
+
+def test_bad_frames_are_one_log_line_each_rate_limited(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [0.0]
+    throttle = websocket._Throttle(burst=3, interval=60.0, clock=lambda: now[0])
+    monkeypatch.setattr(websocket, "_REFUSALS", throttle)
+    frames: list[bytes | str] = [
+        b"\x99not a method",
+        b"\x04" + b"x" * 1001,
+        "text instead of bytes",
+        b"\x04not UTF-8 \xff",  # suppressed
+        b"\x99again",  # suppressed
+    ]
+
+    async def client(port: int) -> list[int]:
+        codes = [await send_bad_frame(port, frame) for frame in frames]
+        now[0] += 60.0  # the next minute
+        codes.append(await send_bad_frame(port, b"\x99a minute later"))
+        return codes
+
+    with caplog.at_level(logging.WARNING):
+        codes = run(with_server(echo, client, pipeline=SMALL))
+    assert codes == [1007, 1009, 1003, 1007, 1007, 1007]
+
+    ours = [r for r in caplog.records if r.name == "auracodec.websocket"]
+    assert all(r.levelno == logging.WARNING and r.exc_info is None for r in ours)
+    lines = [r.getMessage() for r in ours]
+    peer = r"refused a frame from 127\.0\.0\.1:\d+: closing with "
+    assert re.fullmatch(peer + r"1007, UnknownMethod: unknown method id 0x99: .*", lines[0])
+    assert re.fullmatch(
+        peer + r"1009, OutputLimitExceeded: .* exceeds the output limit of 1000 bytes", lines[1]
+    )
+    assert re.fullmatch(
+        peer + r"1003, DecodeError: received a text frame; auracodec frames are binary", lines[2]
+    )
+    assert lines[3] == "suppressed 2 similar: more than 3 refused frames in 60 s"
+    assert re.fullmatch(peer + r"1007, UnknownMethod: .*", lines[4])
+    assert len(lines) == 5
+    assert "Traceback" not in caplog.text
+    assert not [r for r in caplog.records if "connection handler failed" in r.getMessage()]
+
+
+def test_a_handler_s_own_decode_error_still_fails_the_handler(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Only the errors recv raised for a refused frame end a handler quietly."""
+
+    async def handler(conn: AuraConnection) -> None:
+        await conn.recv()
+        PIPE.decode(b"\x99")  # a bug in the handler, not a peer's bad frame
+
+    async def client(port: int) -> None:
+        async with connect(f"ws://127.0.0.1:{port}", pipeline=PIPE) as conn:
+            await conn.send("hello")
+            with pytest.raises(ConnectionClosed):
+                await conn.recv()
+
+    with caplog.at_level(logging.WARNING):
+        run(with_server(handler, client))
+    failed = [r for r in caplog.records if r.getMessage() == "connection handler failed"]
+    assert len(failed) == 1 and failed[0].exc_info is not None
+    assert not [r for r in caplog.records if r.name == "auracodec.websocket"]
+
+
+def test_throttle_windows() -> None:
+    now = [0.0]
+    throttle = websocket._Throttle(burst=2, interval=10.0, clock=lambda: now[0])
+    assert [throttle.admit() for _ in range(5)] == [0, 0, None, None, None]
+    now[0] = 9.9
+    assert throttle.admit() is None
+    now[0] = 10.0
+    assert [throttle.admit() for _ in range(3)] == [4, 0, None]
+    now[0] = 25.0
+    assert throttle.admit() == 1

@@ -19,7 +19,11 @@ mode every frame stands alone, so one encoded frame can go to many clients
 Errors close the connection with the matching code: a frame that does not
 decode, 1007 (invalid payload data); one over the size limit, 1009 (message
 too big); a text frame where frames are binary, 1003 (unsupported data).
-``recv`` then raises the error.
+``recv`` then raises the error. On a server, each refused frame is one
+WARNING line on the ``auracodec.websocket`` logger (peer, close code, error),
+at most 10 a minute per process, then one line saying how many were
+suppressed; the error ends the handler without the traceback ``websockets``
+would log for it.
 
 ::
 
@@ -36,6 +40,10 @@ too big); a text frame where frames are binary, 1003 (unsupported data).
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
+import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -72,6 +80,69 @@ CLOSE_UNSUPPORTED = 1003
 #: Room for the method byte and a session control prefix.
 _FRAME_OVERHEAD = 8
 
+_logger = logging.getLogger(__name__)
+
+
+class _Throttle:
+    """At most ``burst`` lines per ``interval`` seconds; the rest are counted."""
+
+    def __init__(
+        self, burst: int, interval: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.burst = burst
+        self.interval = interval
+        self._clock = clock
+        self._lock = threading.Lock()  # servers may run event loops in several threads
+        self._start = -math.inf
+        self._lines = 0
+        self._suppressed = 0
+
+    def admit(self) -> int | None:
+        """``None``: drop this line; else how many were dropped since the last one let through."""
+        with self._lock:
+            now = self._clock()
+            if now - self._start >= self.interval:
+                self._start, self._lines = now, 0
+            if self._lines >= self.burst:
+                self._suppressed += 1
+                return None
+            self._lines += 1
+            dropped, self._suppressed = self._suppressed, 0
+            return dropped
+
+
+#: Lines about refused frames, for the whole process: a flood of bad frames
+#: must not become a flood of log lines.
+_REFUSALS = _Throttle(burst=10, interval=60.0)
+
+
+def _log_refusal(peer: Any, code: int, exc: Exception) -> None:
+    dropped = _REFUSALS.admit()
+    if dropped is None:
+        return
+    if dropped:
+        _logger.warning(
+            "suppressed %d similar: more than %d refused frames in %g s",
+            dropped,
+            _REFUSALS.burst,
+            _REFUSALS.interval,
+        )
+    message = str(exc).replace("\r", "\\r").replace("\n", "\\n")  # one line, whatever it says
+    _logger.warning(
+        "refused a frame from %s: closing with %d, %s: %s",
+        _address(peer),
+        code,
+        type(exc).__name__,
+        message,
+    )
+
+
+def _address(peer: Any) -> str:
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        host, port = peer[0], peer[1]
+        return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+    return str(peer)
+
 
 class HandshakeError(AuraError):
     """The peer refused the auracodec handshake, or answered with another pipeline."""
@@ -95,6 +166,8 @@ class AuraConnection:
         self.mode = mode
         self.id = str(ws.id)
         self.session: Session | None = pipeline.session(self.id) if mode == "session" else None
+        #: The error ``recv`` raised when it refused a frame and closed.
+        self._refused: DecodeError | None = None
 
     async def send(self, message: str | bytes, *, isolated: bool = False) -> int:
         """Send one message; returns the frame size in bytes.
@@ -119,8 +192,9 @@ class AuraConnection:
         """Receive one frame, still encoded; on a text frame, close and raise."""
         frame = await self.ws.recv()
         if isinstance(frame, str):
-            await self.ws.close(CLOSE_UNSUPPORTED, "auracodec frames are binary")
-            raise DecodeError("received a text frame; auracodec frames are binary")
+            exc = DecodeError("received a text frame; auracodec frames are binary")
+            await self._refuse(exc, CLOSE_UNSUPPORTED, "auracodec frames are binary")
+            raise exc
         return frame
 
     async def recv_bytes(self) -> bytes:
@@ -132,7 +206,7 @@ class AuraConnection:
             return self.pipeline.decode_bytes(frame)
         except DecodeError as exc:
             code = CLOSE_TOO_BIG if isinstance(exc, OutputLimitExceeded) else CLOSE_INVALID
-            await self.ws.close(code, _reason(exc))
+            await self._refuse(exc, code, _reason(exc))
             raise
 
     async def recv(self) -> str:
@@ -140,9 +214,16 @@ class AuraConnection:
         data = await self.recv_bytes()
         try:
             return as_text(data)
-        except InvalidUtf8:
-            await self.ws.close(CLOSE_INVALID, "message is not UTF-8 text")
+        except InvalidUtf8 as exc:
+            await self._refuse(exc, CLOSE_INVALID, "message is not UTF-8 text")
             raise
+
+    async def _refuse(self, exc: DecodeError, code: int, reason: str) -> None:
+        """Close for a bad frame; on a server, say so in one line (rate-limited)."""
+        self._refused = exc
+        if isinstance(self.ws, ServerConnection):
+            _log_refusal(self.ws.remote_address, code, exc)
+        await self.ws.close(code, reason)
 
     def __aiter__(self) -> AsyncIterator[str]:
         return self._messages()
@@ -203,7 +284,14 @@ def serve(
         )
 
     async def run(ws: ServerConnection) -> None:
-        await handler(AuraConnection(ws, pipeline, mode))
+        conn = AuraConnection(ws, pipeline, mode)
+        try:
+            await handler(conn)
+        except DecodeError as exc:
+            if exc is not conn._refused:
+                raise
+            # A frame recv refused, closed for and logged: the handler ends
+            # there, without the traceback websockets would log.
 
     kwargs.pop("compression", None)
     kwargs.setdefault("max_size", pipeline.max_message_size + _FRAME_OVERHEAD)
