@@ -69,7 +69,7 @@ checks for every codec:
 Optional:
 
 ``bind(context)``
-    Called once after the pipeline has built every codec, with a
+    Called after the pipeline has built every codec, with a
     :class:`BindContext`: the pipeline's codecs by name and the registered
     normalizers. A codec that composes others uses it (the template codec
     compresses free-text remainders with another codec and types its slots
@@ -79,15 +79,15 @@ Optional:
     left out (its plugin failed), ``bind`` is called again with a context
     without that codec, so it must be safe to call more than once.
 
-When the pipeline builds a codec it checks the declared part of this contract
-(:func:`contract_problem`, :func:`checked_fingerprint`); a codec that breaks
-it is left out with a :class:`~auracodec.PluginWarning` naming its plugin and
-package, or refused if the pipeline asks for it by name.
-
 ``stats() -> dict``
     Figures the codec keeps itself, as plain data (the template codec's hit
     rate and per-template hits); they appear under ``codecs`` in
     ``Pipeline.stats.to_dict()``.
+
+When the pipeline builds a codec it checks the declared part of this contract
+(:func:`contract_problem`, :func:`checked_fingerprint`); a codec that breaks
+it is left out with a :class:`~auracodec.PluginWarning` naming its plugin and
+package, or refused if the pipeline asks for it by name.
 
 Codecs are declared to the plugin manager as :class:`CodecType` objects (a name,
 an id, the settings they accept, and a factory) through the
