@@ -16,7 +16,6 @@ import pytest
 from auracodec import Pipeline
 from auracodec.cli import main
 from auracodec.core.corpus import builtin_sample
-from auracodec.core.registry import PluginInfo
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -285,9 +284,6 @@ def test_plugins_listing_marks_broken_plugins(
     assert "needs pip install 'thing[extra]' [/]" in out
 
 
-@pytest.mark.skipif(
-    not hasattr(PluginInfo, "conflict"), reason="the registry does not record conflicts yet"
-)
 def test_plugins_listing_marks_conflicts(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

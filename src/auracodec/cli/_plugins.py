@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import warnings
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -18,17 +17,10 @@ from rich.text import Text
 
 from ..core.config import Config
 from ..core.errors import PluginWarning
-from ..core.registry import PluginInfo, Registry
+from ..core.registry import DECLARATION_HOOKS, PluginInfo, Registry
 from ._command import Subparsers, add_command, add_config_option
 from ._output import report_console
 
-#: What each declaration hook provides, in the words of the listing.
-_KINDS = {
-    "auracodec_codec_types": "codec",
-    "auracodec_selector_policies": "policy",
-    "auracodec_normalizers": "normalizer",
-    "auracodec_observer_types": "observer",
-}
 _STYLES = {"ok": "", "disabled": "dim", "skipped": "yellow", "conflict": "red"}
 
 
@@ -49,7 +41,7 @@ def run(args: argparse.Namespace, err: Console) -> int:
     reasons: list[Text] = []
     for info in registry.plugins:
         provides, ids = _provides(registry, info)
-        status = _status(info)
+        status = info.status
         t.add_row(
             Text(info.name),  # everything a plugin or its package says is text, not markup
             Text(", ".join(provides) or "-"),
@@ -59,7 +51,7 @@ def run(args: argparse.Namespace, err: Console) -> int:
             status,
             style=_STYLES.get(status, ""),
         )
-        reason = getattr(info, "conflict", None) or info.error
+        reason = info.conflict or info.error
         if status != "ok" and reason:
             reasons.append(Text.assemble((f"{info.name}: {status}: ", _STYLES[status]), reason))
     out = report_console()
@@ -67,22 +59,6 @@ def run(args: argparse.Namespace, err: Console) -> int:
     for line in reasons:
         out.print(line)
     return 0
-
-
-def _status(info: PluginInfo) -> str:
-    # Written against the registry that records conflicts instead of raising
-    # (PluginInfo.status and .conflict, Registry.conflicts), which lands in a
-    # change of its own; until then, the same rule here. Drop once it is in.
-    status: Any = getattr(info, "status", None)
-    if isinstance(status, str):
-        return status
-    if not info.enabled:
-        return "disabled"
-    if info.error is not None:
-        return "skipped"
-    if getattr(info, "conflict", None) is not None:
-        return "conflict"
-    return "ok"
 
 
 def _provides(registry: Registry, info: PluginInfo) -> tuple[list[str], list[str]]:
@@ -95,7 +71,7 @@ def _provides(registry: Registry, info: PluginInfo) -> tuple[list[str], list[str
     for (hook, name), owner in registry.owner.items():
         if owner.name != info.name:
             continue
-        kind = _KINDS.get(hook, hook)
+        kind = DECLARATION_HOOKS[hook][0]
         provides.append(f"{kind} {name}")
         if kind == "codec":
             ids.append(f"0x{registry.codec_types[name].method_id:02x}")
