@@ -568,6 +568,39 @@ def test_duplicate_normalizer_names(site: Path) -> None:
         round_trips(Pipeline.from_config(codecs=["zstd", "brotli"]))
 
 
+@pytest.mark.parametrize(
+    ("factory", "reason"),
+    [
+        ("crash", r"its factory raised RuntimeError: no tables"),
+        ("lambda settings: None", r"its factory returned None, which has no match method"),
+    ],
+)
+def test_normalizer_failing_in_a_codecs_bind_is_skipped(
+    site: Path, factory: str, reason: str
+) -> None:
+    # The template codec builds every normalizer when it binds: a third
+    # party's failing there is left out, and the template codec bound again.
+    source = f"""
+        from auracodec.plugin import NormalizerType, hookimpl
+
+        def crash(settings):
+            raise RuntimeError("no tables")
+
+        @hookimpl
+        def auracodec_normalizers():
+            return [NormalizerType("hexid", {factory})]
+    """
+    install(site, "norm-pkg", {"norm": source})
+    message = rf"normalizer 'hexid' of plugin 'norm' \(norm-pkg 1.0\): {reason}; skipped\Z"
+    with pytest.warns(PluginWarning, match=message):
+        pipe = Pipeline.from_config()
+    assert "binary_semantic" in pipe.codecs
+    round_trips(pipe)
+    state, why = status(pipe.registry, "norm")
+    assert state == "skipped" and why.startswith("normalizer 'hexid' was skipped: ")
+    round_trips(Pipeline.from_config(codecs=["zstd"]))
+
+
 # -- policies and observers -------------------------------------------------------
 
 FAILING_FACTORIES = """

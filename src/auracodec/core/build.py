@@ -45,6 +45,7 @@ import attrs
 from .codec import BindContext, Codec, checked_fingerprint, contract_problem, oneline, shown
 from .config import Config
 from .errors import ConfigError, PluginError
+from .normalize import Normalizer, NormalizerType
 from .registry import Conflict, PluginInfo, Registry, warn_plugin
 from .selector import Policy
 from .settings import SettingError
@@ -175,6 +176,10 @@ class _Codecs:
     unbuilt: dict[str, str] = attrs.field(factory=dict)
     #: What each bind looked up among the codecs (itself excluded).
     _looked_at: dict[str, set[str]] = attrs.field(factory=dict)
+    #: The normalizers binds get, each factory guarded (see _guard).
+    _normalizers: dict[str, NormalizerType] = attrs.field(factory=dict)
+    #: What each bind looked up among the normalizers.
+    _used_normalizers: dict[str, set[str]] = attrs.field(factory=dict)
 
     def build(self, names: Sequence[str]) -> None:
         for name in names:
@@ -211,38 +216,59 @@ class _Codecs:
         """Bind every codec that composes others, then read every fingerprint.
 
         A codec left out at either step may have been looked up by another's
-        bind; that one is bound again, and so on until nothing more drops.
+        bind; that one is bound again, and so on until nothing more drops. A
+        normalizer whose factory fails while a codec binds is left out the
+        same way, and the codecs that used it are bound again without it.
         """
+        self._normalizers = {
+            n: self._guard(n, t) for n, t in self.registry.normalizer_types.items()
+        }
         to_bind = list(self.active)
         while True:
             dropped: set[str] = set()
+            normalizers = set(self._normalizers)
             for name in to_bind:
                 if name in self.active and not self._bind(name):
                     dropped.add(name)
             for name in list(self.active):
                 if name not in self.fingerprints and not self._fingerprint(name):
                     dropped.add(name)
-            if not dropped:
+            gone = normalizers - set(self._normalizers)
+            if not dropped and not gone:
                 return
-            to_bind = [n for n in self.active if self._looked_at.get(n, set()) & dropped]
+            to_bind = [
+                n
+                for n in self.active
+                if self._looked_at.get(n, set()) & dropped
+                or self._used_normalizers.get(n, set()) & gone
+            ]
             for name in to_bind:
                 self.fingerprints.pop(name, None)
 
     def _bind(self, name: str) -> bool:
-        codecs = _Watched(self.active)
-        normalizers = _Watched(self.registry.normalizer_types)
-        error: BaseException | None = None
-        try:
-            bind = getattr(self.active[name], "bind", None)
-            if bind is None:
-                return True
-            bind(BindContext(codecs, normalizers))
-        except KeyboardInterrupt:
-            raise
-        # bind() is the plugin's code; what it raises is judged below.
-        except BaseException as exc:  # noqa: BLE001
-            error = exc
-        self._looked_at[name] = (set(codecs) if codecs.listed else codecs.looked_up) - {name}
+        while True:
+            codecs = _Watched(self.active)
+            normalizers = _Watched(self._normalizers)
+            error: BaseException | None = None
+            try:
+                bind = getattr(self.active[name], "bind", None)
+                if bind is None:
+                    return True
+                bind(BindContext(codecs, normalizers))
+            except KeyboardInterrupt:
+                raise
+            # bind() is the plugin's code; what it raises is judged below.
+            except BaseException as exc:  # noqa: BLE001
+                error = exc
+            self._looked_at[name] = (set(codecs) if codecs.listed else codecs.looked_up) - {name}
+            self._used_normalizers[name] = (
+                set(normalizers) if normalizers.listed else normalizers.looked_up
+            )
+            failed = _normalizer_failure(error)
+            if failed is None or failed.normalizer not in self._normalizers:
+                break
+            # A normalizer's fault, not the codec's: leave it out and bind again.
+            self._drop_normalizer(failed)
         refusal = self._contested(name, codecs, normalizers)
         if refusal is not None:
             self._stop(name, refusal, error)
@@ -342,6 +368,77 @@ class _Codecs:
     def _drop(self, name: str) -> None:
         self.active.pop(name, None)
         self.fingerprints.pop(name, None)
+
+    def _guard(self, name: str, ntype: NormalizerType) -> NormalizerType:
+        """``ntype`` with a factory whose failures name the normalizer and its plugin."""
+        owner = self.registry.owner[(_NORMALIZERS, name)]
+        who = f"normalizer {name!r} of plugin {owner.name!r} ({owner.origin})"
+
+        def factory(settings: Mapping[str, Any]) -> Normalizer:
+            try:
+                made = ntype.factory(settings)
+            except SettingError:
+                raise
+            except KeyboardInterrupt:
+                raise
+            # A plugin's factory may raise anything.
+            except BaseException as exc:
+                raise _NormalizerFailed(name, who, f"its factory raised {oneline(exc)}") from exc
+            try:
+                problem = _normalizer_problem(made)
+            except KeyboardInterrupt:
+                raise
+            # Reading attributes runs the plugin's properties.
+            except BaseException as exc:  # noqa: BLE001
+                problem = f"reading what its factory returned raised {oneline(exc)}"
+            if problem is not None:
+                raise _NormalizerFailed(name, who, problem)
+            return made
+
+        return attrs.evolve(ntype, factory=factory)
+
+    def _drop_normalizer(self, failed: _NormalizerFailed) -> None:
+        owner = self.registry.owner[(_NORMALIZERS, failed.normalizer)]
+        if not self.probing:
+            if owner.builtin:
+                raise PluginError(
+                    f"built-in {failed}; the auracodec installation is broken (reinstall it)",
+                    plugin=owner.name,
+                    package=owner.origin,
+                ) from failed
+            warn_plugin(f"{failed}; skipped")
+        _mark(
+            self.registry, owner, f"normalizer {failed.normalizer!r} was skipped: {failed.reason}"
+        )
+        del self._normalizers[failed.normalizer]
+
+
+class _NormalizerFailed(PluginError):
+    """A normalizer's factory failed while a codec was binding."""
+
+    def __init__(self, normalizer: str, who: str, reason: str) -> None:
+        super().__init__(f"{who}: {reason}")
+        self.normalizer = normalizer
+        self.reason = reason
+
+
+def _normalizer_failure(error: BaseException | None) -> _NormalizerFailed | None:
+    """The normalizer failure behind ``error`` (its cause or context), if any."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, _NormalizerFailed):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def _normalizer_problem(made: object) -> str | None:
+    for method in ("match", "pack", "unpack"):
+        value = getattr(made, method, None)
+        if not callable(value):
+            return f"its factory returned {shown(made)}, which has no {method} method"
+    return None
 
 
 def _mark(registry: Registry, owner: PluginInfo, why: str) -> None:
