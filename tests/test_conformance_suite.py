@@ -16,6 +16,7 @@ import sys
 import textwrap
 import zlib
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
@@ -724,3 +725,11 @@ def test_sample_sets() -> None:
     compressible = compressible_messages()
     assert 100 < len(compressible) < len(sample_messages())
     assert b"" not in compressible
+
+
+def test_docs_state_every_rule() -> None:
+    """docs/conformance.md lists every rule with the statement failures show."""
+    docs = (Path(__file__).parents[1] / "docs" / "conformance.md").read_text(encoding="utf-8")
+    for rule in RULES.values():
+        text = rule.text.replace("[a-z][a-z0-9_]{0,31}", "`[a-z][a-z0-9_]{0,31}`")
+        assert f"| `{rule.id}` | {text} |" in docs, rule.id
