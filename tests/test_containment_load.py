@@ -134,6 +134,22 @@ def test_import_raising(site: Path) -> None:
     others_work(message)
 
 
+def test_config_of_a_plugin_that_failed_to_load(site: Path) -> None:
+    install(site, "broken-pkg", {"broken": "raise ImportError('needs libfoo')\n"})
+    path = site / "auracodec.toml"
+    path.write_text("[codecs.broken]\nlevel = 3\n")
+    message = r"'broken' from broken-pkg 1.0 was skipped: could not be loaded: ImportError"
+    with pytest.warns(PluginWarning, match=message):
+        round_trips(Pipeline.from_config(path, codecs=["zstd"]))
+    with pytest.warns(PluginWarning, match=message):
+        with pytest.raises(
+            ConfigError,
+            match=r"no such codec 'broken' .*plugins not in use: 'broken' "
+            r"\(broken-pkg 1.0, skipped\)",
+        ):
+            Pipeline.from_config(path, codecs=["broken"])
+
+
 @pytest.mark.parametrize(
     ("source", "shown"),
     [("import sys\nsys.exit(3)\n", "SystemExit: 3"), ("import sys\nsys.exit()\n", "SystemExit")],

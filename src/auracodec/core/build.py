@@ -113,8 +113,11 @@ def _codec_names(
     """The codecs to build, those asked for by name, and where they were asked for."""
     available = list(registry.codec_types)
     contested = {n: c for (h, n), c in registry.conflicts.items() if h == _CODECS}
+    # A table may belong to a plugin that failed to load (it was warned of):
+    # then an unknown table is not refused, or every pipeline would be.
+    idle = any(p.status in ("skipped", "conflict") for p in registry.plugins)
     for table in config.codec_tables:
-        if table not in registry.codec_types and table not in contested:
+        if table not in registry.codec_types and table not in contested and not idle:
             raise ConfigError(
                 f"no such codec (installed and enabled: {', '.join(sorted(available))})"
                 f"{_not_in_use(registry)}",
