@@ -256,12 +256,20 @@ def _install_plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **modules:
     monkeypatch.syspath_prepend(str(tmp_path))
 
 
-def _codec_plugin(name: str, method_id: int) -> str:
+def _codec_plugin(name: str, method_id: int, fingerprint: str = "{}") -> str:
+    """A plugin module declaring one codec (raw bytes behind an id)."""
     return (
         "from auracodec.plugin import CodecType, hookimpl\n\n"
+        "class Codec:\n"
+        f"    name, method_id, thread_safe, detects, cost = {name!r}, {method_id}, True, "
+        "frozenset(), 1\n"
+        "    def encode(self, m): return None\n"
+        "    def decode(self, p, limit): return p\n"
+        "    def max_payload_size(self, n): return n\n"
+        f"    def fingerprint(self): return {fingerprint}\n\n"
         "@hookimpl\n"
         "def auracodec_codec_types():\n"
-        f"    return [CodecType({name!r}, {method_id}, lambda settings: None)]\n"
+        f"    return [CodecType({name!r}, {method_id}, lambda settings: Codec())]\n"
     )
 
 
@@ -273,6 +281,7 @@ def test_plugins_listing_marks_broken_plugins(
         monkeypatch,
         broken="raise ImportError(\"needs pip install 'thing[extra]' [/]\")\n",
         fine=_codec_plugin("fine", 0xC4),
+        stringly=_codec_plugin("stringly", 0xC6, fingerprint="'v1'"),
     )
     code, out, err = run(capsys, "plugins")
     assert code == 0, err
@@ -282,6 +291,9 @@ def test_plugins_listing_marks_broken_plugins(
     assert " ok " in rows["zstd"]
     assert "broken: skipped: could not be loaded: ImportError: " in out
     assert "needs pip install 'thing[extra]' [/]" in out
+    # A failure that shows only when the codec is built is found too.
+    assert "skipped" in rows["stringly"]
+    assert "fingerprint() returned 'v1'" in out
 
 
 def test_plugins_listing_marks_conflicts(

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ..core.build import probe_codecs
 from ..core.config import Config
 from ..core.errors import PluginWarning
 from ..core.registry import DECLARATION_HOOKS, PluginInfo, Registry
@@ -35,6 +36,9 @@ def run(args: argparse.Namespace, err: Console) -> int:
         # Each skipped or conflicting plugin is a row below, with its reason.
         warnings.simplefilter("ignore", PluginWarning)
         registry = Registry.load(disable=config.disable)
+        # Failures that show only when a codec is built (its factory raises,
+        # fingerprint() has the wrong type...) mark their plugins too.
+        probe_codecs(config, registry)
     t = Table(title="auracodec plugins (entry-point group auracodec.plugins)", title_justify="left")
     for col in ("plugin", "provides", "id", "package", "version", "status"):
         t.add_column(col, justify="right" if col == "id" else "left")

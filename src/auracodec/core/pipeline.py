@@ -125,7 +125,7 @@ class Pipeline:
             raw=raw,
             codecs=built,
             stats=stats,
-            fingerprint=_fingerprint(built.values()),
+            fingerprint=_fingerprint(built.values(), assembly.fingerprints),
             wire=wire,
             decoder=wire.decoder({c.method_id: c.decode for c in built.values()}, stats),
         )
@@ -210,10 +210,16 @@ class Pipeline:
         return codec.name
 
 
-def _fingerprint(codecs: Iterable[Codec]) -> str:
-    """A short id that changes whenever frames of one pipeline may not decode in another."""
+def _fingerprint(
+    codecs: Iterable[Codec], fingerprints: Mapping[str, Mapping[str, str | int]]
+) -> str:
+    """A short id that changes whenever frames of one pipeline may not decode in another.
+
+    ``fingerprints`` are the codecs' own (``Codec.fingerprint()``), called and
+    checked once when the pipeline was assembled.
+    """
     described = [
-        {"id": c.method_id, "name": c.name, **dict(c.fingerprint())}
+        {"id": c.method_id, "name": c.name, "codec": dict(fingerprints[c.name])}
         for c in sorted(codecs, key=lambda c: c.method_id)
     ]
     blob = json.dumps({"frame": FRAME_FORMAT, "codecs": described}, sort_keys=True)
