@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import textwrap
 from pathlib import Path
 
 from rich.console import Console
@@ -35,17 +34,11 @@ def run(args: argparse.Namespace, err: Console) -> int:
         if name not in pipe.codecs:
             raise AuraError(f"no such codec {name!r} (enabled: {', '.join(pipe.codecs)})")
     config = os.fspath(Path(args.config).resolve()) if args.config else None
-    classes = "\n\n".join(
-        textwrap.dedent(f"""\
-            class Test_{name}(CodecConformance):
-                def make_codec(self):
-                    return Pipeline.from_config({config!r}).codecs[{name!r}]
-            """)
-        for name in names
-    )
+    # The suite's classes for each codec (and its session context, where the
+    # codec has one), built as a pipeline from this config builds them.
     module = (
-        "from auracodec import Pipeline\n"
-        "from auracodec.conformance import CodecConformance\n\n\n" + classes
+        "from auracodec.conformance import suite_classes\n\n"
+        f"globals().update(suite_classes({names!r}, config={config!r}))\n"
     )
     with tempfile.TemporaryDirectory(prefix="auracodec-conformance-") as tmp:
         path = Path(tmp) / "test_conformance.py"
