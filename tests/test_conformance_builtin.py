@@ -132,10 +132,3 @@ class TestZstdContext(ContextConformance):
         recv = zstd.auracodec_codec_context(codec=codec, direction="in")
         assert send is not None and recv is not None
         return send, recv
-
-    @pytest.mark.xfail(
-        strict=True,
-        reason="ZstdContext.decode does not refuse after a decode error yet (zstd plugin's owner)",
-    )
-    def test_refuses_after_error(self) -> None:
-        super().test_refuses_after_error()

@@ -36,6 +36,7 @@ from auracodec.plugin import (
     CodecType,
     Config,
     CorruptPayload,
+    DecodeError,
     OutputLimitExceeded,
     Progress,
     Sample,
@@ -189,6 +190,7 @@ class ZstdContext:
         self._cap = codec.session_history
         self._params = _params(codec.session_level)
         self._history = bytearray()
+        self._failed: str | None = None  # why decode refuses, until reset()
 
     def _zdict(self) -> zstandard.ZstdCompressionDict | None:
         content = self._base + bytes(self._history)
@@ -204,6 +206,19 @@ class ZstdContext:
         return payload
 
     def decode(self, payload: bytes, limit: int) -> bytes:
+        if self._failed is not None:
+            raise CorruptPayload(
+                f"zstd session context refuses frames since one failed ({self._failed}); "
+                "reset it first"
+            )
+        try:
+            return self._decode(payload, limit)
+        except DecodeError as exc:
+            # The history may no longer be the peer's: nothing decodes until reset.
+            self._failed = str(exc)
+            raise
+
+    def _decode(self, payload: bytes, limit: int) -> bytes:
         zdict = self._zdict()
 
         def new_dctx() -> zstandard.ZstdDecompressor:
@@ -226,6 +241,7 @@ class ZstdContext:
 
     def reset(self) -> None:
         self._history.clear()
+        self._failed = None
 
     def memory(self) -> int:
         return len(self._history)
