@@ -157,21 +157,59 @@ def _bound_window(payload: bytes, limit: int) -> bytes:
     return bytes([first]) + payload[1:]
 
 
+#: The error path feeds a failing stream this many bytes at a time to find
+#: the chunk it fails in, then that chunk a byte at a time.
+_DIAGNOSE_CHUNK = 4096
+
+
+class _Feeder:
+    """A decompressor fed piece by piece, counting its output up to ``limit + 1``."""
+
+    def __init__(self, limit: int) -> None:
+        self.d = brotli.Decompressor()
+        self.limit = limit
+        self.total = 0
+
+    def feed(self, data: bytes) -> None:
+        """Feed ``data`` and drain what the buffer limit held back (may raise brotli.error)."""
+        self.total += len(self.d.process(data, output_buffer_limit=self.limit + 1))
+        while self.total <= self.limit and not self.d.is_finished():
+            if self.d.can_accept_more_data():
+                break
+            more = self.d.process(b"", output_buffer_limit=self.limit + 1)
+            if not more:
+                break
+            self.total += len(more)
+
+
 def _diagnose(payload: bytes, limit: int) -> Exception:
-    """Tell trailing bytes from corruption (error path only): feed bytes one at a time."""
-    d = brotli.Decompressor()
-    total = 0
+    """Tell trailing bytes and the limit from corruption (error path only).
+
+    The decoder only says that it failed; where the stream ended tells which.
+    Chunks find the chunk it fails in; a fresh decoder then takes everything
+    before that chunk at once and the chunk a byte at a time: work linear in
+    the payload, at most one chunk of single-byte steps.
+    """
+    start = 0
+    f = _Feeder(limit)
     try:
-        for end in range(len(payload)):
-            total += len(d.process(payload[end : end + 1], output_buffer_limit=limit + 1))
-            while total <= limit and not d.is_finished() and not d.can_accept_more_data():
-                more = d.process(b"", output_buffer_limit=limit + 1)
-                if not more:
-                    break
-                total += len(more)
-            if total > limit:
+        for start in range(0, len(payload), _DIAGNOSE_CHUNK):
+            f.feed(payload[start : start + _DIAGNOSE_CHUNK])
+            if f.total > limit:
                 return OutputLimitExceeded(limit)
-            if d.is_finished():
+            if f.d.is_finished():
+                break
+    except brotli.error:
+        pass
+    f = _Feeder(limit)
+    try:
+        if start:
+            f.feed(payload[:start])
+        for end in range(start, min(start + _DIAGNOSE_CHUNK, len(payload))):
+            f.feed(payload[end : end + 1])
+            if f.total > limit:
+                return OutputLimitExceeded(limit)
+            if f.d.is_finished():
                 extra = len(payload) - end - 1
                 return TrailingData(f"{extra} bytes follow the end of the brotli stream")
     except brotli.error:
