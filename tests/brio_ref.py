@@ -9,6 +9,7 @@ bit-exactly.
     from brio_ref import RefModel
     m = RefModel(blob)          # parses + validates the model blob
     data = m.decode(payload, limit)
+    data = m.decode(payload, limit, max_ratio=32)   # with the ratio cap (section 1.3)
     ctx = m.context()           # a session context (docs/brio.md, section 7)
     data = ctx.decode(payload, limit)
 """
@@ -143,6 +144,7 @@ SESSION_MAP_MIN = 11
 SESSION_HIST_MAX = 64 << 10
 SESSION_MT_BITS = 14
 FORMAT_VERSION = 2
+RATIO_SLACK = 128  # docs/brio.md, section 1.3
 
 
 class ModelError(ValueError):
@@ -263,8 +265,8 @@ class RefModel:
                 return o + 2
         return None
 
-    def decode(self, payload, limit):
-        return _Decoder(self).run(bytes(payload), limit)
+    def decode(self, payload, limit, max_ratio=0):
+        return _Decoder(self).run(bytes(payload), limit, max_ratio)
 
     def context(self):
         return RefContext(self)
@@ -277,11 +279,11 @@ class RefContext:
         self.d = _Decoder(m, session=True)
         self.broken = False
 
-    def decode(self, payload, limit):
+    def decode(self, payload, limit, max_ratio=0):
         if self.broken:
             raise DecodeError("context is unusable after an earlier error")
         try:
-            out = self.d.run(bytes(payload), limit)
+            out = self.d.run(bytes(payload), limit, max_ratio)
             self.d.end()
             return out
         except DecodeError:
@@ -558,14 +560,18 @@ class _Decoder:
         err = (0 - self.ep) * EOM_LR
         self.ew = [_clamp(w + ((x * err) >> 16), -WMAX, WMAX) for w, x in zip(self.ew, self.ex)]
 
-    def run(self, payload, limit):
+    def run(self, payload, limit, max_ratio=0):
         self.begin(payload, limit)
+        # the output budget of the ratio cap (0: none); section 1.3
+        budget = max_ratio * len(payload) + RATIO_SLACK if max_ratio else None
         while True:
             if self.bit(self.eom()):
                 break
             self.eom_adapt()
             if len(self.buf) - self.start >= self.limit:
                 raise DecodeError("output exceeds limit of %d bytes" % self.limit)
+            if budget is not None and len(self.buf) - self.start >= budget:
+                raise DecodeError("output exceeds the ratio cap: %d bytes" % budget)
             self.byte_contexts()
             for _ in range(8):
                 self.update(self.bit(self.predict()))

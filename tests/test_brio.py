@@ -14,12 +14,20 @@ import zstandard
 from hypothesis import given
 from hypothesis import strategies as st
 
-from auracodec import ConfigError, DecodeError, Pipeline, SessionError
+from auracodec import (
+    ConfigError,
+    CorruptPayload,
+    DecodeError,
+    OutputLimitExceeded,
+    Pipeline,
+    SessionError,
+)
 from auracodec.conformance import CodecConformance, sample_messages
 from auracodec.core.config import Config
 from auracodec.core.corpus import builtin_sample
 from auracodec.core.training import train
 from auracodec.plugins.brio import BrioCodec, _brio
+from brio_ref import DecodeError as RefDecodeError
 from brio_ref import RefModel
 from golden.make import load
 
@@ -34,23 +42,51 @@ def golden(name: str) -> list[tuple[bytes, bytes]]:
     return [(load(e["message"]), bytes.fromhex(e["payload"])) for e in entries]
 
 
+def beyond_cap(message: bytes, payload: bytes) -> bool:
+    """Whether the default ratio cap refuses the payload (docs/brio.md, section 1.3)."""
+    return len(message) > _brio.DEFAULT_MAX_RATIO * len(payload) + _brio.RATIO_SLACK
+
+
+def within_cap(vectors: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    return [v for v in vectors if not beyond_cap(*v)]
+
+
 class TestBrioNeutral(CodecConformance):
-    golden = golden("brio")
+    golden = within_cap(golden("brio"))
 
     def make_codec(self) -> BrioCodec:
         return BrioCodec()
 
     def crafted_bombs(self) -> list[bytes]:
-        # A megabyte of one letter in a few bytes; bit patterns that keep
-        # the end-of-message decision at "continue".
-        return [self.codec.encode(b"a" * 1_000_000), b"\xff" * 32, b"\x00" * 32]
+        # A megabyte of one letter in a few bytes (BRIO declines to make it:
+        # an uncapped coder does); bit patterns that keep the end-of-message
+        # decision at "continue".
+        bomb = _brio.Model(None, max_ratio=0).encode(b"a" * 1_000_000)
+        assert bomb is not None and self.codec.encode(b"a" * 1_000_000) is None
+        return [bomb, b"\xff" * 32, b"\x00" * 32]
 
 
 class TestBrioTrained(CodecConformance):
-    golden = golden("brio-sample")
+    golden = within_cap(golden("brio-sample"))
 
     def make_codec(self) -> BrioCodec:
         return BrioCodec(SAMPLE_MODEL)
+
+
+@pytest.mark.parametrize(("name", "blob"), [("brio", None), ("brio-sample", SAMPLE_MODEL)])
+def test_golden_vectors_beyond_the_cap(name: str, blob: bytes | None) -> None:
+    """Vectors made without the cap (a 300 KB run of one letter) still pin the
+    bitstream, which the cap does not change: an uncapped model makes and
+    decodes them; the codec, capped, refuses them as corrupt."""
+    beyond = [v for v in golden(name) if beyond_cap(*v)]
+    assert beyond
+    uncapped, codec = _brio.Model(blob, max_ratio=0), BrioCodec(blob)
+    for message, payload in beyond:
+        assert uncapped.encode(message) == payload
+        assert uncapped.decode(payload, len(message)) == message
+        assert codec.encode(message) is None
+        with pytest.raises(CorruptPayload, match="max_ratio"):
+            codec.decode(payload, len(message))
 
 
 def test_reference_decoder_agrees() -> None:
@@ -269,3 +305,130 @@ def test_a_failed_context_frame_stops_the_session() -> None:
         b.decode_bytes(frame + b"\x00" * 8)
     with pytest.raises(SessionError, match="refuses frames"):
         b.decode_bytes(a.encode("next"))
+
+
+# -- the ratio cap (docs/brio.md, section 1.3) ------------------------------------------
+
+SLACK = _brio.RATIO_SLACK
+UNCAPPED = _brio.Model(SAMPLE_MODEL, max_ratio=0)
+
+
+def ratio_messages() -> list[bytes]:
+    """Messages from incompressible to very repetitive, so that each cap
+    below declines some and codes others."""
+    sample = sample_messages()
+    rng = random.Random(9)
+    out = [b"", b"ok", rng.randbytes(300), *sample[::25]]
+    for n in (10, 60, 200, 1000, 5000):
+        out.append(b"ok " * n)
+        out.append(b"\n".join(rng.choices(sample[:30], k=max(1, n // 40))))
+    return out
+
+
+@pytest.mark.parametrize("max_ratio", [1, 4, 32])
+def test_the_encoder_declines_exactly_beyond_the_cap(max_ratio: int) -> None:
+    capped = _brio.Model(SAMPLE_MODEL, max_ratio=max_ratio)
+    coded = declined = 0
+    for m in ratio_messages():
+        payload = UNCAPPED.encode(m)
+        assert payload is not None
+        beyond = len(m) > max_ratio * len(payload) + SLACK
+        assert capped.encode(m) == (None if beyond else payload)
+        declined += beyond
+        coded += not beyond
+    assert coded and declined
+
+
+def test_the_decoder_refuses_exactly_beyond_the_cap() -> None:
+    """A payload decodes with the smallest cap that allows its message and is
+    a CorruptPayload (not the caller's limit) with one less; the reference
+    decoder draws the same line."""
+    checked = 0
+    for m in ratio_messages():
+        payload = UNCAPPED.encode(m)
+        assert payload is not None
+        if len(m) <= SLACK + len(payload):
+            continue
+        r = -(-(len(m) - SLACK) // len(payload))  # the smallest cap that allows m
+        assert _brio.Model(SAMPLE_MODEL, max_ratio=r).decode(payload, 10**7) == m
+        with pytest.raises(CorruptPayload, match=rf"max_ratio = {r - 1}\)"):
+            _brio.Model(SAMPLE_MODEL, max_ratio=r - 1).decode(payload, 10**7)
+        # The caller's limit, when smaller, is what the error names.
+        with pytest.raises(OutputLimitExceeded, match=f"limit of {len(m) - 1} bytes"):
+            _brio.Model(SAMPLE_MODEL, max_ratio=r).decode(payload, len(m) - 1)
+        checked += 1
+    assert checked > 3
+    m = b"ok " * 60
+    payload = UNCAPPED.encode(m)
+    assert payload is not None
+    r = -(-(len(m) - SLACK) // len(payload))
+    assert RefModel(SAMPLE_MODEL).decode(payload, 1000, max_ratio=r) == m
+    with pytest.raises(RefDecodeError, match="ratio cap"):
+        RefModel(SAMPLE_MODEL).decode(payload, 1000, max_ratio=r - 1)
+
+
+def test_a_bomb_stops_at_the_cap_not_at_the_limit() -> None:
+    bomb = _brio.Model(None, max_ratio=0).encode(b"a" * 1_000_000)
+    assert bomb is not None and len(bomb) < 1000
+    budget = _brio.DEFAULT_MAX_RATIO * len(bomb) + SLACK
+    with pytest.raises(CorruptPayload, match=f"= {budget} bytes"):
+        BrioCodec().decode(bomb, 4 << 20)
+    ctx = BrioCodec().model.context()
+    with pytest.raises(CorruptPayload, match=f"= {budget} bytes"):
+        ctx.decode(bomb, 4 << 20)
+
+
+def test_a_declining_context_absorbs_the_message() -> None:
+    """A context that declines a message (beyond its cap) has absorbed it all
+    the same: its next payloads are those of a context that coded it, and a
+    peer that absorbs the message from another codec decodes them."""
+    capped = _brio.Model(SAMPLE_MODEL, max_ratio=4)
+    send, recv, witness = capped.context(), capped.context(), UNCAPPED.context()
+    sample = sample_messages()
+    messages = [m for pair in zip(sample[:40], sample[:40] * 2, strict=False) for m in pair]
+    declined = 0
+    for m in messages:
+        payload, expected = send.encode(m), witness.encode(m)
+        assert expected is not None
+        if payload is None:
+            assert len(m) > 4 * len(expected) + SLACK
+            recv.absorb(m)
+            declined += 1
+        else:
+            assert payload == expected
+            assert recv.decode(payload, len(m)) == m
+    assert 0 < declined < len(messages)
+
+
+def test_sessions_carry_declined_messages_with_another_codec(tmp_path: Path) -> None:
+    """In a session, what the BRIO context declines goes by another codec and
+    the peer's context absorbs it: both ends stay in step."""
+    config = tmp_path / "auracodec.toml"
+    config.write_text("[codecs.brio]\nmax_ratio = 2\n")
+    pipe = Pipeline.from_config(config)
+    a, b = pipe.session(), pipe.session()
+    witness = _brio.Model(None, max_ratio=0).context()  # what a's context codes
+    sample = sample_messages()
+    longer = [b"\n".join(sample[i : i + 4]) for i in range(0, 40, 4)]
+    declined = by_context = 0
+    for m in [*longer, *sample[:20], *longer]:
+        frame = a.encode(m)
+        assert b.decode_bytes(frame) == m
+        payload = witness.encode(m)
+        assert payload is not None
+        declined += len(m) > 2 * len(payload) + SLACK
+        by_context += frame[0] == 0x13
+    assert declined and by_context
+
+
+def test_the_cap_is_a_setting_and_part_of_the_fingerprint(tmp_path: Path) -> None:
+    assert BrioCodec(max_ratio=8).fingerprint() != BrioCodec().fingerprint()
+    assert BrioCodec().fingerprint()["max_ratio"] == _brio.DEFAULT_MAX_RATIO
+    config = tmp_path / "auracodec.toml"
+    config.write_text("[codecs.brio]\nmax_ratio = 8\n")
+    pipe = Pipeline.from_config(config)
+    assert pipe.codecs["brio"].fingerprint()["max_ratio"] == 8
+    assert pipe.fingerprint != Pipeline.from_config().fingerprint
+    config.write_text("[codecs.brio]\nmax_ratio = 0\n")
+    with pytest.raises(ConfigError, match=r"codecs\.brio\.max_ratio: expected an integer from 1"):
+        Pipeline.from_config(config)

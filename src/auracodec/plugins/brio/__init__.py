@@ -62,6 +62,17 @@ SETTINGS: tuple[Setting, ...] = (
         256 * _MiB,
         "Largest model file loaded, and the size `auracodec train` aims for (bytes).",
     ),
+    Setting.integer(
+        "max_ratio",
+        _brio.DEFAULT_MAX_RATIO,
+        1,
+        1024,
+        "Output-to-payload ratio cap: a payload of n bytes decodes to at most "
+        f"max_ratio * n + {_brio.RATIO_SLACK} bytes, so decoding work is bounded by the "
+        "frame's length; BRIO declines (zstd carries) messages it would code beyond it, "
+        "and refuses such payloads as corrupt. Both ends need the same value. See "
+        "docs/brio.md, section 1.3.",
+    ),
 )
 
 
@@ -78,10 +89,14 @@ class BrioCodec:
     detects: frozenset[str] = frozenset()
     cost = 30
 
-    def __init__(self, model: bytes | None = None) -> None:
-        self.model = _brio.Model(model)  # raises ValueError for an invalid blob
-        self.encode = self.model.encode
+    def __init__(
+        self, model: bytes | None = None, max_ratio: int = _brio.DEFAULT_MAX_RATIO
+    ) -> None:
+        # raises ValueError for an invalid blob
+        self.model = _brio.Model(model, max_ratio=max_ratio)
+        self.encode = self.model.encode  # None for a message beyond the ratio cap
         self.decode = self.model.decode
+        self.max_ratio = max_ratio
         self._hash = hashlib.sha256(model).hexdigest() if model else "neutral"
 
     def max_payload_size(self, size: int) -> int:
@@ -90,7 +105,8 @@ class BrioCodec:
         return (size * 9 * 12 + 12) // 8 + 2
 
     def fingerprint(self) -> Mapping[str, str | int]:
-        return {"format": _brio.FORMAT_VERSION, "model": self._hash}
+        # The cap decides which payloads decode, so it is part of the format.
+        return {"format": _brio.FORMAT_VERSION, "model": self._hash, "max_ratio": self.max_ratio}
 
 
 class BrioContext:
@@ -104,7 +120,9 @@ class BrioContext:
         self._model = codec.model
         self._ctx = self._model.context()
 
-    def encode(self, message: bytes) -> bytes:
+    def encode(self, message: bytes) -> bytes | None:
+        # Declining (None, beyond the ratio cap) absorbs the message all the
+        # same, as the peer's context absorbs it from the codec that carries it.
         return self._ctx.encode(message)
 
     def decode(self, payload: bytes, limit: int) -> bytes:
@@ -122,8 +140,9 @@ class BrioContext:
 
 def _factory(settings: Mapping[str, Any]) -> BrioCodec:
     path: Path | None = settings["model"]
+    max_ratio: int = settings["max_ratio"]
     if path is None:
-        return BrioCodec()
+        return BrioCodec(max_ratio=max_ratio)
     cap = settings["model_size"]
     try:
         size = path.stat().st_size
@@ -142,7 +161,7 @@ def _factory(settings: Mapping[str, Any]) -> BrioCodec:
             "model", f"{path}: content does not match model_sha256 (corrupt or replaced)"
         )
     try:
-        return BrioCodec(blob)
+        return BrioCodec(blob, max_ratio)
     except ValueError as exc:
         raise SettingError("model", f"{path}: {exc}") from exc
 

@@ -5,14 +5,19 @@
  *                                     sessions: one hashable key per message; messages
  *                                     with equal keys are trained as one context (in
  *                                     order), as Model.context() would code them
- *   Model(blob=None)                  validate + load a model (None/b"": neutral model)
- *   Model.encode(data) -> bytes
+ *   Model(blob=None, max_ratio=DEFAULT_MAX_RATIO)
+ *                                     validate + load a model (None/b"": neutral
+ *                                     model); max_ratio: the output-to-payload
+ *                                     ratio cap (0: none)
+ *   Model.encode(data) -> bytes | None   None: declined, beyond the ratio cap
  *   Model.decode(payload, limit) -> bytes
  *   Model.cost(data) -> (eom_bits, byte_bits)   ideal code length, for analysis
  *   Model.context() -> Context        one direction of a session: Context.encode,
  *                                     .decode and .absorb carry adaptation across
- *                                     messages
+ *                                     messages (encode absorbs what it declines)
  *   neutral_blob() -> bytes           the blob Model(None) uses
+ *   DEFAULT_MAX_RATIO, RATIO_SLACK    the cap: a payload of n bytes decodes to at
+ *                                     most max_ratio * n + RATIO_SLACK bytes
  *
  * Decoding errors are auracodec's own (TruncatedFrame, TrailingData,
  * OutputLimitExceeded, CorruptPayload; SessionError for a context that failed
@@ -30,12 +35,13 @@
 /* auracodec.core.errors classes, fetched at module init */
 static PyObject *TruncatedFrame, *TrailingData, *OutputLimitExceeded, *CorruptPayload,
     *SessionError;
-static int decode_error(int rc, Py_ssize_t limit);
+static int decode_error(int rc, Py_ssize_t limit, Py_ssize_t n, uint32_t max_ratio);
 
 typedef struct {
     PyObject_HEAD
     brio_model *m;
     Py_ssize_t blob_size;
+    uint32_t max_ratio; /* output-to-payload ratio cap, 0: none */
 } ModelObject;
 
 static void Model_dealloc(ModelObject *self)
@@ -46,9 +52,15 @@ static void Model_dealloc(ModelObject *self)
 
 static PyObject *Model_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
-    static char *kwlist[] = {"blob", NULL};
+    static char *kwlist[] = {"blob", "max_ratio", NULL};
     PyObject *blobobj = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|O:Model", kwlist, &blobobj)) return NULL;
+    unsigned long long max_ratio = BRIO_DEFAULT_MAX_RATIO;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|O$K:Model", kwlist, &blobobj, &max_ratio))
+        return NULL;
+    if (max_ratio > 0xFFFFFFFFull) {
+        PyErr_SetString(PyExc_ValueError, "max_ratio must be from 0 (no cap) to 2**32 - 1");
+        return NULL;
+    }
     Py_buffer view = {0};
     const uint8_t *blob = NULL;
     size_t len = 0;
@@ -73,6 +85,7 @@ static PyObject *Model_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     if (!self) { brio_model_free(m); return NULL; }
     self->m = m;
     self->blob_size = (Py_ssize_t)len;
+    self->max_ratio = (uint32_t)max_ratio;
     return (PyObject *)self;
 }
 
@@ -84,9 +97,10 @@ static PyObject *Model_encode(ModelObject *self, PyObject *arg)
     size_t outlen = 0;
     int rc;
     Py_BEGIN_ALLOW_THREADS
-    rc = brio_encode(self->m, (const uint8_t *)v.buf, (size_t)v.len, &out, &outlen);
+    rc = brio_encode(self->m, (const uint8_t *)v.buf, (size_t)v.len, self->max_ratio, &out, &outlen);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&v);
+    if (rc == BRIO_DECLINED) Py_RETURN_NONE;
     if (rc != BRIO_OK) return PyErr_NoMemory();
     PyObject *r = PyBytes_FromStringAndSize((const char *)out, (Py_ssize_t)outlen);
     free(out);
@@ -107,11 +121,13 @@ static PyObject *Model_decode(ModelObject *self, PyObject *args, PyObject *kw)
     uint8_t *out = NULL;
     size_t outlen = 0;
     int rc;
+    Py_ssize_t n = v.len;
     Py_BEGIN_ALLOW_THREADS
-    rc = brio_decode(self->m, (const uint8_t *)v.buf, (size_t)v.len, (size_t)limit, &out, &outlen);
+    rc = brio_decode(self->m, (const uint8_t *)v.buf, (size_t)n, (size_t)limit, self->max_ratio, &out,
+                     &outlen);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&v);
-    if (rc != BRIO_OK) { decode_error(rc, limit); return NULL; }
+    if (rc != BRIO_OK) { decode_error(rc, limit, n, self->max_ratio); return NULL; }
     PyObject *r = PyBytes_FromStringAndSize((const char *)out, (Py_ssize_t)outlen);
     free(out);
     return r;
@@ -149,7 +165,7 @@ static void Context_dealloc(ContextObject *self)
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-static int decode_error(int rc, Py_ssize_t limit)
+static int decode_error(int rc, Py_ssize_t limit, Py_ssize_t n, uint32_t max_ratio)
 {
     PyObject *exc;
     switch (rc) {
@@ -168,7 +184,16 @@ static int decode_error(int rc, Py_ssize_t limit)
         }
         return -1;
     case BRIO_EBROKEN:
-        PyErr_SetString(SessionError, "BRIO context is unusable after an earlier error");
+        PyErr_SetString(SessionError, "BRIO context is unusable after an earlier error; reset it");
+        return -1;
+    case BRIO_ERATIO:
+        /* not the caller's limit: no valid payload of this length decodes
+         * that far with this max_ratio (docs/brio.md, section 1.3) */
+        PyErr_Format(CorruptPayload,
+                     "BRIO payload of %zd bytes decodes to more than max_ratio x %zd + %d = %zu "
+                     "bytes (max_ratio = %lu), which no BRIO encoder with this setting produces",
+                     n, n, BRIO_RATIO_SLACK, brio_ratio_budget((size_t)n, max_ratio),
+                     (unsigned long)max_ratio);
         return -1;
     default: PyErr_SetString(CorruptPayload, "BRIO payload is corrupt"); return -1;
     }
@@ -184,7 +209,9 @@ static int context_enter(ContextObject *self)
     return 0;
 }
 
-static PyObject *Context_encode(ContextObject *self, PyObject *arg)
+/* Code a message on the context: the payload, or None when the message is
+ * beyond the ratio cap (max_ratio 0: never); absorbed either way. */
+static PyObject *context_code(ContextObject *self, PyObject *arg, uint32_t max_ratio)
 {
     Py_buffer v;
     if (PyObject_GetBuffer(arg, &v, PyBUF_SIMPLE) < 0) return NULL;
@@ -193,24 +220,31 @@ static PyObject *Context_encode(ContextObject *self, PyObject *arg)
     size_t outlen = 0;
     int rc;
     Py_BEGIN_ALLOW_THREADS
-    rc = brio_session_encode(self->s, (const uint8_t *)v.buf, (size_t)v.len, &out, &outlen);
+    rc = brio_session_encode(self->s, (const uint8_t *)v.buf, (size_t)v.len, max_ratio, &out, &outlen);
     Py_END_ALLOW_THREADS
     self->busy = 0;
     PyBuffer_Release(&v);
     if (rc == BRIO_EBROKEN) {
-        PyErr_SetString(SessionError, "BRIO context is unusable after an earlier error");
+        PyErr_SetString(SessionError, "BRIO context is unusable after an earlier error; reset it");
         return NULL;
     }
+    if (rc == BRIO_DECLINED) Py_RETURN_NONE;
     if (rc != BRIO_OK) return PyErr_NoMemory();
     PyObject *r = PyBytes_FromStringAndSize((const char *)out, (Py_ssize_t)outlen);
     free(out);
     return r;
 }
 
+static PyObject *Context_encode(ContextObject *self, PyObject *arg)
+{
+    return context_code(self, arg, self->model->max_ratio);
+}
+
 static PyObject *Context_absorb(ContextObject *self, PyObject *arg)
 {
-    /* Absorbing is coding without keeping the output: the same updates. */
-    PyObject *r = Context_encode(self, arg);
+    /* Absorbing is coding without keeping the output: the same updates,
+     * whatever the message's ratio (the peer's encoder absorbed it too). */
+    PyObject *r = context_code(self, arg, 0);
     if (!r) return NULL;
     Py_DECREF(r);
     Py_RETURN_NONE;
@@ -231,12 +265,15 @@ static PyObject *Context_decode(ContextObject *self, PyObject *args, PyObject *k
     uint8_t *out = NULL;
     size_t outlen = 0;
     int rc;
+    Py_ssize_t n = v.len;
+    uint32_t max_ratio = self->model->max_ratio;
     Py_BEGIN_ALLOW_THREADS
-    rc = brio_session_decode(self->s, (const uint8_t *)v.buf, (size_t)v.len, (size_t)limit, &out, &outlen);
+    rc = brio_session_decode(self->s, (const uint8_t *)v.buf, (size_t)n, (size_t)limit, max_ratio, &out,
+                             &outlen);
     Py_END_ALLOW_THREADS
     self->busy = 0;
     PyBuffer_Release(&v);
-    if (rc != BRIO_OK) { decode_error(rc, limit); return NULL; }
+    if (rc != BRIO_OK) { decode_error(rc, limit, n, max_ratio); return NULL; }
     PyObject *r = PyBytes_FromStringAndSize((const char *)out, (Py_ssize_t)outlen);
     free(out);
     return r;
@@ -249,7 +286,8 @@ static PyObject *Context_get_memsize(ContextObject *self, void *closure)
 }
 
 static PyMethodDef Context_methods[] = {
-    {"encode", (PyCFunction)Context_encode, METH_O, "encode(data) -> payload; updates the context"},
+    {"encode", (PyCFunction)Context_encode, METH_O,
+     "encode(data) -> payload, or None beyond the ratio cap; updates the context either way"},
     {"absorb", (PyCFunction)Context_absorb, METH_O,
      "absorb(data): update the context with a message another codec carried"},
     {"decode", (PyCFunction)(void (*)(void))Context_decode, METH_VARARGS | METH_KEYWORDS,
@@ -295,7 +333,8 @@ static PyObject *Model_get_memsize(ModelObject *self, void *closure)
 }
 
 static PyMethodDef Model_methods[] = {
-    {"encode", (PyCFunction)Model_encode, METH_O, "encode(data) -> payload bytes"},
+    {"encode", (PyCFunction)Model_encode, METH_O,
+     "encode(data) -> payload bytes, or None for a message beyond the ratio cap"},
     {"decode", (PyCFunction)(void (*)(void))Model_decode, METH_VARARGS | METH_KEYWORDS,
      "decode(payload, limit) -> bytes; raises DecodeError"},
     {"cost", (PyCFunction)Model_cost, METH_O, "cost(data) -> (eom_bits, byte_bits) ideal code length"},
@@ -303,8 +342,17 @@ static PyMethodDef Model_methods[] = {
      "context() -> Context: a session that carries adaptation across messages"},
     {NULL, NULL, 0, NULL}};
 
+static PyObject *Model_get_max_ratio(ModelObject *self, void *closure)
+{
+    (void)closure;
+    return PyLong_FromUnsignedLong(self->max_ratio);
+}
+
 static PyGetSetDef Model_getset[] = {
     {"memory_size", (getter)Model_get_memsize, NULL, "bytes of memory held by the loaded model", NULL},
+    {"max_ratio", (getter)Model_get_max_ratio, NULL,
+     "the output-to-payload ratio cap (0: none): a payload of n bytes decodes to at most "
+     "max_ratio * n + RATIO_SLACK bytes", NULL},
     {NULL, NULL, NULL, NULL, NULL}};
 
 static PyTypeObject ModelType = {
@@ -313,7 +361,8 @@ static PyTypeObject ModelType = {
     .tp_basicsize = sizeof(ModelObject),
     .tp_dealloc = (destructor)Model_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Model(blob=None): a loaded, read-only BRIO model (None: neutral, untrained)",
+    .tp_doc = "Model(blob=None, *, max_ratio=DEFAULT_MAX_RATIO): a loaded, read-only BRIO model "
+              "(None: neutral, untrained) and the output-to-payload ratio cap of its payloads",
     .tp_methods = Model_methods,
     .tp_getset = Model_getset,
     .tp_new = Model_new,
@@ -513,5 +562,7 @@ PyMODINIT_FUNC PyInit__brio(void)
     Py_INCREF(&ModelType);
     if (PyModule_AddObject(m, "Model", (PyObject *)&ModelType) < 0) { Py_DECREF(m); return NULL; }
     PyModule_AddIntConstant(m, "FORMAT_VERSION", BRIO_FORMAT_VERSION);
+    PyModule_AddIntConstant(m, "DEFAULT_MAX_RATIO", BRIO_DEFAULT_MAX_RATIO);
+    PyModule_AddIntConstant(m, "RATIO_SLACK", BRIO_RATIO_SLACK);
     return m;
 }

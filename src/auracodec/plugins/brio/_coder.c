@@ -6,21 +6,24 @@
 
 #include <math.h>
 
-BRIO_SIMD int brio_encode(const brio_model *m, const uint8_t *in, size_t n, uint8_t **out, size_t *outlen)
+size_t brio_ratio_budget(size_t n, uint32_t max_ratio) { return ratio_budget(n, max_ratio); }
+
+BRIO_SIMD int brio_encode(const brio_model *m, const uint8_t *in, size_t n, uint32_t max_ratio,
+                          uint8_t **out, size_t *outlen)
 {
     ctx_t c;
     if (ctx_init(&c, m, NULL)) return BRIO_ENOMEM;
-    int rc = enc_message(&c, 0, in, n, out, outlen);
+    int rc = enc_message(&c, 0, in, n, max_ratio, out, outlen);
     ctx_free(&c);
     return rc;
 }
 
-BRIO_SIMD int brio_decode(const brio_model *m, const uint8_t *in, size_t n, size_t limit, uint8_t **out,
-                          size_t *outlen)
+BRIO_SIMD int brio_decode(const brio_model *m, const uint8_t *in, size_t n, size_t limit,
+                          uint32_t max_ratio, uint8_t **out, size_t *outlen)
 {
     ctx_t c;
     if (ctx_init(&c, m, NULL)) return BRIO_ENOMEM;
-    int rc = dec_message(&c, 0, in, n, limit, out, outlen);
+    int rc = dec_message(&c, 0, in, n, limit, max_ratio, out, outlen);
     ctx_free(&c);
     return rc;
 }

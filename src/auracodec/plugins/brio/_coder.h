@@ -77,9 +77,12 @@ static inline int dec_bit(dec_t *d, int p)
 
 /* Code one message on an initialised context.  Stateless calls use a fresh
  * context with buf = the message itself; a session appends the message to
- * its history buffer (c->hb) so the match model also sees earlier messages. */
+ * its history buffer (c->hb) so the match model also sees earlier messages.
+ * The encoder codes the whole message (so a session absorbs it), then
+ * declines it if its payload would decode beyond the ratio cap (section 1.3). */
 
-BRIO_INLINE int enc_message(ctx_t *c, int sess, const uint8_t *in, size_t n, uint8_t **out, size_t *outlen)
+BRIO_INLINE int enc_message(ctx_t *c, int sess, const uint8_t *in, size_t n, uint32_t max_ratio,
+                            uint8_t **out, size_t *outlen)
 {
     enc_t e = {0, 0xFFFFFFFFu, NULL, 0, 0, 0};
     *out = NULL;
@@ -110,15 +113,23 @@ BRIO_INLINE int enc_message(ctx_t *c, int sess, const uint8_t *in, size_t n, uin
         free(e.out);
         return BRIO_ENOMEM;
     }
+    if (n > ratio_budget(e.n, max_ratio)) {
+        free(e.out);
+        return BRIO_DECLINED;
+    }
     *out = e.out;
     *outlen = e.n;
     return BRIO_OK;
 }
 
+/* Decoding stops as soon as the output would pass limit (BRIO_ELIMIT) or the
+ * payload's ratio budget (BRIO_ERATIO), so its work is bounded by
+ * min(limit, max_ratio * n + BRIO_RATIO_SLACK) bytes of output. */
 BRIO_INLINE int dec_message(ctx_t *c, int sess, const uint8_t *in, size_t n, size_t limit,
-                            uint8_t **out, size_t *outlen)
+                            uint32_t max_ratio, uint8_t **out, size_t *outlen)
 {
     dec_t d = {0, 0xFFFFFFFFu, 0, in, n, 0};
+    size_t budget = ratio_budget(n, max_ratio), most = budget < limit ? budget : limit;
     *out = NULL;
     *outlen = 0;
     for (int i = 0; i < 4; i++) d.x = (d.x << 8) | dec_byte(&d);
@@ -131,11 +142,12 @@ BRIO_INLINE int dec_message(ctx_t *c, int sess, const uint8_t *in, size_t n, siz
         if (dec_bit(&d, eom_predict(c, &em, 0))) break;
         eom_adapt(c, &em, 0);
         if (i >= limit) { rc = BRIO_ELIMIT; break; }
+        if (i >= budget) { rc = BRIO_ERATIO; break; }
         if (sess) {
             if (hist_reserve(c, 1)) { rc = BRIO_ENOMEM; break; }
         } else if (i == cap) {
             size_t nc = cap ? cap * 2 : 64;
-            if (nc > limit) nc = limit;
+            if (nc > most) nc = most;
             uint8_t *no = (uint8_t *)realloc(ob, nc);
             if (!no) { rc = BRIO_ENOMEM; break; }
             ob = no;

@@ -26,8 +26,23 @@ enum {
     BRIO_ECORRUPT = -5,   /* non-canonical / corrupt payload */
     BRIO_EMODEL = -6,     /* invalid model blob */
     BRIO_EPARAM = -7,     /* invalid training parameter */
-    BRIO_EBROKEN = -8     /* session unusable after an earlier error */
+    BRIO_EBROKEN = -8,    /* session unusable after an earlier error */
+    BRIO_ERATIO = -9      /* payload decodes beyond the ratio cap (a corrupt payload) */
 };
+/* not an error: brio_encode / brio_session_encode coded the message beyond
+ * the ratio cap, so they return no payload (a session has absorbed it) */
+#define BRIO_DECLINED 1
+
+/* Output-to-payload ratio cap (docs/brio.md, section 1.3): a payload of n
+ * bytes decodes to at most max_ratio * n + BRIO_RATIO_SLACK bytes, so that
+ * decoding work is bounded by the payload's length; encoders decline
+ * (BRIO_DECLINED) the messages they would code beyond it.  max_ratio is a
+ * setting of both ends (part of the codec's fingerprint); 0 = no cap, for
+ * analysis only. */
+#define BRIO_RATIO_SLACK 128
+#define BRIO_DEFAULT_MAX_RATIO 32
+/* the output budget of a payload of n bytes (saturating; SIZE_MAX: no cap) */
+size_t brio_ratio_budget(size_t n, uint32_t max_ratio);
 
 /* training / model parameters (all stored in the model header) */
 typedef struct {
@@ -74,24 +89,31 @@ void brio_model_free(brio_model *m);
 int brio_neutral_blob(uint8_t **out, size_t *len);
 size_t brio_model_bytes(const brio_model *m);
 
-/* Stateless coding of one message.  *out is malloc'd by the callee. */
-int brio_encode(const brio_model *m, const uint8_t *in, size_t n,
+/* Stateless coding of one message.  *out is malloc'd by the callee.
+ * Encode returns BRIO_DECLINED (no payload) for a message beyond the ratio
+ * cap; decode's output is bounded by limit (BRIO_ELIMIT) and by the cap
+ * (BRIO_ERATIO), whichever is smaller, and its work with it. */
+int brio_encode(const brio_model *m, const uint8_t *in, size_t n, uint32_t max_ratio,
                 uint8_t **out, size_t *outlen);
-int brio_decode(const brio_model *m, const uint8_t *in, size_t n,
-                size_t limit, uint8_t **out, size_t *outlen);
+int brio_decode(const brio_model *m, const uint8_t *in, size_t n, size_t limit,
+                uint32_t max_ratio, uint8_t **out, size_t *outlen);
 
 /* Sessions: a coding context that carries adaptation (per-message tables,
  * mixer weights, match history) across the messages of one connection.
- * Encoder and decoder sessions must see the same message sequence.  After
- * any error a session is broken (BRIO_EBROKEN).  Not thread-safe: one
- * session per connection; the model it uses may be shared. */
+ * Encoder and decoder sessions must see the same message sequence: encode
+ * absorbs the message also when it declines it (BRIO_DECLINED), as the peer
+ * absorbs what another codec carried; absorbing is encoding with
+ * max_ratio = 0 and dropping the payload.  After any error a session is
+ * broken (BRIO_EBROKEN).  Not thread-safe: one session per connection; the
+ * model it uses may be shared. */
 typedef struct brio_session brio_session;
 brio_session *brio_session_new(const brio_model *m);
 void brio_session_free(brio_session *s);
 size_t brio_session_bytes(const brio_session *s);
-int brio_session_encode(brio_session *s, const uint8_t *in, size_t n, uint8_t **out, size_t *outlen);
-int brio_session_decode(brio_session *s, const uint8_t *in, size_t n, size_t limit, uint8_t **out,
-                        size_t *outlen);
+int brio_session_encode(brio_session *s, const uint8_t *in, size_t n, uint32_t max_ratio,
+                        uint8_t **out, size_t *outlen);
+int brio_session_decode(brio_session *s, const uint8_t *in, size_t n, size_t limit,
+                        uint32_t max_ratio, uint8_t **out, size_t *outlen);
 
 /* Analysis: ideal code length (bits) of a message, split into the
  * end-of-message decisions and the byte decisions. */

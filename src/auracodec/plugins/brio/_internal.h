@@ -127,6 +127,14 @@ static inline uint16_t ctr_to_node(uint32_t s)
     return (uint16_t)(((st + 2048) << 4) | count_class(n));
 }
 
+/* the output budget of a payload of n bytes: max_ratio * n + slack,
+ * saturating; no cap when max_ratio is 0 (brio_ratio_budget, _core.h) */
+static inline size_t ratio_budget(size_t n, uint32_t max_ratio)
+{
+    if (!max_ratio || n > (SIZE_MAX - BRIO_RATIO_SLACK) / max_ratio) return SIZE_MAX;
+    return n * max_ratio + BRIO_RATIO_SLACK;
+}
+
 /* ------------------------------------------------------------------ */
 /* model layout                                                        */
 

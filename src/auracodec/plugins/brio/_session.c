@@ -92,31 +92,34 @@ size_t brio_session_bytes(const brio_session *s)
            sizeof(int32_t) * NSETS * NIP;
 }
 
-BRIO_SIMD int brio_session_encode(brio_session *s, const uint8_t *in, size_t n, uint8_t **out, size_t *outlen)
+BRIO_SIMD int brio_session_encode(brio_session *s, const uint8_t *in, size_t n, uint32_t max_ratio,
+                                  uint8_t **out, size_t *outlen)
 {
     *out = NULL;
     *outlen = 0;
     if (s->broken) return BRIO_EBROKEN;
     sess_begin(&s->c);
-    int rc = enc_message(&s->c, 1, in, n, out, outlen);
-    if (rc == BRIO_OK && sess_end(&s->c)) {
+    /* a declined message is absorbed all the same: the peer's context
+     * absorbs it when another codec carries it */
+    int rc = enc_message(&s->c, 1, in, n, max_ratio, out, outlen);
+    if ((rc == BRIO_OK || rc == BRIO_DECLINED) && sess_end(&s->c)) {
         free(*out);
         *out = NULL;
         *outlen = 0;
         rc = BRIO_ENOMEM;
     }
-    if (rc != BRIO_OK) s->broken = 1;
+    if (rc != BRIO_OK && rc != BRIO_DECLINED) s->broken = 1;
     return rc;
 }
 
-BRIO_SIMD int brio_session_decode(brio_session *s, const uint8_t *in, size_t n, size_t limit, uint8_t **out,
-                                  size_t *outlen)
+BRIO_SIMD int brio_session_decode(brio_session *s, const uint8_t *in, size_t n, size_t limit,
+                                  uint32_t max_ratio, uint8_t **out, size_t *outlen)
 {
     *out = NULL;
     *outlen = 0;
     if (s->broken) return BRIO_EBROKEN;
     sess_begin(&s->c);
-    int rc = dec_message(&s->c, 1, in, n, limit, out, outlen);
+    int rc = dec_message(&s->c, 1, in, n, limit, max_ratio, out, outlen);
     if (rc == BRIO_OK && sess_end(&s->c)) {
         free(*out);
         *out = NULL;
