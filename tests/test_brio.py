@@ -171,6 +171,9 @@ def test_models_load_from_config(tmp_path: Path) -> None:
     ("model", "extra", "match"),
     [
         (b"not a model", {}, r"codecs\.brio\.model: .*invalid BRIO model"),
+        # An empty file is not the untrained model (that is: no model key).
+        (b"", {}, r"codecs\.brio\.model: .*brio\.model is empty"),
+        (SAMPLE_MODEL[:10], {}, r"invalid BRIO model: model blob too short"),
         (SAMPLE_MODEL[:-100], {}, r"invalid BRIO model"),
         # A model of another format version (bytes 4-5): say what to do.
         (SAMPLE_MODEL[:4] + b"\x01\x00" + SAMPLE_MODEL[6:], {}, r"train the profile again"),

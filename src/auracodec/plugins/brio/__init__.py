@@ -92,12 +92,12 @@ class BrioCodec:
     def __init__(
         self, model: bytes | None = None, max_ratio: int = _brio.DEFAULT_MAX_RATIO
     ) -> None:
-        # raises ValueError for an invalid blob
+        # raises ValueError for an invalid blob (b"" included: only None is neutral)
         self.model = _brio.Model(model, max_ratio=max_ratio)
         self.encode = self.model.encode  # None for a message beyond the ratio cap
         self.decode = self.model.decode
         self.max_ratio = max_ratio
-        self._hash = hashlib.sha256(model).hexdigest() if model else "neutral"
+        self._hash = hashlib.sha256(model).hexdigest() if model is not None else "neutral"
 
     def max_payload_size(self, size: int) -> int:
         # 9 binary decisions per byte (end of message, 8 bits), each at most
@@ -155,6 +155,13 @@ def _factory(settings: Mapping[str, Any]) -> BrioCodec:
         blob = path.read_bytes()
     except OSError as exc:
         raise SettingError("model", f"cannot read {path}: {exc.strerror or exc}") from exc
+    if not blob:
+        # Not the untrained model: a file that should hold one and does not.
+        raise SettingError(
+            "model",
+            f"{path} is empty: not a BRIO model; train one with `auracodec train` "
+            "(or remove the model key to run BRIO untrained)",
+        )
     expected = settings["model_sha256"]
     if expected is not None and hashlib.sha256(blob).hexdigest() != expected.lower():
         raise SettingError(
@@ -163,7 +170,7 @@ def _factory(settings: Mapping[str, Any]) -> BrioCodec:
     try:
         return BrioCodec(blob, max_ratio)
     except ValueError as exc:
-        raise SettingError("model", f"{path}: {exc}") from exc
+        raise SettingError("model", f"{path} ({len(blob)} bytes): {exc}") from exc
 
 
 @hookimpl

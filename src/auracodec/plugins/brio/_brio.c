@@ -6,9 +6,9 @@
  *                                     with equal keys are trained as one context (in
  *                                     order), as Model.context() would code them
  *   Model(blob=None, max_ratio=DEFAULT_MAX_RATIO)
- *                                     validate + load a model (None/b"": neutral
- *                                     model); max_ratio: the output-to-payload
- *                                     ratio cap (0: none)
+ *                                     validate + load a model (None: the neutral
+ *                                     model; b"" is refused); max_ratio: the
+ *                                     output-to-payload ratio cap (0: none)
  *   Model.encode(data) -> bytes | None   None: declined, beyond the ratio cap
  *   Model.decode(payload, limit) -> bytes
  *   Model.cost(data) -> (eom_bits, byte_bits)   ideal code length, for analysis
@@ -62,11 +62,13 @@ static PyObject *Model_new(PyTypeObject *type, PyObject *args, PyObject *kw)
         return NULL;
     }
     Py_buffer view = {0};
+    static const uint8_t none[1] = {0};
     const uint8_t *blob = NULL;
     size_t len = 0;
     if (blobobj != Py_None) {
         if (PyObject_GetBuffer(blobobj, &view, PyBUF_SIMPLE) < 0) return NULL;
-        blob = (const uint8_t *)view.buf;
+        /* only None is the neutral model: an empty blob is refused */
+        blob = view.buf ? (const uint8_t *)view.buf : none;
         len = (size_t)view.len;
     }
     brio_model *m = NULL;

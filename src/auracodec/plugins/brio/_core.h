@@ -81,7 +81,8 @@ int brio_train(const uint8_t *const *msgs, const size_t *lens, size_t n,
                const uint32_t *sessions, const brio_params *prm, uint8_t **out,
                size_t *outlen, brio_progress_fn cb, void *cbarg);
 
-/* Load (validate + copy) a model blob. blob==NULL/len==0 -> neutral model. */
+/* Load (validate + copy) a model blob.  blob == NULL: the neutral model; an
+ * empty blob is invalid.  On BRIO_EMODEL, *why says what is wrong. */
 int brio_model_load(const uint8_t *blob, size_t len, brio_model **out,
                     const char **why);
 void brio_model_free(brio_model *m);

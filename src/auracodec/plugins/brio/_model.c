@@ -133,14 +133,15 @@ int brio_model_load(const uint8_t *blob, size_t len, brio_model **out, const cha
     brio_global_init();
     *out = NULL;
     uint8_t *own = NULL;
-    if (!blob || len == 0) {
+    if (!blob) {
         if (brio_neutral_blob(&own, &len)) return BRIO_ENOMEM;
         blob = own;
     }
 #define BAD(msg) do { *why = msg; free(own); brio_model_free(m); return BRIO_EMODEL; } while (0)
     brio_model *m = NULL;
-    if (len < HDR_SIZE) BAD("model blob too short");
-    if (memcmp(blob, "BRIO", 4)) BAD("bad magic (not a BRIO model)");
+    if (len == 0) BAD("the model is empty (0 bytes)");
+    if (len < 4 || memcmp(blob, "BRIO", 4)) BAD("bad magic (not a BRIO model)");
+    if (len < HDR_SIZE) BAD("model blob too short (it ends inside its 64-byte header)");
 #define BRIO_STR_(x) #x
 #define BRIO_STR(x) BRIO_STR_(x)
     if (get16(blob + 4) != BRIO_FORMAT_VERSION)
