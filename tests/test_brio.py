@@ -26,7 +26,7 @@ from auracodec.conformance import CodecConformance, sample_messages
 from auracodec.core.config import Config
 from auracodec.core.corpus import builtin_sample
 from auracodec.core.training import train
-from auracodec.plugins.brio import BrioCodec, _brio
+from auracodec.plugins.brio import BrioCodec, BrioContext, _brio
 from brio_ref import DecodeError as RefDecodeError
 from brio_ref import RefModel
 from golden.make import load
@@ -308,6 +308,34 @@ def test_a_failed_context_frame_stops_the_session() -> None:
         b.decode_bytes(frame + b"\x00" * 8)
     with pytest.raises(SessionError, match="refuses frames"):
         b.decode_bytes(a.encode("next"))
+
+
+def test_a_context_refuses_after_any_decode_error_until_reset() -> None:
+    """A decode that raised did not absorb its message: the context is out of
+    step with the peer's and refuses every later payload until reset()."""
+    codec = BrioCodec(SAMPLE_MODEL)
+    messages = [b"first message of the connection", b"and a second one", b"third"]
+    for bad, limit in (
+        (b"\xff" * 16, 1000),  # corrupt
+        (None, 3),  # the first message, over the caller's limit
+        ("not bytes", 1000),  # a wrong argument
+    ):
+        send, recv = BrioContext(codec), BrioContext(codec)
+        first = send.encode(messages[0])
+        assert first is not None
+        with pytest.raises((DecodeError, TypeError)):
+            recv.decode(first if bad is None else bad, limit)  # type: ignore[arg-type]
+        for m in messages[1:]:
+            payload = send.encode(m)
+            assert payload is not None
+            with pytest.raises(SessionError, match="unusable after an earlier error"):
+                recv.decode(payload, 1000)
+        send.reset()
+        recv.reset()
+        for m in messages:
+            payload = send.encode(m)
+            assert payload is not None
+            assert recv.decode(payload, 1000) == m
 
 
 # -- the ratio cap (docs/brio.md, section 1.3) ------------------------------------------

@@ -21,7 +21,8 @@
  *
  * Decoding errors are auracodec's own (TruncatedFrame, TrailingData,
  * OutputLimitExceeded, CorruptPayload; SessionError for a context that failed
- * before), raised here so the codec's decode is this C function itself.
+ * before), raised here so the codec's decode is this C function itself. They
+ * come from auracodec.plugin, the only module built-in plugins import.
  *
  * The loaded model is read-only; encode/decode/cost release the GIL and
  * allocate their own working state, so a Model may be shared by threads.
@@ -32,7 +33,7 @@
 
 #include "_core.h"
 
-/* auracodec.core.errors classes, fetched at module init */
+/* auracodec's error classes (from auracodec.plugin), fetched at module init */
 static PyObject *TruncatedFrame, *TrailingData, *OutputLimitExceeded, *CorruptPayload,
     *SessionError;
 static int decode_error(int rc, Py_ssize_t limit, Py_ssize_t n, uint32_t max_ratio);
@@ -156,6 +157,7 @@ typedef struct {
     ModelObject *model; /* keeps the model alive */
     brio_session *s;
     int busy;           /* set while a call runs without the GIL */
+    int failed;         /* a decode raised: the context is out of step, refuse */
 } ContextObject;
 
 static PyTypeObject ContextType;
@@ -252,11 +254,18 @@ static PyObject *Context_absorb(ContextObject *self, PyObject *arg)
     Py_RETURN_NONE;
 }
 
-static PyObject *Context_decode(ContextObject *self, PyObject *args, PyObject *kw)
+/* After decode raises, for whatever reason, the message was not absorbed and
+ * the context is out of step with the peer's: every later decode raises
+ * (SessionError) until the context is replaced (BrioContext.reset). */
+static PyObject *context_decode(ContextObject *self, PyObject *args, PyObject *kw)
 {
     static char *kwlist[] = {"payload", "limit", NULL};
     Py_buffer v;
     Py_ssize_t limit;
+    if (self->failed) {
+        PyErr_SetString(SessionError, "BRIO context is unusable after an earlier error; reset it");
+        return NULL;
+    }
     if (!PyArg_ParseTupleAndKeywords(args, kw, "y*n:decode", kwlist, &v, &limit)) return NULL;
     if (limit < 0) {
         PyBuffer_Release(&v);
@@ -278,6 +287,13 @@ static PyObject *Context_decode(ContextObject *self, PyObject *args, PyObject *k
     if (rc != BRIO_OK) { decode_error(rc, limit, n, max_ratio); return NULL; }
     PyObject *r = PyBytes_FromStringAndSize((const char *)out, (Py_ssize_t)outlen);
     free(out);
+    return r;
+}
+
+static PyObject *Context_decode(ContextObject *self, PyObject *args, PyObject *kw)
+{
+    PyObject *r = context_decode(self, args, kw);
+    if (!r) self->failed = 1;
     return r;
 }
 
@@ -319,6 +335,7 @@ static PyObject *Model_context(ModelObject *self, PyObject *unused)
     ContextObject *c = PyObject_New(ContextObject, &ContextType);
     if (!c) return NULL;
     c->busy = 0;
+    c->failed = 0;
     Py_INCREF(self);
     c->model = self;
     Py_BEGIN_ALLOW_THREADS
@@ -548,7 +565,8 @@ PyMODINIT_FUNC PyInit__brio(void)
     if (PyType_Ready(&ModelType) < 0 || PyType_Ready(&ContextType) < 0) return NULL;
     PyObject *m = PyModule_Create(&moddef);
     if (!m) return NULL;
-    PyObject *errors = PyImport_ImportModule("auracodec.core.errors");
+    /* the plugin face, like every built-in plugin (not auracodec.core) */
+    PyObject *errors = PyImport_ImportModule("auracodec.plugin");
     if (!errors) { Py_DECREF(m); return NULL; }
     TruncatedFrame = PyObject_GetAttrString(errors, "TruncatedFrame");
     TrailingData = PyObject_GetAttrString(errors, "TrailingData");
