@@ -21,6 +21,7 @@ from auracodec import (
     OutputLimitExceeded,
     Pipeline,
     SessionError,
+    TruncatedFrame,
 )
 from auracodec.conformance import CodecConformance, sample_messages
 from auracodec.core.config import Config
@@ -336,6 +337,24 @@ def test_a_context_refuses_after_any_decode_error_until_reset() -> None:
             payload = send.encode(m)
             assert payload is not None
             assert recv.decode(payload, 1000) == m
+
+
+# -- the empty payload (docs/brio.md, section 1.2) --------------------------------------
+
+
+def test_the_empty_payload_is_the_empty_message_only_where_it_encodes_so() -> None:
+    """An empty payload decodes to b"" exactly where the model codes b"" in no
+    bytes (the neutral model, a golden vector); under a model that codes it in
+    one byte (the sample model) it is truncated. The reference decoder agrees."""
+    neutral, sample = BrioCodec(), BrioCodec(SAMPLE_MODEL)
+    assert (b"", b"") in golden("brio") and (b"", b"\x00") in golden("brio-sample")
+    assert neutral.encode(b"") == b"" and neutral.decode(b"", 100) == b""
+    assert RefModel(_brio.neutral_blob()).decode(b"", 100) == b""
+    assert sample.encode(b"") == b"\x00" and sample.decode(b"\x00", 100) == b""
+    with pytest.raises(TruncatedFrame, match="ends before its message"):
+        sample.decode(b"", 100)
+    with pytest.raises(RefDecodeError, match="truncated"):
+        RefModel(SAMPLE_MODEL).decode(b"", 100)
 
 
 # -- the ratio cap (docs/brio.md, section 1.3) ------------------------------------------
