@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import itertools
 import json
 import tempfile
 import uuid
@@ -248,6 +249,81 @@ def test_decode_errors() -> None:
         tset.decode(good, 5)
     with pytest.raises(DecodeError, match="runs past the payload"):
         tset.decode(bytes([1 << 3]) + b"\x54" + b"\x7f" + b"abc", 1 << 20)
+
+
+class Recording:
+    """A remainder codec that records each decode: the limit it was given and the
+    bytes it produced (``None`` when it raised)."""
+
+    name = "recording"
+
+    def __init__(self) -> None:
+        self.inner = Pipeline.from_config(codecs=["zstd"]).codecs["zstd"]
+        self.calls: list[tuple[int, int | None]] = []
+
+    def encode(self, message: bytes) -> bytes | None:
+        return self.inner.encode(message)
+
+    def decode(self, payload: bytes, limit: int) -> bytes:
+        try:
+            out = self.inner.decode(payload, limit)
+        except DecodeError:
+            self.calls.append((limit, None))
+            raise
+        self.calls.append((limit, len(out)))
+        return out
+
+    @property
+    def produced(self) -> int:
+        return sum(n or 0 for _, n in self.calls)
+
+
+# A log template with nine slots, the frame the issue describes: every packed
+# value and the remainder decode to as much as they are given.
+LOG_TEMPLATE = "{ts} {word} sshd[{int}]: {word} {word} for {word} from {word} port {word} {word}"
+
+
+def crafted_log_frame(remainder: Recording, value: bytes) -> bytes:
+    """Slots {ts} and {int} as they pack, every word and the remainder as ``value``
+    compressed by ``remainder`` (mode 1: the template, then packed text)."""
+    packed = remainder.encode(value)
+    assert packed is not None and len(packed) < len(value) // 100
+    word = varint(len(packed) << 1 | 1) + packed
+    ts, number = NORMALIZERS["ts"].pack(b"Jun 14 15:16:01"), NORMALIZERS["int"].pack(b"19939")
+    assert ts is not None and number is not None
+    return b"".join([varint(1 << 3 | 1 << 2 | 1), ts, word, number, *[word] * 6, packed])
+
+
+def test_decode_gives_each_sub_decode_what_is_left() -> None:
+    remainder = Recording()
+    t = parse_template(1, LOG_TEMPLATE, NORMALIZERS)
+    tset = TemplateSet([t], NORMALIZERS, remainder)
+    limit = 4500
+    frame = crafted_log_frame(remainder, b"x" * 1000)
+    remainder.calls.clear()
+    with pytest.raises(DecodeError, match="output limit of 4500 bytes"):
+        tset.decode(frame, limit)
+    limits = [room for room, _ in remainder.calls]
+    # Each sub-decode is given what the parts before it left of the limit.
+    assert limits[0] <= limit - len(b"Jun 14 15:16:01 ")
+    assert all(later < earlier for earlier, later in itertools.pairwise(limits))
+    done = 0
+    for room, out in remainder.calls:
+        assert room <= limit - done
+        done += out or 0
+    assert remainder.produced <= limit
+    assert len(remainder.calls) == 5  # the fifth 1000-byte value no longer fits
+
+    # The issue's scale: each of the ten sub-decodes could fill the whole limit.
+    # Before, each was given the full limit (ten times the limit decoded, then
+    # refused); now the first fills it and the next part is refused at once.
+    limit = 1 << 20
+    frame = crafted_log_frame(remainder, b"x" * limit)
+    remainder.calls.clear()
+    with pytest.raises(DecodeError, match=f"output limit of {limit} bytes"):
+        tset.decode(frame, limit)
+    assert remainder.produced <= limit
+    assert len(remainder.calls) == 1
 
 
 # -- libraries ---------------------------------------------------------------------------

@@ -38,6 +38,10 @@ Payload::
         with packed = 1 the remainder is the payload of the remainder codec
 
 Mode 0 means the template covers the whole message.
+
+Decoding is bounded as it goes: every part is checked against the output
+limit as it is produced, and each packed slot value and the remainder are
+decoded by the remainder codec under what is left of the limit.
 """
 
 from __future__ import annotations
@@ -354,12 +358,13 @@ class TemplateSet:
         c = self._by_id.get(tid)
         if c is None:
             raise CorruptPayload(f"unknown template id {tid} (this library has {len(self)})")
+        cap = limit  # every part is checked against it as it comes
+        size = 0
         values: list[bytes] = []
         for kind, data, _ in c.parts:
             if kind < 0:
-                values.append(data)  # type: ignore[arg-type]
-                continue
-            if kind == _NORM:
+                value: bytes = data  # type: ignore[assignment]
+            elif kind == _NORM:
                 value, pos = data.unpack(payload, pos)  # type: ignore[attr-defined]
             elif kind == _ENUM:
                 index, pos = read_varint(payload, pos, what="enum index")
@@ -377,14 +382,17 @@ class TemplateSet:
             else:
                 head, pos = read_varint(payload, pos, what="slot length")
                 n = head >> 1
-                if n > limit or pos + n > len(payload):
+                if pos + n > len(payload):
                     raise CorruptPayload(f"slot of {n} bytes runs past the payload")
                 value = payload[pos : pos + n]
                 pos += n
                 if head & 1:
                     if self._remainder is None:
                         raise CorruptPayload("packed slot, but no remainder codec is set")
-                    value = self._remainder.decode(value, limit)
+                    value = self._unpack(self._remainder, value, cap - size, limit)
+            size += len(value)
+            if size > cap:
+                raise OutputLimitExceeded(limit)
             values.append(value)
         body = b"".join(values)
         if mode == _FULL:
@@ -392,25 +400,32 @@ class TemplateSet:
                 raise CorruptPayload("a whole-message match carries no remainder")
             if pos != len(payload):
                 raise TrailingData(f"{len(payload) - pos} bytes follow the last slot")
-            out = body
+            return body
+        rest = payload[pos:]
+        if packed:
+            if self._remainder is None:
+                raise CorruptPayload("packed remainder, but no remainder codec is set")
+            room = cap - size
+            if mode == _INFIX:  # the remainder also holds varint(len(before))
+                room += len(varint(room))
+            rest = self._unpack(self._remainder, rest, room, limit)
+        if mode == _INFIX:
+            n, at = read_varint(rest, 0, what="remainder length")
+            if at + n > len(rest):
+                raise CorruptPayload("remainder length runs past the payload")
+            before, after = rest[at : at + n], rest[at + n :]
         else:
-            rest = payload[pos:]
-            if packed:
-                if self._remainder is None:
-                    raise CorruptPayload("packed remainder, but no remainder codec is set")
-                rest = self._remainder.decode(rest, limit)
-            if mode == _PREFIX:
-                out = body + rest
-            elif mode == _SUFFIX:
-                out = rest + body
-            else:
-                n, at = read_varint(rest, 0, what="remainder length")
-                if at + n > len(rest):
-                    raise CorruptPayload("remainder length runs past the payload")
-                out = rest[at : at + n] + body + rest[at + n :]
-        if len(out) > limit:
+            before, after = (b"", rest) if mode == _PREFIX else (rest, b"")
+        if size + len(before) + len(after) > cap:
             raise OutputLimitExceeded(limit)
-        return bytes(out)
+        return before + body + after
+
+    def _unpack(self, codec: Codec, data: bytes, room: int, limit: int) -> bytes:
+        """The remainder codec's decode of ``data``, under what is left (``room``)."""
+        try:
+            return codec.decode(data, room)
+        except OutputLimitExceeded:
+            raise OutputLimitExceeded(limit) from None
 
     # -- stats --------------------------------------------------------------------------
 
