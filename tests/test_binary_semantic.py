@@ -297,7 +297,8 @@ def crafted_log_frame(remainder: Recording, value: bytes) -> bytes:
 def test_decode_gives_each_sub_decode_what_is_left() -> None:
     remainder = Recording()
     t = parse_template(1, LOG_TEMPLATE, NORMALIZERS)
-    tset = TemplateSet([t], NORMALIZERS, remainder)
+    # A ratio cap far away: the caller's limit is what binds here.
+    tset = TemplateSet([t], NORMALIZERS, remainder, max_ratio=1 << 30)
     limit = 4500
     frame = crafted_log_frame(remainder, b"x" * 1000)
     remainder.calls.clear()
@@ -324,6 +325,56 @@ def test_decode_gives_each_sub_decode_what_is_left() -> None:
         tset.decode(frame, limit)
     assert remainder.produced <= limit
     assert len(remainder.calls) == 1
+
+
+def test_ratio_cap_bounds_decoding_by_the_frame() -> None:
+    remainder = Recording()
+    t = parse_template(1, LOG_TEMPLATE, NORMALIZERS)
+    frame = crafted_log_frame(remainder, b"x" * (1 << 20))
+    tset = TemplateSet([t], NORMALIZERS, remainder)  # the default cap: 8
+    budget = tset.budget(tset._by_id[1], len(frame))
+    assert budget < 8 * len(frame) + len(LOG_TEMPLATE) + 100
+    remainder.calls.clear()
+    with pytest.raises(DecodeError, match=f"more than its budget of {budget} bytes"):
+        tset.decode(frame, 4 << 20)
+    # Refused by the first sub-decode, which was given no more than the budget.
+    assert remainder.calls[0][0] <= budget and remainder.produced <= budget
+    # Under a smaller limit, the limit is what is exceeded.
+    with pytest.raises(DecodeError, match="output limit of 100 bytes"):
+        tset.decode(frame, 100)
+
+
+def test_ratio_cap_encoder_declines_what_the_decoder_refuses() -> None:
+    t = parse_template(1, "note: {text}", NORMALIZERS)
+    message = b"note: " + b"all quiet " * 500  # packs to a few dozen bytes
+    capped = TemplateSet([t], NORMALIZERS, Recording())
+    assert capped.encode(message) is None  # another codec carries it
+    loose = TemplateSet([t], NORMALIZERS, Recording(), max_ratio=1024)
+    payload = loose.encode(message)
+    assert payload is not None and len(payload) * 8 < len(message)
+    assert loose.decode(payload, 1 << 20) == message
+    with pytest.raises(DecodeError, match="max_ratio = 8"):
+        capped.decode(payload, 1 << 20)
+    # A template's literal text and enum values are outside the ratio:
+    # 3,201 bytes from a two-byte payload (id, enum index) are fine.
+    long = parse_template(2, "x" * 3000 + " {enum:" + "y" * 200 + "|z}", NORMALIZERS)
+    tset = TemplateSet([long], NORMALIZERS)
+    message = b"x" * 3000 + b" " + b"y" * 200
+    payload = tset.encode(message)
+    assert payload is not None and len(payload) == 2
+    assert tset.decode(payload, 1 << 20) == message
+
+
+def test_max_ratio_setting() -> None:
+    default = Pipeline.from_config()
+    assert default.codecs["binary_semantic"].fingerprint()["max_ratio"] == 8
+    cfg = Config.from_mapping({"codecs": {"binary_semantic": {"max_ratio": 16}}})
+    wide = Pipeline.from_config(cfg)
+    assert wide.codecs["binary_semantic"].fingerprint()["max_ratio"] == 16
+    assert wide.fingerprint != default.fingerprint  # both ends need the same cap
+    bad = Config.from_mapping({"codecs": {"binary_semantic": {"max_ratio": 0}}})
+    with pytest.raises(ConfigError, match=r"binary_semantic\.max_ratio: expected an integer"):
+        Pipeline.from_config(bad)
 
 
 # -- libraries ---------------------------------------------------------------------------

@@ -44,7 +44,7 @@ from auracodec.plugin import (
 
 from . import normalizers as _normalizers
 from .library import LibraryError, Template, content_hash, load_library, read_library
-from .matcher import TemplateSet
+from .matcher import DEFAULT_MAX_RATIO, RATIO_SLACK, TemplateSet
 from .patterns import Pattern, PatternError, make_patterns
 
 NAME = "binary_semantic"
@@ -87,6 +87,17 @@ SETTINGS: tuple[Setting, ...] = (
         "'auto' (brio, else zstd) or 'none'.",
     ),
     Setting.integer(
+        "max_ratio",
+        DEFAULT_MAX_RATIO,
+        1,
+        1024,
+        "Output-to-payload ratio cap: a payload of n bytes decodes to at most the "
+        f"template's fixed text + max_ratio * n + {RATIO_SLACK} bytes, so decoding work is "
+        "bounded by the frame's length; the codec declines (another codec carries) matches "
+        "beyond it, and refuses such payloads as corrupt. Both ends need the same value. "
+        "See docs/templates.md.",
+    ),
+    Setting.integer(
         "min_count",
         3,
         1,
@@ -122,12 +133,14 @@ class BinarySemanticCodec:
         patterns: Mapping[str, str] | None = None,
         partial: bool = True,
         remainder_codec: str = "auto",
+        max_ratio: int = DEFAULT_MAX_RATIO,
     ) -> None:
         self._builtin = builtin
         self._libraries = tuple(libraries)
         self._patterns = make_patterns(patterns or {})
         self._partial = partial
         self._remainder_name = remainder_codec
+        self._max_ratio = max_ratio
         self._set: TemplateSet | None = None
         self._fingerprint: dict[str, str | int] = {}
 
@@ -137,7 +150,7 @@ class BinarySemanticCodec:
         types = self._slot_types(context.normalizers)
         templates = self._load(types)
         remainder = self._pick_remainder(context.codecs)
-        self._set = TemplateSet(templates, types, remainder, self._partial)
+        self._set = TemplateSet(templates, types, remainder, self._partial, self._max_ratio)
         definitions = {
             name: (
                 f"pattern:{n.source}"
@@ -151,6 +164,9 @@ class BinarySemanticCodec:
             "library": content_hash(templates, definitions),
             "remainder": remainder.name if remainder is not None else "none",
             "partial": int(self._partial),
+            # The bound decides which payloads decode, so it is part of the format.
+            "max_ratio": self._max_ratio,
+            "ratio_slack": RATIO_SLACK,
         }
 
     def _slot_types(self, declared: Mapping[str, NormalizerType]) -> dict[str, Normalizer]:
@@ -243,6 +259,7 @@ def _factory(settings: Mapping[str, Any]) -> BinarySemanticCodec:
         patterns=settings["patterns"],
         partial=settings["partial"],
         remainder_codec=settings["remainder_codec"],
+        max_ratio=settings["max_ratio"],
     )
 
 

@@ -39,9 +39,14 @@ Payload::
 
 Mode 0 means the template covers the whole message.
 
-Decoding is bounded as it goes: every part is checked against the output
-limit as it is produced, and each packed slot value and the remainder are
-decoded by the remainder codec under what is left of the limit.
+Output bound: a payload of ``n`` bytes for template ``t`` decodes to at most
+``fixed(t) + max_ratio * n + RATIO_SLACK`` bytes, where ``fixed(t)`` is the
+template's literal text plus its longest value of each enum slot (text both
+ends hold, at most a few KB). The encoder declines a match beyond it (another
+codec carries the message), and the decoder refuses such a payload as it goes:
+every part is checked as it is produced, and each packed slot value and the
+remainder are decoded by the remainder codec under what is left of the budget
+and of the caller's limit, so decoding work is bounded by the frame's length.
 """
 
 from __future__ import annotations
@@ -62,7 +67,12 @@ from auracodec.plugin import (
 
 from .library import Slot, Template
 
-__all__ = ["TemplateSet"]
+__all__ = ["DEFAULT_MAX_RATIO", "RATIO_SLACK", "TemplateSet"]
+
+#: Output-to-payload ratio cap, beyond each template's fixed text.
+DEFAULT_MAX_RATIO = 8
+#: Bytes of output allowed beyond ``fixed + max_ratio * n``.
+RATIO_SLACK = 64
 
 _WHITESPACE = frozenset(b" \t\r\n\x0b\x0c")
 _WORD, _TEXT, _ENUM, _NORM = 0, 1, 2, 3
@@ -80,7 +90,7 @@ _FULL, _PREFIX, _SUFFIX, _INFIX = 0, 1, 2, 3
 class _Compiled:
     """A template prepared for matching: parts as (kind, literal or slot data, next literal)."""
 
-    __slots__ = ("anchor", "id", "leading", "parts", "probe", "template", "tokens")
+    __slots__ = ("anchor", "fixed", "id", "leading", "parts", "probe", "template", "tokens")
 
     def __init__(self, template: Template, normalizers: Mapping[str, Normalizer]) -> None:
         self.template = template
@@ -102,6 +112,13 @@ class _Compiled:
             else:
                 parts.append((_NORM, normalizers[p.kind], nxt))
         self.parts = parts
+        # What the template itself can put in a message: its literal text and
+        # the longest value of each enum slot (the output bound allows it).
+        self.fixed = sum(
+            len(p) if isinstance(p, bytes) else max(map(len, p.values), default=0)
+            for p in raw
+            if isinstance(p, bytes) or p.kind == "enum"
+        )
         self.leading = raw[0] if isinstance(raw[0], bytes) else None
         self.anchor: bytes | None = None
         self.tokens = frozenset(self.literal_tokens())
@@ -197,7 +214,8 @@ class TemplateSet:
     """A compiled library: match, encode, decode. Thread-safe.
 
     ``remainder_codec`` compresses the free text of partial matches when its
-    payload is smaller; ``None`` stores it as is.
+    payload is smaller; ``None`` stores it as is. ``max_ratio`` bounds the
+    output of a payload (see the module documentation).
     """
 
     def __init__(
@@ -206,7 +224,11 @@ class TemplateSet:
         normalizers: Mapping[str, Normalizer],
         remainder_codec: Codec | None = None,
         partial: bool = True,
+        max_ratio: int = DEFAULT_MAX_RATIO,
     ) -> None:
+        if max_ratio < 1:
+            raise ValueError(f"max_ratio must be at least 1, got {max_ratio}")
+        self.max_ratio = max_ratio
         self._normalizers = dict(normalizers)
         self._by_id = {t.id: _Compiled(t, self._normalizers) for t in templates}
         self._remainder = remainder_codec
@@ -288,12 +310,18 @@ class TemplateSet:
 
     # -- encoding -------------------------------------------------------------------
 
+    def budget(self, c: _Compiled, size: int) -> int:
+        """The most a payload of ``size`` bytes for ``c`` may decode to."""
+        return c.fixed + self.max_ratio * size + RATIO_SLACK
+
     def encode(self, msg: bytes) -> bytes | None:
         best: bytes | None = None
         best_id = -1
         for c in self.candidates(msg):
             payload = self._encode_with(c, msg)
-            if payload is not None and (best is None or len(payload) < len(best)):
+            if payload is None or len(msg) > self.budget(c, len(payload)):
+                continue  # no match, or one the decoder would refuse
+            if best is None or len(payload) < len(best):
                 best, best_id = payload, c.id
         with self._lock:
             self.attempts += 1
@@ -358,7 +386,8 @@ class TemplateSet:
         c = self._by_id.get(tid)
         if c is None:
             raise CorruptPayload(f"unknown template id {tid} (this library has {len(self)})")
-        cap = limit  # every part is checked against it as it comes
+        budget = self.budget(c, len(payload))
+        cap = min(limit, budget)  # every part is checked against it as it comes
         size = 0
         values: list[bytes] = []
         for kind, data, _ in c.parts:
@@ -389,10 +418,10 @@ class TemplateSet:
                 if head & 1:
                     if self._remainder is None:
                         raise CorruptPayload("packed slot, but no remainder codec is set")
-                    value = self._unpack(self._remainder, value, cap - size, limit)
+                    value = self._unpack(self._remainder, value, cap - size, limit, budget, payload)
             size += len(value)
             if size > cap:
-                raise OutputLimitExceeded(limit)
+                raise self._beyond(limit, budget, payload)
             values.append(value)
         body = b"".join(values)
         if mode == _FULL:
@@ -408,7 +437,7 @@ class TemplateSet:
             room = cap - size
             if mode == _INFIX:  # the remainder also holds varint(len(before))
                 room += len(varint(room))
-            rest = self._unpack(self._remainder, rest, room, limit)
+            rest = self._unpack(self._remainder, rest, room, limit, budget, payload)
         if mode == _INFIX:
             n, at = read_varint(rest, 0, what="remainder length")
             if at + n > len(rest):
@@ -417,15 +446,30 @@ class TemplateSet:
         else:
             before, after = (b"", rest) if mode == _PREFIX else (rest, b"")
         if size + len(before) + len(after) > cap:
-            raise OutputLimitExceeded(limit)
+            raise self._beyond(limit, budget, payload)
         return before + body + after
 
-    def _unpack(self, codec: Codec, data: bytes, room: int, limit: int) -> bytes:
+    def _unpack(
+        self, codec: Codec, data: bytes, room: int, limit: int, budget: int, payload: bytes
+    ) -> bytes:
         """The remainder codec's decode of ``data``, under what is left (``room``)."""
         try:
             return codec.decode(data, room)
         except OutputLimitExceeded:
-            raise OutputLimitExceeded(limit) from None
+            raise self._beyond(limit, budget, payload) from None
+
+    def _beyond(
+        self, limit: int, budget: int, payload: bytes
+    ) -> CorruptPayload | OutputLimitExceeded:
+        """The error for output beyond the caller's limit or the payload's budget."""
+        if limit <= budget:
+            return OutputLimitExceeded(limit)
+        n = len(payload)
+        return CorruptPayload(
+            f"template payload of {n} bytes decodes to more than its budget of {budget} bytes "
+            f"(template text + max_ratio x {n} + {RATIO_SLACK}, max_ratio = {self.max_ratio}), "
+            "which no encoder with this setting produces"
+        )
 
     # -- stats --------------------------------------------------------------------------
 
