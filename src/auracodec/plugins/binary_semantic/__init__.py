@@ -14,7 +14,9 @@ fingerprint, so two ends with different libraries find out at the handshake.
 
 Library format: :mod:`.library`; matching and payload: :mod:`.matcher`;
 normalizers: :mod:`.normalizers`; user-defined patterns: :mod:`.patterns`;
-discovery: :mod:`.discovery`.
+discovery: :mod:`.discovery`, with the miner in :mod:`.miner` (search and
+merges), :mod:`.clusters` (clusters and their JSON form) and :mod:`.masking`
+(tokens and typed masking).
 """
 
 from __future__ import annotations
