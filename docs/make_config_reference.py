@@ -82,6 +82,14 @@ def render() -> str:
         out += table(ptype.settings) if ptype.settings else ["No settings."]
         out.append("")
     out += [
+        "## `[session]`",
+        "",
+        "Sessions made by `Pipeline.session()` (docs/sessions.md).",
+        "",
+        *table(KERNEL_SETTINGS["session"]),
+        "",
+    ]
+    out += [
         "## `[codecs.<name>]`",
         "",
         "One table per codec; see `auracodec plugins` for what is installed.",
