@@ -14,10 +14,12 @@ bench/sessions.py).
    (swapped with the next frame of its direction) or dropped, and the
    receiver decodes what arrives. A conversation is *silent* when some frame
    decoded, without error, to text other than the message it was made from,
-   and nothing raised afterwards either; *caught* when a frame raised a
-   ``DecodeError`` (the check's ``SessionError`` among them); *harmless* when
-   every frame that decoded gave its own message (a replayed or reordered
-   frame coded statelessly, for example) and nothing raised.
+   and nothing raised afterwards either; *late* when such wrong text was
+   delivered and a later frame raised; *caught* when a frame raised a
+   ``DecodeError`` (the check's ``SessionError`` among them) before any wrong
+   text was delivered; *harmless* when every frame that decoded gave its own
+   message (a replayed or reordered frame coded statelessly, for example) and
+   nothing raised.
 
 Writes bench/results/session_check.json.
 """
@@ -110,7 +112,7 @@ def outcome(pipe: Pipeline, arriving: list[tuple[bytes, bytes]]) -> str:
         try:
             got = receiver.decode_bytes(frame)
         except DecodeError:
-            return "caught"
+            return "late" if wrong else "caught"
         wrong |= got != message
     return "silent" if wrong else "harmless"
 
@@ -124,7 +126,7 @@ def desync(pipe: Pipeline, convs: list[list[Sample]], every: int) -> dict[str, d
             arriving = disturbed(frames_of(pipe, conv, every), scenario, rng)
             if arriving is not None:
                 counts[outcome(pipe, arriving)] += 1
-        results[scenario] = {k: counts[k] for k in ("silent", "caught", "harmless")}
+        results[scenario] = {k: counts[k] for k in ("silent", "late", "caught", "harmless")}
     return results
 
 
@@ -136,7 +138,7 @@ def main() -> None:
         pipe = Pipeline.from_config(profile)
         convs = grouped(corpus("chat", "test.jsonl"))
         results: dict[str, object] = {"cost": cost(pipe, convs)}
-        results["desync"] = {str(e): desync(pipe, convs, e) for e in (0, 1, 8)}
+        results["desync"] = {str(e): desync(pipe, convs, e) for e in (0, 1, 4, 8)}
     print("cost:", results["cost"])
     for every, scenarios in results["desync"].items():  # type: ignore[attr-defined]
         print(f"check_every={every}:", scenarios)
