@@ -9,7 +9,9 @@ atheris's ``asan_with_fuzzer.so`` preloaded (as atheris documents for native
 extensions) and fuzzes for the given time. Each input picks one target:
 
 0-3   stateless decoding with the trained sample model,
-4, 5  the same with the neutral model (an output limit comes from the input);
+4, 5  the same with the neutral model (an output limit comes from the input;
+      both models with the default output-to-payload ratio cap, so output
+      must stay within min(limit, max_ratio * len(payload) + slack));
 6     a session context decoding a sequence of payloads (seeds: six messages
       of one context; after an error it must keep refusing, never crash);
 7     loading a model blob with bytes changed by the input (a hostile model
@@ -82,12 +84,12 @@ def seeds(model: object, neutral: object) -> None:
             body = b""
             for x in sample[i : i + 6]:
                 p = ctx.encode(x)
-                if len(p) >= 512:
+                if p is None or len(p) >= 512:  # declined (ratio cap) or too long
                     break
                 body += struct.pack("<H", len(p)) + p
         else:
             coder = neutral if mode == 4 else model
-            body = coder.encode(m)  # type: ignore[attr-defined]
+            body = coder.encode(m) or b""  # type: ignore[attr-defined]
         (corpus / f"seed-{i:04d}").write_bytes(head + body)
 
 
@@ -107,6 +109,9 @@ def fuzz(extension: Path, seconds: int) -> None:
     seeds(model, neutral)
     probe = b"a model file with changed bytes still codes this message exactly"
 
+    def budget(payload: bytes) -> int:
+        return brio.DEFAULT_MAX_RATIO * len(payload) + brio.RATIO_SLACK  # type: ignore[no-any-return]
+
     def one(data: bytes) -> None:
         if len(data) < 3:
             return
@@ -117,10 +122,11 @@ def fuzz(extension: Path, seconds: int) -> None:
                 out = (model if mode <= 3 else neutral).decode(body, limit)
             except DecodeError:
                 return
-            assert len(out) <= limit
+            assert len(out) <= min(limit, budget(body))
         elif mode == 6:
             ctx = model.context()
             pos = 0
+            failed = False
             while pos + 2 <= len(body):
                 n = struct.unpack_from("<H", body, pos)[0] % 512
                 chunk = body[pos + 2 : pos + 2 + n]
@@ -128,8 +134,10 @@ def fuzz(extension: Path, seconds: int) -> None:
                 try:
                     out = ctx.decode(chunk, limit)
                 except DecodeError:
+                    failed = True
                     continue
-                assert len(out) <= limit
+                assert not failed, "a context decoded after an error"
+                assert len(out) <= min(limit, budget(chunk))
         else:
             edited = bytearray(blob)
             for i in range(0, len(body) - 3, 4):
