@@ -25,7 +25,7 @@ from auracodec import (
 )
 from auracodec.conformance import CodecConformance, sample_messages
 from auracodec.core.config import Config
-from auracodec.core.corpus import builtin_sample
+from auracodec.core.corpus import Sample, builtin_sample
 from auracodec.core.training import train
 from auracodec.plugins.brio import BrioCodec, BrioContext, _brio
 from brio_ref import DecodeError as RefDecodeError
@@ -215,6 +215,40 @@ def test_training_writes_a_model(tmp_path: Path) -> None:
     text = "Sure! Here's a quick way to rename the photos by date."
     assert pipe.decode(pipe.encode(text)) == text
     assert any(r.codec == "brio" for r in profile.results)
+
+
+def test_training_fits_the_ratio_cap_to_the_traffic(tmp_path: Path) -> None:
+    # Chat-like traffic keeps the default cap (and its bound on decoding work);
+    # large repetitive documents, which BRIO codes far beyond it, get a larger
+    # one, so that BRIO keeps carrying them; a cap the config sets is kept.
+    chat = builtin_sample()
+    rng = random.Random(5)
+    documents = [
+        b'{"page": %d, "items": [' % i
+        + b",".join(
+            b'{"id": %d, "state": "ok", "tags": ["a", "b"]}' % rng.randrange(50) for _ in range(150)
+        )
+        + b"]}"
+        for i in range(40)
+    ]
+    small = {
+        "codecs": {"brio": {"model_size": 600_000}},
+        "plugins": {"disable": ["binary_semantic"]},
+    }
+    fitted = {}
+    for name, corpus in (("chat", chat), ("documents", [Sample(d) for d in documents])):
+        profile = train(corpus, tmp_path / name, config=Config.from_mapping(small))
+        fitted[name] = Config.load(profile.config_path).codec_tables["brio"]["max_ratio"]
+    assert fitted["chat"] == _brio.DEFAULT_MAX_RATIO
+    assert fitted["documents"] in (2 * _brio.DEFAULT_MAX_RATIO, 4 * _brio.DEFAULT_MAX_RATIO)
+    # Under the fitted cap BRIO carries the documents; under the default it declines most.
+    pipe = Pipeline.from_config(tmp_path / "documents", codecs=["brio"])
+    assert sum(pipe.method_of(pipe.encode(d)) == "brio" for d in documents) >= 36
+    default = BrioCodec((tmp_path / "documents" / "brio.model").read_bytes())
+    assert sum(default.encode(d) is None for d in documents) >= 20
+    chosen = {"codecs": {"brio": {"model_size": 600_000, "max_ratio": 16}}}
+    profile = train(chat, tmp_path / "set", config=Config.from_mapping(chosen))
+    assert Config.load(profile.config_path).codec_tables["brio"]["max_ratio"] == 16
 
 
 # -- sessions -------------------------------------------------------------------------

@@ -207,12 +207,63 @@ def auracodec_train(
         messages, sessions=sessions, model_size=settings["model_size"], progress=report
     )
     (outdir / MODEL_FILE).write_bytes(blob)
+    max_ratio = settings["max_ratio"]
+    chosen = "max_ratio" not in config.codec_tables.get(NAME, {})
+    if chosen:
+        max_ratio = fitting_ratio(blob, messages, sessions, progress)
     return TrainResult(
         codec=NAME,
         settings={
             "model": MODEL_FILE,
             "model_sha256": hashlib.sha256(blob).hexdigest(),
             "model_size": settings["model_size"],
+            "max_ratio": max_ratio,
         },
-        summary=f"{len(blob) / _MiB:.1f} MiB model from {len(messages)} messages",
+        summary=f"{len(blob) / _MiB:.1f} MiB model from {len(messages)} messages, "
+        f"max_ratio {max_ratio}" + (" (fitted)" if chosen else ""),
     )
+
+
+#: The caps training chooses from, and the share of the training bytes BRIO
+#: may leave to other codecs under the chosen one.
+FIT_RATIOS = (_brio.DEFAULT_MAX_RATIO, 2 * _brio.DEFAULT_MAX_RATIO, 4 * _brio.DEFAULT_MAX_RATIO)
+FIT_DECLINED_SHARE = 0.01
+
+
+def fitting_ratio(
+    blob: bytes,
+    messages: Sequence[bytes],
+    sessions: Sequence[object],
+    progress: Progress | None = None,
+) -> int:
+    """The smallest cap of :data:`FIT_RATIOS` that fits the training traffic.
+
+    Each message is coded with the new model alone and in its session (one
+    context per conversation and direction, in order, as in training); the cap
+    is the smallest under which the messages BRIO would decline hold at most
+    :data:`FIT_DECLINED_SHARE` of the bytes, or the largest cap. Repetitive
+    traffic (large JSON documents, 35-90x under a trained model) so keeps its
+    gain; chat keeps the default, and with it the default's bound on decoding
+    work (docs/brio.md, section 1.3).
+    """
+    model = _brio.Model(blob, max_ratio=1024)
+    advance = progress.task("brio: ratio cap", 2 * len(messages)) if progress else None
+    # Ratio each message needs, coded alone and in its session, by bytes.
+    needs: list[tuple[int, int]] = []
+    by_session: dict[object, list[bytes]] = {}
+    for m, key in zip(messages, sessions, strict=True):
+        by_session.setdefault(key, []).append(m)
+    for group in by_session.values():
+        ctx = model.context()
+        for m in group:
+            for payload in (model.encode(m), ctx.encode(m)):
+                need = 1 << 30 if not payload else -(-(len(m) - _brio.RATIO_SLACK) // len(payload))
+                needs.append((need, len(m)))
+        if advance is not None:
+            advance(2 * len(group))
+    total = sum(n for _, n in needs)
+    for cap in FIT_RATIOS:
+        declined = sum(n for need, n in needs if need > cap)
+        if declined <= FIT_DECLINED_SHARE * total:
+            return cap
+    return FIT_RATIOS[-1]
