@@ -158,10 +158,11 @@ def template_and_message(draw: st.DrawFn) -> tuple[Template, bytes]:
             message += lit
         kind = draw(st.sampled_from(TYPES))
         if kind == "enum":
-            # Enum values are written "a|b|c": they cannot hold a "|".
+            # Enum values are written "a|b|c": they cannot hold a "|", and a
+            # last value "*" marks an open-ended enum rather than a value.
             options = draw(
                 st.lists(
-                    literal_text.filter(lambda t: "|" not in t).map(str.encode),
+                    literal_text.filter(lambda t: "|" not in t and t != "*").map(str.encode),
                     min_size=1,
                     max_size=4,
                     unique=True,

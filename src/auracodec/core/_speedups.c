@@ -11,8 +11,9 @@
  *   FrameDecoder(entries, slots, limit, recorder, errors, decode_error,
  *                failed, observe)
  *       The decode core of auracodec: every pipeline and session decodes
- *       through one (core/wire.py builds them). .decode_bytes(frame, skip=0)
- *       -> bytes and .decode(frame, skip=0) -> str do, in order:
+ *       through one (core/wire.py builds them). .decode_bytes(frame) -> bytes
+ *       and .decode(frame) -> str (and their *_at(frame, skip) forms, whose
+ *       inner frame starts at `skip`, for sessions) do, in order:
  *         split   the frame is bytes, bytearray or memoryview (anything else
  *                 is a TypeError); the inner frame starts at `skip` (a
  *                 session's prefix); empty -> errors.empty()
@@ -393,23 +394,9 @@ as_frame_bytes(PyObject *frame)
 }
 
 static PyObject *
-decode_frame(FrameDecoder *self, PyObject *const *args, Py_ssize_t nargs, int text)
+decode_frame(FrameDecoder *self, PyObject *frame_obj, Py_ssize_t skip, int text)
 {
-    if (nargs < 1 || nargs > 2) {
-        PyErr_SetString(PyExc_TypeError, "decode takes a frame and an optional skip");
-        return NULL;
-    }
-    Py_ssize_t skip = 0;
-    if (nargs == 2) {
-        skip = PyLong_AsSsize_t(args[1]);
-        if (skip == -1 && PyErr_Occurred())
-            return NULL;
-        if (skip < 0) {
-            PyErr_SetString(PyExc_ValueError, "skip must be >= 0");
-            return NULL;
-        }
-    }
-    PyObject *frame = as_frame_bytes(args[0]);
+    PyObject *frame = as_frame_bytes(frame_obj);
     if (frame == NULL)
         return NULL;
     int64_t start = now_ns();
@@ -495,22 +482,58 @@ done:
 }
 
 static PyObject *
-FrameDecoder_decode_bytes(FrameDecoder *self, PyObject *const *args, Py_ssize_t nargs)
+FrameDecoder_decode_bytes(FrameDecoder *self, PyObject *frame)
 {
-    return decode_frame(self, args, nargs, 0);
+    return decode_frame(self, frame, 0, 0);
 }
 
 static PyObject *
-FrameDecoder_decode(FrameDecoder *self, PyObject *const *args, Py_ssize_t nargs)
+FrameDecoder_decode(FrameDecoder *self, PyObject *frame)
 {
-    return decode_frame(self, args, nargs, 1);
+    return decode_frame(self, frame, 0, 1);
+}
+
+/* (frame, skip): the inner frame starts at `skip`, after a session's prefix. */
+static int
+parse_at(PyObject *const *args, Py_ssize_t nargs, Py_ssize_t *skip)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "takes a frame and where its inner frame starts");
+        return -1;
+    }
+    *skip = PyLong_AsSsize_t(args[1]);
+    if (*skip == -1 && PyErr_Occurred())
+        return -1;
+    if (*skip < 0) {
+        PyErr_SetString(PyExc_ValueError, "skip must be >= 0");
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *
+FrameDecoder_decode_bytes_at(FrameDecoder *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_ssize_t skip;
+    return parse_at(args, nargs, &skip) < 0 ? NULL : decode_frame(self, args[0], skip, 0);
+}
+
+static PyObject *
+FrameDecoder_decode_at(FrameDecoder *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_ssize_t skip;
+    return parse_at(args, nargs, &skip) < 0 ? NULL : decode_frame(self, args[0], skip, 1);
 }
 
 static PyMethodDef FrameDecoder_methods[] = {
-    {"decode_bytes", (PyCFunction)(void (*)(void))FrameDecoder_decode_bytes, METH_FASTCALL,
-     "decode_bytes(frame, skip=0) -> bytes: decode one frame."},
-    {"decode", (PyCFunction)(void (*)(void))FrameDecoder_decode, METH_FASTCALL,
-     "decode(frame, skip=0) -> str: decode one frame into UTF-8 text."},
+    {"decode_bytes", (PyCFunction)FrameDecoder_decode_bytes, METH_O,
+     "decode_bytes(frame) -> bytes: decode one frame."},
+    {"decode", (PyCFunction)FrameDecoder_decode, METH_O,
+     "decode(frame) -> str: decode one frame into UTF-8 text."},
+    {"decode_bytes_at", (PyCFunction)(void (*)(void))FrameDecoder_decode_bytes_at, METH_FASTCALL,
+     "decode_bytes_at(frame, skip) -> bytes: decode the inner frame at frame[skip:]."},
+    {"decode_at", (PyCFunction)(void (*)(void))FrameDecoder_decode_at, METH_FASTCALL,
+     "decode_at(frame, skip) -> str: decode the inner frame at frame[skip:] into text."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -39,7 +39,9 @@ _PARALLEL_MIN_BYTES = 256 * 1024
 _PARALLEL_MIN_MESSAGES = 64
 
 
-@attrs.define(eq=False)
+# slots=False: instances bind the decode core's methods over decode() and
+# decode_bytes() (see __attrs_post_init__).
+@attrs.define(eq=False, slots=False)
 class Pipeline:
     """Encode and decode messages as ``[method id][payload]`` frames.
 
@@ -57,6 +59,14 @@ class Pipeline:
     #: The encode and decode path, shared with this pipeline's sessions.
     wire: Wire = attrs.field(repr=False)
     _decoder: FrameDecoder = attrs.field(repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        # decode() and decode_bytes() below only call the decode core; every
+        # instance binds the core's own methods instead, which saves one
+        # Python call per frame (about 6% of a small zstd frame's decode).
+        # It is the same code either way, observers or not: one path.
+        self.decode_bytes = self._decoder.decode_bytes  # type: ignore[method-assign]
+        self.decode = self._decoder.decode  # type: ignore[method-assign]
 
     # -- building -----------------------------------------------------------
 
@@ -145,12 +155,12 @@ class Pipeline:
         """
         return self.wire.encode(as_message(message), self.wire.candidates, self.stats)
 
-    def decode_bytes(self, frame: bytes | bytearray | memoryview) -> bytes:
+    def decode_bytes(self, frame: bytes | bytearray | memoryview, /) -> bytes:
         """Decode one frame into the message bytes; a :class:`~auracodec.DecodeError`
         subclass for any bad frame."""
         return self._decoder.decode_bytes(frame)
 
-    def decode(self, frame: bytes | bytearray | memoryview) -> str:
+    def decode(self, frame: bytes | bytearray | memoryview, /) -> str:
         """Decode one frame into the message text; :class:`~auracodec.InvalidUtf8`
         (a ``DecodeError``, counted as a failure) if the message is not UTF-8."""
         return self._decoder.decode(frame)

@@ -229,12 +229,12 @@ class Session:
     def decode(self, frame: bytes | bytearray | memoryview) -> str:
         """Decode one incoming frame into text."""
         data, offset, decoder = self._incoming(frame)
-        return decoder.decode(data, offset)
+        return decoder.decode_at(data, offset)
 
     def decode_bytes(self, frame: bytes | bytearray | memoryview) -> bytes:
         """Decode one incoming frame into bytes."""
         data, offset, decoder = self._incoming(frame)
-        return decoder.decode_bytes(data, offset)
+        return decoder.decode_bytes_at(data, offset)
 
     def _incoming(self, frame: bytes | bytearray | memoryview) -> tuple[bytes, int, FrameDecoder]:
         """Apply a frame's session prefix; the frame, where its inner frame
