@@ -64,8 +64,8 @@ class Cluster:
     """
 
     __slots__ = (
-        "_check",
         "branch",
+        "check_positions",
         "count",
         "fine",
         "id",
@@ -96,13 +96,14 @@ class Cluster:
         self.branch = branch
         self.token_slots: dict[int, Slot] = {}
         self.sep_slots: dict[int, Slot] = {}
-        self._check: list[int] = []
-        self._refresh()
+        #: Positions a cache hit must look at: wildcards and typed literals.
+        self.check_positions: list[int] = []
+        self.refresh()
 
     # -- template as data ---------------------------------------------------
-    def _refresh(self) -> None:
-        """Positions a cache hit must look at: wildcards and typed literals."""
-        self._check = [
+    def refresh(self) -> None:
+        """Recompute ``check_positions`` after the template changed (the miner's merges)."""
+        self.check_positions = [
             i
             for i, (t, s) in enumerate(zip(self.tokens, self.shapes, strict=False))
             if t is None or s is None or GENERIC in s
@@ -138,9 +139,10 @@ class Cluster:
         """Values of the slots (in ``slots()`` order), or None if the template
         does not describe ``message`` exactly."""
         toks, seps = tokenize(message)
-        return self._extract(toks, seps)
+        return self.extract_tokens(toks, seps)
 
-    def _extract(self, toks: list[str], seps: list[str]) -> list[str] | None:
+    def extract_tokens(self, toks: list[str], seps: list[str]) -> list[str] | None:
+        """:meth:`extract` on a message already tokenized."""
         if len(toks) != len(self.tokens):
             return None
         out: list[str] = []
@@ -240,6 +242,6 @@ class Cluster:
         c.branch = (int(d["branch"][0]), tuple(d["branch"][1]))
         c.token_slots = {int(i): Slot.from_dict(s) for i, s in d["token_slots"]}
         c.sep_slots = {int(i): Slot.from_dict(s) for i, s in d["sep_slots"]}
-        c._check = []
-        c._refresh()
+        c.check_positions = []
+        c.refresh()
         return c

@@ -280,7 +280,7 @@ class TemplateMiner:
             cid = self.resolve(cid)
             if cid is not None:
                 c = self._clusters[cid]
-                if not strict or c._extract(toks, seps) is not None:
+                if not strict or c.extract_tokens(toks, seps) is not None:
                     return cid
         shapes = [s.translate(TO_COARSE) for s in fshapes]
         branch = self._branch_key(toks, shapes)
@@ -290,7 +290,7 @@ class TemplateMiner:
             best_lit = -1
             for k in ids:
                 c = self._clusters[k]
-                if c._extract(toks, seps) is not None:
+                if c.extract_tokens(toks, seps) is not None:
                     lit = len(c.tokens) - c.tokens.count(None)
                     if lit > best_lit:
                         best, best_lit = k, lit
@@ -520,7 +520,7 @@ class TemplateMiner:
             self._alias[c.id] = head.id
             del self._clusters[c.id]
             self._branches[c.branch].remove(c.id)
-        head._refresh()
+        head.refresh()
         return head
 
     def _merge_position(self, head: Cluster, c: Cluster, i: int) -> None:
@@ -621,13 +621,13 @@ class TemplateMiner:
         self._update_seps(c, seps)
         c.count += 1
         if changed:
-            c._refresh()
+            c.refresh()
 
     def _update_hit(self, c: Cluster, toks: list[str], seps: list[str], fshapes: list[str]) -> None:
         """Add a message whose fine shape was already routed to ``c``."""
         ct = c.tokens
         changed = False
-        for i in c._check:
+        for i in c.check_positions:
             t = toks[i]
             lit = ct[i]
             if lit is not None:
@@ -651,7 +651,7 @@ class TemplateMiner:
             self._update_seps(c, seps)
         c.count += 1
         if changed:
-            c._refresh()
+            c.refresh()
 
     def _update_seps(self, c: Cluster, seps: list[str]) -> None:
         cp = c.separators
