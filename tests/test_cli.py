@@ -393,3 +393,18 @@ def test_installed_script_runs_the_main_job() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "pipeline" in result.stdout
+
+
+def test_a_training_setting_a_plugin_cannot_use_names_its_key(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, corpus: Path
+) -> None:
+    # 100 kB is a valid size to load a BRIO model with, but too small to train
+    # one: the user's mistake, reported as such, not a traceback.
+    cfg = tmp_path / "auracodec.toml"
+    cfg.write_text("[codecs.brio]\nmodel_size = 100000\n")
+    code, _, err = run(
+        capsys, "train", str(corpus), "-o", str(tmp_path / "p"), "--config", str(cfg)
+    )
+    assert code == 2
+    assert "codecs.brio.model_size: model_size must be at least" in err
+    assert "Traceback" not in err

@@ -32,9 +32,9 @@ import attrs
 from .._version import __version__
 from .config import Config, dump_toml
 from .corpus import Sample
-from .errors import AuraError, ConfigError
+from .errors import AuraError, ConfigError, PluginError
 from .registry import Registry
-from .settings import Setting
+from .settings import Setting, SettingError
 
 __all__ = [
     "NullProgress",
@@ -104,17 +104,31 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     registry = Registry.load(disable=config.disable, extra=plugins)
     config.check_codec_tables(list(registry.codec_types))
-    results: list[TrainResult] = [
-        r
-        for r in registry.pm.hook.auracodec_train(
-            corpus=corpus,
-            outdir=out,
-            config=config,
-            progress=progress or NullProgress(),
-            normalizers=registry.normalizer_types,
-        )
-        if r is not None
-    ]
+    arguments = {
+        "corpus": corpus,
+        "outdir": out,
+        "config": config,
+        "progress": progress or NullProgress(),
+        "normalizers": registry.normalizer_types,
+    }
+    results: list[TrainResult] = []
+    # One implementation at a time (in pluggy's order), so that a setting a
+    # plugin cannot train with is reported in the table of that plugin's codec.
+    for impl in reversed(registry.pm.hook.auracodec_train.get_hookimpls()):
+        try:
+            result = impl.function(*[arguments[a] for a in impl.argnames])
+        except SettingError as exc:
+            raise ConfigError(
+                str(exc), path=config.path, key=_setting_key(registry, impl.plugin_name, exc)
+            ) from exc
+        if isinstance(result, TrainResult):
+            results.append(result)
+        elif result is not None:
+            raise PluginError(
+                f"auracodec_train of plugin {impl.plugin_name!r} returned {result!r:.80}, "
+                "expected a TrainResult or None",
+                plugin=impl.plugin_name,
+            )
     tables = _profile_tables(config, registry, results)
     total = sum(len(s.data) for s in corpus)
     header = (
@@ -125,6 +139,16 @@ def train(
     path = out / CONFIG_NAME
     path.write_text(dump_toml(tables, header), encoding="utf-8")
     return TrainedProfile(path, tuple(results), len(corpus), total)
+
+
+def _setting_key(registry: Registry, plugin: str, exc: SettingError) -> str:
+    """``codecs.<codec>.<key>`` when ``plugin`` declares one codec, else the bare key."""
+    codecs = [
+        name
+        for (hook, name), owner in registry.owner.items()
+        if hook == "auracodec_codec_types" and owner.name == plugin
+    ]
+    return f"codecs.{codecs[0]}.{exc.key}" if len(codecs) == 1 else exc.key
 
 
 def _profile_tables(

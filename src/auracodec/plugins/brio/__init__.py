@@ -203,9 +203,12 @@ def auracodec_train(
         advance(finished - done[0])
         done[0] = finished
 
-    blob = _brio.train(
-        messages, sessions=sessions, model_size=settings["model_size"], progress=report
-    )
+    try:
+        blob = _brio.train(
+            messages, sessions=sessions, model_size=settings["model_size"], progress=report
+        )
+    except ValueError as exc:  # a model_size too small for the model's tables
+        raise SettingError("model_size", str(exc)) from exc
     (outdir / MODEL_FILE).write_bytes(blob)
     max_ratio = settings["max_ratio"]
     chosen = "max_ratio" not in config.codec_tables.get(NAME, {})
