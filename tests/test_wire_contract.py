@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from auracodec import (
     CodecFault,
@@ -420,3 +422,26 @@ def test_the_session_check_survives_resets_and_isolated_messages() -> None:
             assert b.decode(a.encode("after reset")) == "after reset"
             assert a.decode(b.encode("ack")) == "ack"
     assert a.failed is None and b.failed is None
+
+
+# -- untrusted frames ------------------------------------------------------------------
+
+_DEFAULT = Pipeline.from_config(Config.from_mapping({"pipeline": {"max_message_size": LIMIT}}))
+_IDS = sorted({*_DEFAULT.wire.by_id, 0x13, 0xFF})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(_IDS), st.binary(max_size=300), st.booleans())
+def test_untrusted_frames_give_bytes_or_a_decode_error(
+    method: int, payload: bytes, in_session: bool
+) -> None:
+    # Every built-in codec (and BRIO's session context, 0x13, and the session
+    # prefixes, 0xff) behind the one decode core: within the limit, or a
+    # DecodeError subclass, and nothing else.
+    frame = bytes((method,)) + payload
+    decode = _DEFAULT.session().decode_bytes if in_session else _DEFAULT.decode_bytes
+    try:
+        out = decode(frame)
+    except DecodeError:
+        return
+    assert type(out) is bytes and len(out) <= LIMIT
