@@ -408,3 +408,18 @@ def test_a_training_setting_a_plugin_cannot_use_names_its_key(
     assert code == 2
     assert "codecs.brio.model_size: model_size must be at least" in err
     assert "Traceback" not in err
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(corpus: Path) -> None:
+    # `auracodec compress big.jsonl | head`: no error message, SIGPIPE's status.
+    with subprocess.Popen(
+        [sys.executable, "-m", "auracodec", "compress", str(corpus)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.read(64)
+        proc.stdout.close()
+        err = proc.stderr.read()
+        assert proc.wait(timeout=60) == 141
+    assert err == b""

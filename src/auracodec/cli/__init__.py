@@ -27,6 +27,7 @@ reports).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -68,6 +69,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         except Failed as exc:
             err.print(f"{name}: {exc}", style="red")
             return 1
+        except BrokenPipeError:
+            # The reader went away (`auracodec decompress ... | head`): stop
+            # quietly, as a command killed by SIGPIPE would.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return 141
         except (AuraError, OSError) as exc:
             err.print(tagged(f"{name}: error: ", str(exc)))
             return 2

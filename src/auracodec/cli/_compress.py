@@ -21,8 +21,7 @@ from typing import Any, BinaryIO
 
 from rich.console import Console
 
-from ..core.corpus import _files as corpus_files  # the one rule for what a directory holds
-from ..core.corpus import read_corpus
+from ..core.corpus import corpus_files, read_corpus
 from ..core.errors import AuraError, DecodeError
 from ._command import Failed, Subparsers, add_command, add_config_option, load_pipeline
 

@@ -26,7 +26,7 @@ import attrs
 
 from .errors import CorpusError
 
-__all__ = ["Sample", "builtin_sample", "read_corpus"]
+__all__ = ["Sample", "builtin_sample", "corpus_files", "read_corpus"]
 
 _DIRECTORY_SUFFIXES = (".jsonl", ".txt", ".log")
 #: Roles that mean "sent by the client" (the other side is the server).
@@ -50,7 +50,7 @@ class Sample:
 def read_corpus(paths: Iterable[str | os.PathLike[str]]) -> list[Sample]:
     """Read every message of the given files and directories, in order."""
     out: list[Sample] = []
-    for path in _files(paths):
+    for path in corpus_files(paths):
         out.extend(_read_file(path))
     return out
 
@@ -65,7 +65,10 @@ def builtin_sample() -> list[Sample]:
         return list(_read_jsonl(path))
 
 
-def _files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
+def corpus_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
+    """The files a corpus argument names: files as given, directories searched
+    recursively for ``*.jsonl``, ``*.txt`` and ``*.log``; :class:`CorpusError`
+    for a missing path or a directory without such files."""
     for p in map(Path, paths):
         if p.is_dir():
             found = sorted(
