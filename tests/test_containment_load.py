@@ -22,7 +22,9 @@ import pytest
 from auracodec import ConfigError, Pipeline, PluginError, PluginWarning
 from auracodec.core.build import assemble, probe_codecs
 from auracodec.core.config import Config
+from auracodec.core.corpus import builtin_sample
 from auracodec.core.registry import Registry
+from auracodec.core.training import train
 
 MESSAGES = [
     b"",
@@ -470,6 +472,33 @@ def test_duplicate_method_id_across_two_plugins(site: Path) -> None:
     pipe = Pipeline.from_config(Config.from_mapping({"plugins": {"disable": ["two"]}}))
     assert "one" in pipe.codecs
     round_trips(pipe)
+
+
+TRAINS = """
+from auracodec.plugin import TrainResult
+
+@hookimpl
+def auracodec_train(corpus, outdir):
+    (outdir / (Codec.name + ".bin")).write_bytes(b"learnt")
+    return TrainResult(codec=Codec.name, settings={}, summary="trained")
+"""
+
+
+def test_training_skips_plugins_in_conflict(site: Path, tmp_path: Path) -> None:
+    # Their codecs are in no pipeline until the conflict is settled, so
+    # training them would write a profile naming a codec no pipeline has.
+    install(site, "onepkg", {"one": codec("one", 0xD0, TRAINS)})
+    install(site, "two-pkg", {"two": codec("two", 0xD0, TRAINS)})
+    install(site, "goodpkg", {"good": codec("good", 0xC5, TRAINS)})
+    only = Config.from_mapping(
+        {"plugins": {"disable": ["brio", "zstd", "binary_semantic", "brotli"]}}
+    )
+    with pytest.warns(PluginWarning) as record:
+        profile = train(builtin_sample(), tmp_path, config=only)
+    skipped = [str(w.message) for w in record if "was not trained" in str(w.message)]
+    assert len(skipped) == 2 and all("method id 0xd0" in m for m in skipped)
+    assert [r.codec for r in profile.results] == ["good"]
+    assert sorted(p.name for p in tmp_path.glob("*.bin")) == ["good.bin"]
 
 
 def test_duplicate_codec_names(site: Path) -> None:

@@ -33,7 +33,7 @@ from .._version import __version__
 from .config import Config, dump_toml
 from .corpus import Sample
 from .errors import AuraError, ConfigError, PluginError
-from .registry import Registry
+from .registry import Registry, warn_plugin
 from .settings import Setting, SettingError
 
 __all__ = [
@@ -114,7 +114,16 @@ def train(
     results: list[TrainResult] = []
     # One implementation at a time (in pluggy's order), so that a setting a
     # plugin cannot train with is reported in the table of that plugin's codec.
+    infos = {info.name: info for info in registry.plugins}
     for impl in reversed(registry.pm.hook.auracodec_train.get_hookimpls()):
+        info = infos.get(impl.plugin_name)
+        if info is not None and info.conflict:
+            # Its codec is in no pipeline until the conflict is resolved.
+            warn_plugin(
+                f"auracodec plugin {info.name!r} from {info.origin} was not trained: "
+                f"{info.conflict}"
+            )
+            continue
         try:
             result = impl.function(*[arguments[a] for a in impl.argnames])
         except SettingError as exc:
