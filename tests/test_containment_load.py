@@ -79,7 +79,7 @@ def install(root: Path, package: str, plugins: dict[str, str]) -> None:
     (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {package}\nVersion: 1.0\n")
     lines = ["[auracodec.plugins]"]
     for name, source in plugins.items():
-        module = f"{package.replace('-', '_')}_{name}"
+        module = f"{package}_{name}".replace("-", "_").replace(".", "_")
         (root / f"{module}.py").write_text(textwrap.dedent(source))
         lines.append(f"{name} = {module}")
     (dist / "entry_points.txt").write_text("\n".join(lines) + "\n")
@@ -472,6 +472,15 @@ def test_duplicate_method_id_across_two_plugins(site: Path) -> None:
     pipe = Pipeline.from_config(Config.from_mapping({"plugins": {"disable": ["two"]}}))
     assert "one" in pipe.codecs
     round_trips(pipe)
+
+
+def test_a_plugin_with_a_hyphenated_name_can_be_disabled(site: Path) -> None:
+    # Entry-point names may hold '-' and '.'; disable takes them as they are.
+    install(site, "broken-pkg", {"my-codec": "raise RuntimeError('broken on import')\n"})
+    config = Config.from_mapping({"plugins": {"disable": ["my-codec"]}})
+    reg = Registry.load(disable=config.disable)  # no warning: it is not loaded
+    assert status(reg, "my-codec") == ("disabled", "")
+    round_trips(Pipeline.from_config(config))
 
 
 TRAINS = """

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -58,6 +59,18 @@ DEFAULT_MAX_MESSAGE_SIZE = 4 * 1024 * 1024
 MAX_CONFIG_FILE_SIZE = 1024 * 1024
 #: Tables and arrays nested deeper than this are refused.
 MAX_NESTING = 8
+
+
+#: An entry-point name, as packaging allows it (``my-plugin``, ``org.codec``).
+_PLUGIN_NAME_RE = re.compile(r"[A-Za-z0-9_.-]+\Z")
+
+
+def _plugin_names_check(v: Any) -> tuple[str, ...]:
+    if not isinstance(v, list) or not all(
+        isinstance(s, str) and _PLUGIN_NAME_RE.match(s) for s in v
+    ):
+        raise ValueError(f"expected a list of plugin (entry-point) names, got {v!r}")
+    return tuple(v)
 
 
 def _names_check(v: Any) -> tuple[str, ...]:
@@ -91,7 +104,7 @@ KERNEL_SETTINGS: dict[str, tuple[Setting, ...]] = {
             (),
             "a list of plugin names",
             "Plugins (entry-point names, see `auracodec plugins`) not to load.",
-            _names_check,
+            _plugin_names_check,
         ),
     ),
     "session": (
