@@ -1,8 +1,10 @@
-"""Shared fixtures: corpora, trained profiles, Hypothesis profiles."""
+"""Shared fixtures: corpora, trained profiles, plugin packages, Hypothesis profiles."""
 
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,3 +24,12 @@ def corpus_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"shared corpus not found at {path} (set AURACODEC_CORPUS)")
     return path
+
+
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A directory on ``sys.path`` for :mod:`plugin_packages` to install into."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield tmp_path
+    for module in tmp_path.glob("*.py"):
+        sys.modules.pop(module.stem, None)

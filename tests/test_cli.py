@@ -16,6 +16,7 @@ import pytest
 from auracodec import Pipeline
 from auracodec.cli import main
 from auracodec.core.corpus import builtin_sample
+from plugin_packages import codec, install
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -242,46 +243,17 @@ def test_plugins_listing(capsys: pytest.CaptureFixture[str]) -> None:
         assert expected in out
 
 
-def _install_plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **modules: str) -> None:
-    """A distribution 'thirdparty' whose entry points are the given plugin modules."""
-    dist = tmp_path / "thirdparty-1.0.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: thirdparty\nVersion: 1.0\n")
-    entry_points = ["[auracodec.plugins]"]
-    for name, source in modules.items():
-        (tmp_path / f"_thirdparty_{name}.py").write_text(source)
-        entry_points.append(f"{name} = _thirdparty_{name}")
-        monkeypatch.delitem(sys.modules, f"_thirdparty_{name}", raising=False)
-    (dist / "entry_points.txt").write_text("\n".join(entry_points) + "\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-
-
-def _codec_plugin(name: str, method_id: int, fingerprint: str = "{}") -> str:
-    """A plugin module declaring one codec (raw bytes behind an id)."""
-    return (
-        "from auracodec.plugin import CodecType, hookimpl\n\n"
-        "class Codec:\n"
-        f"    name, method_id, thread_safe, detects, cost = {name!r}, {method_id}, True, "
-        "frozenset(), 1\n"
-        "    def encode(self, m): return None\n"
-        "    def decode(self, p, limit): return p\n"
-        "    def max_payload_size(self, n): return n\n"
-        f"    def fingerprint(self): return {fingerprint}\n\n"
-        "@hookimpl\n"
-        "def auracodec_codec_types():\n"
-        f"    return [CodecType({name!r}, {method_id}, lambda settings: Codec())]\n"
-    )
-
-
 def test_plugins_listing_marks_broken_plugins(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str], site: Path
 ) -> None:
-    _install_plugins(
-        tmp_path,
-        monkeypatch,
-        broken="raise ImportError(\"needs pip install 'thing[extra]' [/]\")\n",
-        fine=_codec_plugin("fine", 0xC4),
-        stringly=_codec_plugin("stringly", 0xC6, fingerprint="'v1'"),
+    install(
+        site,
+        "thirdparty",
+        {
+            "broken": "raise ImportError(\"needs pip install 'thing[extra]' [/]\")\n",
+            "fine": codec("fine", 0xC4),
+            "stringly": codec("stringly", 0xC6, "Codec.fingerprint = lambda self: 'v1'"),
+        },
     )
     code, out, err = run(capsys, "plugins")
     assert code == 0, err
@@ -296,12 +268,8 @@ def test_plugins_listing_marks_broken_plugins(
     assert "fingerprint() returned 'v1'" in out
 
 
-def test_plugins_listing_marks_conflicts(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _install_plugins(
-        tmp_path, monkeypatch, one=_codec_plugin("one", 0xC5), two=_codec_plugin("two", 0xC5)
-    )
+def test_plugins_listing_marks_conflicts(capsys: pytest.CaptureFixture[str], site: Path) -> None:
+    install(site, "thirdparty", {"one": codec("one", 0xC5), "two": codec("two", 0xC5)})
     code, out, err = run(capsys, "plugins")
     assert code == 0, err
     rows = {line.split()[1]: line for line in out.splitlines() if line.startswith("│")}

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import re
 import sys
-import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,6 +23,7 @@ from auracodec.core.config import Config
 from auracodec.core.corpus import builtin_sample
 from auracodec.core.registry import Registry
 from auracodec.core.training import train
+from plugin_packages import codec, install
 
 MESSAGES = [
     b"",
@@ -32,65 +31,6 @@ MESSAGES = [
     b"user 4711 logged in from 10.0.0.7 at 2025-10-23T10:30:00Z",
     b"GET /api/v2/items?page=3 HTTP/1.1 200 1532 bytes " * 4,
 ]
-
-#: A codec plugin; ``{patch}`` is module code run after the defaults, which
-#: breaks one thing (replaces a method, an attribute, ``make`` or the hook).
-CODEC = """
-from auracodec.plugin import CodecType, PolicyType, hookimpl
-
-class Codec:
-    name = {name!r}
-    method_id = {method_id}
-    thread_safe = True
-    detects = frozenset()
-    cost = 5
-
-    def encode(self, message):
-        return None
-
-    def decode(self, payload, limit):
-        return payload
-
-    def max_payload_size(self, size):
-        return size
-
-    def fingerprint(self):
-        return {{"format": 1}}
-
-def make(settings):
-    return Codec()
-
-@hookimpl
-def auracodec_codec_types():
-    return [CodecType({name!r}, {method_id}, lambda settings: make(settings))]
-
-{patch}
-"""
-
-
-def codec(name: str, method_id: int, patch: str = "") -> str:
-    return CODEC.format(name=name, method_id=method_id, patch=textwrap.dedent(patch))
-
-
-def install(root: Path, package: str, plugins: dict[str, str]) -> None:
-    """Write a distribution ``package`` 1.0 with one module per plugin (name -> source)."""
-    dist = root / f"{package.replace('-', '_')}-1.0.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {package}\nVersion: 1.0\n")
-    lines = ["[auracodec.plugins]"]
-    for name, source in plugins.items():
-        module = f"{package}_{name}".replace("-", "_").replace(".", "_")
-        (root / f"{module}.py").write_text(textwrap.dedent(source))
-        lines.append(f"{name} = {module}")
-    (dist / "entry_points.txt").write_text("\n".join(lines) + "\n")
-
-
-@pytest.fixture
-def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.syspath_prepend(str(tmp_path))
-    yield tmp_path
-    for module in tmp_path.glob("*.py"):
-        sys.modules.pop(module.stem, None)
 
 
 def round_trips(pipe: Pipeline) -> None:

@@ -7,9 +7,6 @@ Each test installs throwaway distributions (a ``*.dist-info`` with
 
 from __future__ import annotations
 
-import sys
-import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,58 +14,7 @@ import pytest
 from auracodec import ConfigError, Pipeline, PluginError, PluginWarning
 from auracodec.core.config import Config
 from auracodec.core.registry import Registry
-
-CODEC_MODULE = """
-from auracodec.plugin import CodecType, hookimpl
-
-class Codec:
-    name = {name!r}
-    method_id = {method_id}
-    thread_safe = True
-    detects = frozenset()
-    cost = 5
-
-    def encode(self, message):
-        return None
-
-    def decode(self, payload, limit):
-        return payload
-
-    def max_payload_size(self, size):
-        return size
-
-    def fingerprint(self):
-        return {{}}
-
-@hookimpl
-def auracodec_codec_types():
-    return [CodecType({name!r}, {method_id}, lambda settings: Codec())]
-"""
-
-
-def install(root: Path, package: str, plugins: dict[str, str]) -> None:
-    """Write a distribution ``package`` with one module per plugin (name -> source).
-
-    The ``site`` fixture forgets these modules after each test, so a module
-    name reused by the next test is imported afresh.
-    """
-    dist = root / f"{package}-1.0.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {package}\nVersion: 1.0\n")
-    lines = ["[auracodec.plugins]"]
-    for name, source in plugins.items():
-        module = f"{package}_{name}"
-        (root / f"{module}.py").write_text(textwrap.dedent(source))
-        lines.append(f"{name} = {module}")
-    (dist / "entry_points.txt").write_text("\n".join(lines) + "\n")
-
-
-@pytest.fixture
-def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.syspath_prepend(str(tmp_path))
-    yield tmp_path
-    for module in tmp_path.glob("*.py"):
-        sys.modules.pop(module.stem, None)
+from plugin_packages import codec, install
 
 
 def test_builtins_come_from_entry_points() -> None:
@@ -81,7 +27,7 @@ def test_builtins_come_from_entry_points() -> None:
 
 
 def test_third_party_codec_is_used(site: Path) -> None:
-    install(site, "goodpkg", {"good": CODEC_MODULE.format(name="good", method_id=0xC5)})
+    install(site, "goodpkg", {"good": codec("good", 0xC5)})
     pipe = Pipeline.from_config()
     assert pipe.codecs["good"].method_id == 0xC5
     info = pipe.registry.codec_owner("good")
@@ -90,7 +36,7 @@ def test_third_party_codec_is_used(site: Path) -> None:
 
 def test_import_error_is_reported_and_skipped(site: Path) -> None:
     install(site, "brokenpkg", {"broken": "import does_not_exist_anywhere\n"})
-    install(site, "goodpkg", {"good": CODEC_MODULE.format(name="good", method_id=0xC5)})
+    install(site, "goodpkg", {"good": codec("good", 0xC5)})
     with pytest.warns(
         PluginWarning,
         match=r"'broken' from brokenpkg 1.0 was skipped: could not "
@@ -107,10 +53,10 @@ def test_bad_declarations_are_skipped(site: Path) -> None:
         site,
         "badpkg",
         {
-            "builtin_range": CODEC_MODULE.format(name="sneaky", method_id=0x02),
-            "reserved": CODEC_MODULE.format(name="ff", method_id=0xFF),
-            "bad_name": CODEC_MODULE.format(name="Bad-Name", method_id=0xC7),
-            "registered": CODEC_MODULE.format(name="notlz4", method_id=0x40),
+            "builtin_range": codec("sneaky", 0x02),
+            "reserved": codec("ff", 0xFF),
+            "bad_name": codec("Bad-Name", 0xC7),
+            "registered": codec("notlz4", 0x40),
             "not_a_list": "from auracodec.plugin import hookimpl\n"
             "@hookimpl\ndef auracodec_codec_types():\n    return 42\n",
             "raises": "from auracodec.plugin import hookimpl\n"
@@ -135,8 +81,8 @@ def test_bad_declarations_are_skipped(site: Path) -> None:
 
 
 def test_duplicate_ids_name_both_plugins(site: Path) -> None:
-    install(site, "onepkg", {"one": CODEC_MODULE.format(name="one", method_id=0xD0)})
-    install(site, "twopkg", {"two": CODEC_MODULE.format(name="two", method_id=0xD0)})
+    install(site, "onepkg", {"one": codec("one", 0xD0)})
+    install(site, "twopkg", {"two": codec("two", 0xD0)})
     clash = (
         r"0xd0 is claimed by codec 'one' of plugin 'one' "
         r"\(onepkg 1.0\) and codec 'two' of plugin 'two' \(twopkg 1.0\)"
@@ -158,8 +104,8 @@ def test_duplicate_ids_name_both_plugins(site: Path) -> None:
 
 
 def test_duplicate_codec_names_name_both(site: Path) -> None:
-    install(site, "onepkg", {"one": CODEC_MODULE.format(name="same", method_id=0xD1)})
-    install(site, "twopkg", {"two": CODEC_MODULE.format(name="same", method_id=0xD2)})
+    install(site, "onepkg", {"one": codec("same", 0xD1)})
+    install(site, "twopkg", {"two": codec("same", 0xD2)})
     clash = r"codec 'same' is declared by two plugins: 'one' \(onepkg 1.0\) and 'two'"
     with pytest.warns(PluginWarning, match=clash), pytest.raises(PluginError, match=clash):
         Pipeline.from_config(codecs=["same"])
