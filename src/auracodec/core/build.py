@@ -44,7 +44,7 @@ import attrs
 
 from .codec import BindContext, Codec, checked_fingerprint, contract_problem, oneline, shown
 from .config import Config
-from .errors import ConfigError, PluginError
+from .errors import CONTAINED, ConfigError, PluginError
 from .normalize import Normalizer, NormalizerType
 from .registry import Conflict, PluginInfo, Registry, warn_plugin
 from .selector import Policy
@@ -196,18 +196,14 @@ class _Codecs:
             except SettingError as exc:
                 self._stop(name, self._setting_error(name, exc), exc)
                 continue
-            except KeyboardInterrupt:
-                raise
             # A plugin's factory (or its settings' checks) may raise anything.
-            except BaseException as exc:  # noqa: BLE001
+            except CONTAINED as exc:
                 self._fail(name, f"its factory raised {oneline(exc)}", exc)
                 continue
             try:
                 problem = contract_problem(codec, ctype)
-            except KeyboardInterrupt:
-                raise
             # Reading attributes runs the plugin's properties.
-            except BaseException as exc:  # noqa: BLE001
+            except CONTAINED as exc:
                 self._fail(name, f"reading its declarations raised {oneline(exc)}", exc)
                 continue
             if problem is not None:
@@ -258,10 +254,8 @@ class _Codecs:
                 if bind is None:
                     return True
                 bind(BindContext(codecs, normalizers))
-            except KeyboardInterrupt:
-                raise
             # bind() is the plugin's code; what it raises is judged below.
-            except BaseException as exc:  # noqa: BLE001
+            except CONTAINED as exc:
                 error = exc
             self._looked_at[name] = (set(codecs) if codecs.listed else codecs.looked_up) - {name}
             self._used_normalizers[name] = (
@@ -286,10 +280,8 @@ class _Codecs:
     def _fingerprint(self, name: str) -> bool:
         try:
             value = self.active[name].fingerprint()
-        except KeyboardInterrupt:
-            raise
         # fingerprint() is the plugin's code.
-        except BaseException as exc:  # noqa: BLE001
+        except CONTAINED as exc:
             self._fail(name, f"fingerprint() raised {oneline(exc)}", exc)
             return False
         try:
@@ -382,17 +374,13 @@ class _Codecs:
                 made = ntype.factory(settings)
             except SettingError:
                 raise
-            except KeyboardInterrupt:
-                raise
             # A plugin's factory may raise anything.
-            except BaseException as exc:
+            except CONTAINED as exc:
                 raise _NormalizerFailed(name, who, f"its factory raised {oneline(exc)}") from exc
             try:
                 problem = _normalizer_problem(made)
-            except KeyboardInterrupt:
-                raise
             # Reading attributes runs the plugin's properties.
-            except BaseException as exc:  # noqa: BLE001
+            except CONTAINED as exc:
                 problem = f"reading what its factory returned raised {oneline(exc)}"
             if problem is not None:
                 raise _NormalizerFailed(name, who, problem)
@@ -469,7 +457,8 @@ def probe_codecs(config: Config, registry: Registry) -> dict[str, str]:
     For ``auracodec plugins``: afterwards, a plugin whose codec fails only when
     built (its factory raises, the built codec's declarations are wrong,
     ``bind`` or ``fingerprint()`` fails) is skipped on ``registry.plugins``,
-    with the reason in ``error``. Raises nothing and warns of nothing (except
+    with the reason in ``error``. Raises nothing and warns of nothing (but
+    what is not :data:`~auracodec.core.errors.CONTAINED`:
     ``KeyboardInterrupt``). Returns every codec that could not be built, with
     the reason: those above, and those that fail for the config's sake (a
     setting) or because a ``bind`` uses a contested declaration.
@@ -537,10 +526,8 @@ def _policy(config: Config, registry: Registry) -> Policy:
     )
     try:
         select = getattr(policy, "select", None)
-    except KeyboardInterrupt:
-        raise
     # Reading an attribute runs the plugin's property, if it is one.
-    except BaseException as exc:
+    except CONTAINED as exc:
         raise PluginError(
             f"{who}: reading its select method raised {oneline(exc)}",
             plugin=owner.name,
@@ -603,10 +590,8 @@ def _register_observer(config: Config, registry: Registry, name: str) -> str:
     plugin_name = f"observer:{name}"
     try:
         registry.pm.register(observer, name=plugin_name)
-    except KeyboardInterrupt:
-        raise
     # pluggy reads the observer's attributes, which runs the plugin's code.
-    except BaseException as exc:
+    except CONTAINED as exc:
         if registry.pm.get_plugin(plugin_name) is observer:  # pluggy < 1.7 registers partly
             registry.pm.unregister(name=plugin_name)
         raise PluginError(
@@ -628,10 +613,8 @@ def _made(who: str, owner: PluginInfo, make: Callable[[], _V], config: Config, t
         raise
     except SettingError as exc:
         raise ConfigError(str(exc), path=config.path, key=f"{table}.{exc.key}") from exc
-    except KeyboardInterrupt:
-        raise
     # A plugin's factory (or its settings' checks) may raise anything.
-    except BaseException as exc:
+    except CONTAINED as exc:
         raise PluginError(
             f"{who}: its factory raised {oneline(exc)}",
             plugin=owner.name,

@@ -33,6 +33,7 @@ cause stays visible.
 from __future__ import annotations
 
 __all__ = [
+    "CONTAINED",
     "AuraError",
     "AuraWarning",
     "CodecFault",
@@ -51,6 +52,12 @@ __all__ = [
     "TruncatedFrame",
     "UnknownMethod",
 ]
+
+
+#: What a plugin may raise that auracodec contains (skips, counts, or turns
+#: into a named error, by where it happens): every error, and ``sys.exit()``.
+#: ``KeyboardInterrupt`` and task cancellation propagate.
+CONTAINED: tuple[type[BaseException], ...] = (Exception, SystemExit)
 
 
 class AuraError(Exception):

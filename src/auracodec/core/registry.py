@@ -6,11 +6,12 @@ as a third party's are. The entry-point name is the plugin's name, which is
 what ``[plugins] disable = [...]`` refers to.
 
 Loading is contained per plugin. A third-party plugin that fails to import
-(whatever it raises, ``SystemExit`` included; only ``KeyboardInterrupt`` goes
-through), fails pluggy's signature checks, raises while declaring, or declares
-something invalid is skipped with a :class:`~auracodec.PluginWarning` naming
-its package, and the others carry on. A built-in plugin that fails is a broken
-installation and raises :class:`~auracodec.PluginError`.
+(any :data:`~auracodec.core.errors.CONTAINED` exception, ``SystemExit``
+included; ``KeyboardInterrupt`` goes through), fails pluggy's signature
+checks, raises while declaring, or declares something invalid is skipped with
+a :class:`~auracodec.PluginWarning` naming its package, and the others carry
+on. A built-in plugin that fails is a broken installation and raises
+:class:`~auracodec.PluginError`.
 
 Clashes are recorded, not raised. Two codecs claiming one method id, or two
 declarations of one kind with one name, are a :class:`Conflict`: both
@@ -41,7 +42,7 @@ import pluggy
 
 from . import hookspecs
 from .codec import NAME_RE, CodecType, oneline, shown
-from .errors import PluginError, PluginWarning
+from .errors import CONTAINED, PluginError, PluginWarning
 from .events import ObserverType
 from .methods import REGISTERED_IDS, check_method_id
 from .normalize import NormalizerType
@@ -184,11 +185,9 @@ class Registry:
                 continue
             try:
                 pm.register(load(), name=info.name)
-            except KeyboardInterrupt:
-                raise
             # A third party's import can raise anything, SystemExit included;
             # containing it is the point.
-            except BaseException as exc:  # noqa: BLE001
+            except CONTAINED as exc:
                 if pm.get_plugin(info.name) is not None:  # pluggy < 1.7 registers partly
                     pm.unregister(name=info.name)
                 infos.append(_fail(info, f"could not be loaded: {oneline(exc)}", exc))
@@ -221,10 +220,8 @@ class Registry:
                     mine.extend((hook_name, d) for d in decls)
                 except _Skip as exc:
                     loaded[info.name] = _fail(info, str(exc), None)
-                except KeyboardInterrupt:
-                    raise
                 # A declaration hook is a third party's code: anything may come out.
-                except BaseException as exc:  # noqa: BLE001
+                except CONTAINED as exc:
                     why = f"raised in {hook_name}: {oneline(exc)}"
                     loaded[info.name] = _fail(info, why, exc)
                 else:

@@ -66,10 +66,10 @@ from typing import Any
 
 from ._speedups import FrameDecoder
 from .codec import CodecContext
-from .errors import CodecFault, DecodeError, MessageTooLarge, SessionError
+from .errors import CONTAINED, CodecFault, DecodeError, MessageTooLarge, SessionError
 from .framing import SessionFrame, as_frame, as_message
 from .stats import Stats
-from .wire import CONTAINED, Wire, report_fault
+from .wire import Wire, report_fault
 
 __all__ = ["Session"]
 

@@ -35,6 +35,7 @@ from typing import Any
 from ._speedups import FrameDecoder
 from .codec import Codec, CodecContext
 from .errors import (
+    CONTAINED,
     CodecFault,
     DecodeError,
     MessageTooLarge,
@@ -47,13 +48,9 @@ from .framing import ESCAPE, invalid_utf8
 from .selector import Choice, Policy
 from .stats import Stats
 
-__all__ = ["CONTAINED", "Observers", "Wire"]
+__all__ = ["Observers", "Wire", "report_fault"]
 
 log = logging.getLogger("auracodec")
-
-#: What a plugin may raise that is contained: every error, and ``sys.exit()``.
-#: ``KeyboardInterrupt`` and task cancellation propagate.
-CONTAINED: tuple[type[BaseException], ...] = (Exception, SystemExit)
 
 _BYTE = [bytes((i,)) for i in range(256)]
 
