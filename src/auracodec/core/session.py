@@ -125,7 +125,7 @@ class Session:
         self._order = self._candidate_order()
         self._failed: DecodeError | None = None
         self._flags = 0  # control flags for the next outgoing frame
-        self._sent = 0  # messages absorbed by the outgoing direction
+        self._sent = 0  # messages absorbed by the outgoing direction (when checking)
         self._out_digest = self._in_digest = 0
         self._check: int | None = None  # the check of the frame being decoded
         stateless = {mid: self._stateless_entry(c.decode) for mid, c in wire.by_id.items()}
@@ -159,10 +159,11 @@ class Session:
             candidates = wire.candidates
         else:
             candidates = self._coded(data)
-            self._out_digest = _digest(self._out_digest, data)
-            self._sent += 1
-            if self.check_every and self._sent % self.check_every == 0:
-                check = self._out_digest & _CHECK_MASK
+            if self.check_every:  # the digest is only ever sent, not kept for us
+                self._out_digest = _digest(self._out_digest, data)
+                self._sent += 1
+                if self._sent % self.check_every == 0:
+                    check = self._out_digest & _CHECK_MASK
         prefix = SessionFrame.prefix(self._flags, check, isolated=isolated)
         frame = wire.encode(data, candidates, self.stats, prefix=prefix, session=self.id)
         self._flags = 0
