@@ -83,6 +83,15 @@ def interleaved_ratio(
     return statistics.median(ratios), min(ratios), max(ratios)
 
 
+def train_profile(source: Path, out: Path) -> Path:
+    """``auracodec train SOURCE -o OUT``, as a user runs it; exits if it fails."""
+    from auracodec.cli import main as cli
+
+    if cli(["train", str(source), "-o", str(out)]):
+        sys.exit(f"auracodec train failed for {source}")
+    return out
+
+
 def write(name: str, data: object) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / name

@@ -18,16 +18,14 @@ Writes bench/results/brio.json.
 from __future__ import annotations
 
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from _common import CORPUS, bare_zstd, corpus, write
+from _common import CORPUS, bare_zstd, corpus, train_profile, write
 
 from auracodec import DecodeError, Pipeline
 from auracodec.benchmark import BUCKETS
-from auracodec.cli import main as cli
 from auracodec.core.corpus import read_corpus
 from auracodec.plugins.brio import _brio
 
@@ -45,9 +43,7 @@ def rounds(functions: dict[str, object], n: int = 7) -> dict[str, float]:
 
 
 def measure(split: str, where: Path) -> dict[str, object]:
-    profile = where / split
-    if cli(["train", str(CORPUS / split / "train.jsonl"), "-o", str(profile)]):
-        sys.exit(f"auracodec train failed for {split}")
+    profile = train_profile(CORPUS / split / "train.jsonl", where / split)
     train = [s.data for s in corpus(split, "train.jsonl")]
     test = [s.data for s in corpus(split, "test.jsonl")]
     cctx, _ = bare_zstd(train)

@@ -17,23 +17,17 @@ Writes bench/results/kernel.json.
 
 from __future__ import annotations
 
-import sys
 import tempfile
 from pathlib import Path
 
-from _common import CORPUS, bare_zstd, corpus, interleaved_ratio, write
+from _common import CORPUS, bare_zstd, corpus, interleaved_ratio, train_profile, write
 
 from auracodec import Pipeline
 from auracodec.benchmark import BUCKETS, bucket_of
-from auracodec.cli import main as cli
 
 
-def train_profile(split: str, where: Path) -> Path:
-    out = where / split
-    code = cli(["train", str(CORPUS / split / "train.jsonl"), "-o", str(out)])
-    if code:
-        sys.exit(f"auracodec train failed for {split}")
-    return out
+def split_profile(split: str, where: Path) -> Path:
+    return train_profile(CORPUS / split / "train.jsonl", where / split)
 
 
 def by_bucket(messages: list[bytes], sizes: list[int]) -> dict[str, float]:
@@ -153,7 +147,7 @@ def every_corpus(profile: Path) -> dict[str, object]:
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        profiles = {split: train_profile(split, Path(tmp)) for split in ("chat", "chat2")}
+        profiles = {split: split_profile(split, Path(tmp)) for split in ("chat", "chat2")}
         results = {
             "trained_zstd": {s: trained_zstd(s, p) for s, p in profiles.items()},
             "defaults_vs_brotli5": {s: defaults_vs_brotli(s) for s in profiles},

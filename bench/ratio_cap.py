@@ -14,16 +14,14 @@ Writes bench/results/ratio_cap.json.
 from __future__ import annotations
 
 import shutil
-import sys
 import tempfile
 import time
 import tomllib
 from pathlib import Path
 
-from _common import CORPUS, corpus, write
+from _common import CORPUS, corpus, train_profile, write
 
 from auracodec import CorruptPayload, Pipeline
-from auracodec.cli import main as cli
 from auracodec.plugins.brio import _brio
 
 
@@ -61,11 +59,13 @@ def coded(profile: Path, messages: list[bytes]) -> dict[str, int]:
 def main() -> None:
     results: dict[str, object] = {"bomb": bomb()}
     with tempfile.TemporaryDirectory() as tmp:
-        profiles = {}
-        for name, source in (("chat", CORPUS / "chat" / "train.jsonl"), ("json", CORPUS / "json")):
-            profiles[name] = Path(tmp) / name
-            if cli(["train", str(source), "-o", str(profiles[name])]):
-                sys.exit(f"auracodec train failed for {name}")
+        profiles = {
+            name: train_profile(source, Path(tmp) / name)
+            for name, source in (
+                ("chat", CORPUS / "chat" / "train.jsonl"),
+                ("json", CORPUS / "json"),
+            )
+        }
         results["fitted_cap"] = {name: fitted(p) for name, p in profiles.items()}
         at_default = Path(tmp) / "json-default-cap"
         shutil.copytree(profiles["json"], at_default)

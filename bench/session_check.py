@@ -27,15 +27,13 @@ Writes bench/results/session_check.json.
 from __future__ import annotations
 
 import random
-import sys
 import tempfile
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from _common import CORPUS, corpus, write
+from _common import CORPUS, corpus, train_profile, write
 
 from auracodec import DecodeError, Pipeline
-from auracodec.cli import main as cli
 from auracodec.core.corpus import Sample
 
 EVERY = (0, 1, 4, 8, 16, 32)
@@ -132,9 +130,7 @@ def desync(pipe: Pipeline, convs: list[list[Sample]], every: int) -> dict[str, d
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        profile = Path(tmp) / "chat"
-        if cli(["train", str(CORPUS / "chat" / "train.jsonl"), "-o", str(profile)]):
-            sys.exit("auracodec train failed")
+        profile = train_profile(CORPUS / "chat" / "train.jsonl", Path(tmp) / "chat")
         pipe = Pipeline.from_config(profile)
         convs = grouped(corpus("chat", "test.jsonl"))
         results: dict[str, object] = {"cost": cost(pipe, convs)}

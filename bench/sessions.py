@@ -23,16 +23,14 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-import sys
 import tempfile
 from collections import defaultdict
 from pathlib import Path
 
-from _common import CORPUS, corpus, write
+from _common import CORPUS, corpus, train_profile, write
 
 from auracodec import Pipeline
 from auracodec.benchmark import permessage_deflate_sizes
-from auracodec.cli import main as cli
 from auracodec.core.corpus import Sample
 from auracodec.loopback import Turn, stress
 
@@ -137,9 +135,7 @@ def over_websockets(pipe: Pipeline, convs: dict[str, list[Sample]], count: int) 
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        profile = Path(tmp) / "chat"
-        if cli(["train", str(CORPUS / "chat" / "train.jsonl"), "-o", str(profile)]):
-            sys.exit("auracodec train failed")
+        profile = train_profile(CORPUS / "chat" / "train.jsonl", Path(tmp) / "chat")
         trained = Pipeline.from_config(profile)
         chat = conversations(corpus("chat", "test.jsonl"))
         results: dict[str, object] = {"chat_test": run(trained, chat)}
