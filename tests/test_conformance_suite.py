@@ -83,6 +83,22 @@ def suite(codec: Any, **attrs: Any) -> type[CodecConformance]:
 # -- a correct codec and broken ones --------------------------------------------------
 
 
+def inflate(payload: bytes, limit: int, zdict: bytes = b"") -> bytes:
+    """Raw deflate decoding that keeps the codec contract (the doubles' decoder)."""
+    d = zlib.decompressobj(-15, zdict=zdict) if zdict else zlib.decompressobj(-15)
+    try:
+        out = d.decompress(payload, limit + 1)
+    except zlib.error as exc:
+        raise CorruptPayload(f"deflate: {exc}") from exc
+    if len(out) > limit:
+        raise OutputLimitExceeded(limit)
+    if not d.eof:
+        raise TruncatedFrame("deflate stream ends before its last block")
+    if d.unused_data:
+        raise TrailingData(f"{len(d.unused_data)} bytes after the deflate stream")
+    return out
+
+
 class Deflate:
     """A correct codec: raw DEFLATE, every zlib error mapped, the limit kept."""
 
@@ -97,18 +113,7 @@ class Deflate:
         return z.compress(message) + z.flush()
 
     def decode(self, payload: bytes, limit: int) -> bytes:
-        d = zlib.decompressobj(-15)
-        try:
-            out = d.decompress(payload, limit + 1)
-        except zlib.error as exc:
-            raise CorruptPayload(f"deflate: {exc}") from exc
-        if len(out) > limit:
-            raise OutputLimitExceeded(limit)
-        if not d.eof:
-            raise TruncatedFrame("deflate stream ends before its last block")
-        if d.unused_data:
-            raise TrailingData(f"{len(d.unused_data)} bytes after the deflate stream")
-        return out
+        return inflate(payload, limit)
 
     def max_payload_size(self, size: int) -> int:
         return size + 5 * (size // 16383 + 1)
@@ -453,18 +458,7 @@ class HistoryContext:
         return message
 
     def _decode(self, payload: bytes, limit: int) -> bytes:
-        d = zlib.decompressobj(-15, zdict=self.history)
-        try:
-            out = d.decompress(payload, limit + 1)
-        except zlib.error as exc:
-            raise CorruptPayload(f"deflate: {exc}") from exc
-        if len(out) > limit:
-            raise OutputLimitExceeded(limit)
-        if not d.eof:
-            raise TruncatedFrame("deflate stream ends before its last block")
-        if d.unused_data:
-            raise TrailingData("bytes after the deflate stream")
-        return out
+        return inflate(payload, limit, self.history)
 
     def _keep(self, message: bytes) -> None:
         self.history = (self.history + message)[-self.keep :]
