@@ -29,6 +29,7 @@ __all__ = [
     "as_frame",
     "as_message",
     "as_text",
+    "empty_frame",
     "invalid_utf8",
 ]
 
@@ -70,6 +71,11 @@ def as_text(message: bytes) -> str:
         return message.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise invalid_utf8(exc) from None
+
+
+def empty_frame() -> TruncatedFrame:
+    """The error for a frame with no method id."""
+    return TruncatedFrame("empty frame: expected at least the method id byte")
 
 
 def invalid_utf8(exc: UnicodeDecodeError) -> InvalidUtf8:
@@ -126,7 +132,7 @@ class SessionFrame:
         (``frame[offset:]``) is not decoded."""
         n = len(frame)
         if n == 0:
-            raise TruncatedFrame("empty frame: expected at least the method id byte")
+            raise empty_frame()
         if frame[0] != ESCAPE:
             return cls(0, False, None, 0, frame[0])
         if n < 2:

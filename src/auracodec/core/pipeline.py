@@ -23,8 +23,8 @@ from ._speedups import FrameDecoder
 from .build import RAW_CODEC, assemble
 from .codec import Codec
 from .config import Config
-from .errors import TruncatedFrame, UnknownMethod
-from .framing import FRAME_FORMAT, as_message
+from .errors import UnknownMethod
+from .framing import FRAME_FORMAT, as_message, empty_frame
 from .registry import Registry
 from .selector import Policy
 from .session import Session
@@ -213,7 +213,7 @@ class Pipeline:
     def method_of(self, frame: bytes | bytearray | memoryview) -> str:
         """The name of the codec a frame's method id names (no decoding)."""
         if not frame:
-            raise TruncatedFrame("empty frame: expected at least the method id byte")
+            raise empty_frame()
         codec = self.wire.by_id.get(frame[0])
         if codec is None:
             raise UnknownMethod(frame[0], self.wire.names)

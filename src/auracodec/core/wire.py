@@ -40,11 +40,10 @@ from .errors import (
     DecodeError,
     MessageTooLarge,
     OutputLimitExceeded,
-    TruncatedFrame,
     UnknownMethod,
 )
 from .events import MessageEvent
-from .framing import ESCAPE, invalid_utf8
+from .framing import ESCAPE, empty_frame, invalid_utf8
 from .selector import Choice, Policy
 from .stats import Stats
 
@@ -375,7 +374,7 @@ class Wire:
             slots,
             self.limit,
             stats.decoded,
-            (_empty, unknown, lambda: OutputLimitExceeded(self.limit), invalid_utf8, fault),
+            (empty_frame, unknown, lambda: OutputLimitExceeded(self.limit), invalid_utf8, fault),
             DecodeError,
             report,
             observe,
@@ -437,7 +436,3 @@ def _context_problem(ctx: Any, taken: set[int]) -> str | None:
         if not callable(getattr(ctx, method, None)):
             return f"has no {method}() method"
     return None
-
-
-def _empty() -> TruncatedFrame:
-    return TruncatedFrame("empty frame: expected at least the method id byte")
