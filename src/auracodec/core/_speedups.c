@@ -1,12 +1,19 @@
 /* auracodec.core._speedups: the per-message hot paths, compiled.
  *
- *   Recorder(counts, ring).add(slot, size_in, size_out, ns)
+ *   Recorder(counts, reservoir=RESERVOIR).add(slot, size_in, size_out, ns)
  *       Adds one message to a stats slot. `counts` is an array('q') of
  *       4 int64 per slot: messages, bytes in, bytes out, expansions
- *       (size_out > size_in); `ring` an array('q') of RESERVOIR latencies per
- *       slot, written at position (messages mod RESERVOIR). The arrays are
- *       pinned while the Recorder lives. One C call holds the GIL throughout,
- *       so concurrent callers never lose an update and no lock is needed.
+ *       (size_out > size_in), pinned while the Recorder lives. The latencies
+ *       of the last `reservoir` messages per slot (a power of two) are kept in
+ *       a ring the Recorder owns, allocated at a slot's first message and
+ *       doubled as it fills (RING_START entries first, at most `reservoir`):
+ *       a slot that never saw a message costs nothing, so an idle session's
+ *       stats are only its counters. Message k goes to position k mod the
+ *       ring's size; if a ring cannot grow (out of memory) it stays at its
+ *       size and keeps that many latest samples. .recent(slot) -> list of the
+ *       kept latencies (in ring order); .clear() frees the rings. One C call
+ *       holds the GIL throughout, so concurrent callers never lose an update
+ *       and no lock is needed.
  *
  *   FrameDecoder(entries, slots, limit, recorder, errors, decode_error,
  *                failed, observe)
@@ -35,6 +42,8 @@
 #include <time.h>
 
 #define RESERVOIR 4096
+#define RING_START 16
+#define RESERVOIR_MAX (1 << 20)
 #define NO_SLOT 255
 
 static inline int64_t
@@ -63,58 +72,119 @@ get_int64_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t need, const char *wh
     return 0;
 }
 
-static inline void
-record_into(int64_t *counts, int64_t *ring, int slot, int64_t in, int64_t out, int64_t ns)
+/* -- Recorder ------------------------------------------------------------ */
+
+typedef struct {
+    PyObject_HEAD
+    Py_buffer counts;
+    Py_ssize_t nslots;
+    int64_t reservoir; /* a power of two */
+    int64_t **rings;   /* per slot; NULL until the slot's first message */
+    int64_t *sizes;    /* per slot: entries in its ring (0, or a power of two) */
+    uint8_t *stuck;    /* per slot: a growth failed, the ring keeps its size */
+    int have_buffers;
+} Recorder;
+
+static void
+Recorder_free_rings(Recorder *self)
 {
-    int64_t *c = counts + 4 * (Py_ssize_t)slot;
-    ring[(Py_ssize_t)slot * RESERVOIR + (c[0] & (RESERVOIR - 1))] = ns;
-    c[0] += 1;
+    if (self->rings != NULL)
+        for (Py_ssize_t i = 0; i < self->nslots; i++) {
+            PyMem_Free(self->rings[i]);
+            self->rings[i] = NULL;
+            self->sizes[i] = 0;
+            self->stuck[i] = 0;
+        }
+}
+
+/* Called with the GIL held (PyMem_* need it, and it makes the update atomic). */
+static inline void
+record_into(Recorder *self, int slot, int64_t in, int64_t out, int64_t ns)
+{
+    int64_t *c = (int64_t *)self->counts.buf + 4 * (Py_ssize_t)slot;
+    int64_t k = c[0], size = self->sizes[slot];
+    if (k >= size && size < self->reservoir && !self->stuck[slot]) {
+        int64_t want = size ? 2 * size : RING_START;
+        if (want > self->reservoir)
+            want = self->reservoir;
+        int64_t *ring = PyMem_Realloc(self->rings[slot], (size_t)want * sizeof(int64_t));
+        if (ring != NULL) {
+            self->rings[slot] = ring;
+            self->sizes[slot] = size = want;
+        }
+        else {
+            self->stuck[slot] = 1; /* keeps the latest `size` samples from now on */
+        }
+    }
+    if (size)
+        self->rings[slot][k & (size - 1)] = ns;
+    c[0] = k + 1;
     c[1] += in;
     c[2] += out;
     c[3] += out > in;
 }
 
-/* -- Recorder ------------------------------------------------------------ */
-
-typedef struct {
-    PyObject_HEAD
-    Py_buffer counts, ring;
-    Py_ssize_t nslots;
-    int have_buffers;
-} Recorder;
-
 static void
 Recorder_dealloc(Recorder *self)
 {
     if (self->have_buffers) {
+        Recorder_free_rings(self);
         PyBuffer_Release(&self->counts);
-        PyBuffer_Release(&self->ring);
     }
+    PyMem_Free(self->rings);
+    PyMem_Free(self->sizes);
+    PyMem_Free(self->stuck);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
 static int
 Recorder_init(Recorder *self, PyObject *args, PyObject *kwds)
 {
-    PyObject *counts, *ring;
-    static char *kwlist[] = {"counts", "ring", NULL};
+    PyObject *counts;
+    Py_ssize_t reservoir = RESERVOIR;
+    static char *kwlist[] = {"counts", "reservoir", NULL};
     if (self->have_buffers) {
         PyErr_SetString(PyExc_RuntimeError, "Recorder is already initialised");
         return -1;
     }
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO", kwlist, &counts, &ring))
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|n", kwlist, &counts, &reservoir))
         return -1;
+    if (reservoir < 1 || reservoir > RESERVOIR_MAX || (reservoir & (reservoir - 1)) != 0) {
+        PyErr_Format(PyExc_ValueError,
+                     "reservoir must be a power of two from 1 to %d, got %zd", RESERVOIR_MAX,
+                     reservoir);
+        return -1;
+    }
     if (get_int64_buffer(counts, &self->counts, 0, "counts") < 0)
         return -1;
     self->nslots = self->counts.len / 8 / 4;
     if (self->nslots > NO_SLOT)
         self->nslots = NO_SLOT;
-    if (get_int64_buffer(ring, &self->ring, RESERVOIR * self->nslots, "ring") < 0) {
+    Py_ssize_t n = self->nslots ? self->nslots : 1;
+    self->rings = PyMem_Calloc((size_t)n, sizeof(int64_t *));
+    self->sizes = PyMem_Calloc((size_t)n, sizeof(int64_t));
+    self->stuck = PyMem_Calloc((size_t)n, 1);
+    if (self->rings == NULL || self->sizes == NULL || self->stuck == NULL) {
         PyBuffer_Release(&self->counts);
+        PyErr_NoMemory();
         return -1;
     }
+    self->reservoir = reservoir;
     self->have_buffers = 1;
     return 0;
+}
+
+static Py_ssize_t
+Recorder_slot(Recorder *self, PyObject *arg)
+{
+    Py_ssize_t slot = PyLong_AsSsize_t(arg);
+    if (slot == -1 && PyErr_Occurred())
+        return -1;
+    if (!self->have_buffers || slot < 0 || slot >= self->nslots) {
+        PyErr_SetString(PyExc_ValueError, "no such slot");
+        return -1;
+    }
+    return slot;
 }
 
 static PyObject *
@@ -124,23 +194,77 @@ Recorder_add(Recorder *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "add() takes 4 arguments: slot, size_in, size_out, ns");
         return NULL;
     }
-    Py_ssize_t slot = PyLong_AsSsize_t(args[0]);
+    Py_ssize_t slot = Recorder_slot(self, args[0]);
+    if (slot < 0)
+        return NULL;
     long long in = PyLong_AsLongLong(args[1]);
     long long out = PyLong_AsLongLong(args[2]);
     long long ns = PyLong_AsLongLong(args[3]);
     if (PyErr_Occurred())
         return NULL;
-    if (!self->have_buffers || slot < 0 || slot >= self->nslots) {
-        PyErr_SetString(PyExc_ValueError, "add(): no such slot");
-        return NULL;
-    }
-    record_into((int64_t *)self->counts.buf, (int64_t *)self->ring.buf, (int)slot, in, out, ns);
+    record_into(self, (int)slot, in, out, ns);
     Py_RETURN_NONE;
 }
+
+static PyObject *
+Recorder_recent(Recorder *self, PyObject *arg)
+{
+    Py_ssize_t slot = Recorder_slot(self, arg);
+    if (slot < 0)
+        return NULL;
+    int64_t k = ((int64_t *)self->counts.buf)[4 * slot], size = self->sizes[slot];
+    Py_ssize_t n = (Py_ssize_t)(k < size ? (k > 0 ? k : 0) : size);
+    PyObject *list = PyList_New(n);
+    if (list == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *v = PyLong_FromLongLong(self->rings[slot][i]);
+        if (v == NULL) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, i, v);
+    }
+    return list;
+}
+
+static PyObject *
+Recorder_clear(Recorder *self, PyObject *Py_UNUSED(ignored))
+{
+    if (self->have_buffers)
+        Recorder_free_rings(self);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+Recorder_get_reservoir(Recorder *self, void *Py_UNUSED(closure))
+{
+    return PyLong_FromLongLong(self->reservoir);
+}
+
+static PyObject *
+Recorder_get_ring_bytes(Recorder *self, void *Py_UNUSED(closure))
+{
+    int64_t total = 0;
+    if (self->have_buffers)
+        for (Py_ssize_t i = 0; i < self->nslots; i++)
+            total += self->sizes[i] * (int64_t)sizeof(int64_t);
+    return PyLong_FromLongLong(total);
+}
+
+static PyGetSetDef Recorder_getset[] = {
+    {"reservoir", (getter)Recorder_get_reservoir, NULL, "latencies kept per slot, at most", NULL},
+    {"ring_bytes", (getter)Recorder_get_ring_bytes, NULL, "bytes the rings hold now", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
 
 static PyMethodDef Recorder_methods[] = {
     {"add", (PyCFunction)(void (*)(void))Recorder_add, METH_FASTCALL,
      "add(slot, size_in, size_out, ns): add one message to a stats slot."},
+    {"recent", (PyCFunction)Recorder_recent, METH_O,
+     "recent(slot): the latencies kept for a slot (ns), in ring order."},
+    {"clear", (PyCFunction)Recorder_clear, METH_NOARGS,
+     "clear(): forget every kept latency and free the rings."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -154,6 +278,7 @@ static PyTypeObject RecorderType = {
     .tp_init = (initproc)Recorder_init,
     .tp_dealloc = (destructor)Recorder_dealloc,
     .tp_methods = Recorder_methods,
+    .tp_getset = Recorder_getset,
 };
 
 /* -- FrameDecoder ------------------------------------------------------- */
@@ -448,8 +573,7 @@ decode_frame(FrameDecoder *self, PyObject *frame_obj, Py_ssize_t skip, int text)
         }
     }
     int64_t elapsed = now_ns() - start;
-    record_into((int64_t *)self->recorder->counts.buf, (int64_t *)self->recorder->ring.buf,
-                self->slot[method], size, n, elapsed);
+    record_into(self->recorder, self->slot[method], size, n, elapsed);
     if (self->observe != NULL) {
         PyObject *fsize = PyLong_FromSsize_t(size);
         PyObject *ns = PyLong_FromLongLong(elapsed);

@@ -1,9 +1,13 @@
 """Per-method counters and latencies of a pipeline or session: ``pipe.stats``.
 
 Counts and byte totals are exact. Latencies are kept for the most recent
-:data:`RESERVOIR` messages of each method and direction, from which
-percentiles are computed when asked; a long-running pipeline therefore reports
-recent latency, in bounded memory.
+:data:`RESERVOIR` messages of each method and direction (``reservoir=`` to
+keep fewer), from which percentiles are computed when asked; a long-running
+pipeline therefore reports recent latency, in bounded memory. The latency
+buffers are allocated at a method's first message in a direction and grow
+with its traffic (16 entries, then doubling up to the reservoir), so stats
+that saw nothing (an idle session's) hold only their counters: 32 bytes per
+method and direction.
 """
 
 from __future__ import annotations
@@ -92,6 +96,8 @@ class Stats:
         self,
         names: Mapping[int, str],
         codec_stats: Callable[[], dict[str, Any]] | None = None,
+        *,
+        reservoir: int = RESERVOIR,
     ) -> None:
         self._names = dict(names)
         self._codec_stats = codec_stats
@@ -100,13 +106,11 @@ class Stats:
         self.slot = {mid: i for i, mid in enumerate(ids)}
         n = len(ids)
         self._enc_counts = array("q", bytes(8 * _FIELDS * n))
-        self._enc_ring = array("q", bytes(8 * RESERVOIR * n))
         self._dec_counts = array("q", bytes(8 * _FIELDS * n))
-        self._dec_ring = array("q", bytes(8 * RESERVOIR * n))
         #: ``add(slot, message_size, frame_size, ns)`` for an encoded message.
-        self.encoded = Recorder(self._enc_counts, self._enc_ring)
+        self.encoded = Recorder(self._enc_counts, reservoir)
         #: ``add(slot, frame_size, message_size, ns)`` for a decoded frame.
-        self.decoded = Recorder(self._dec_counts, self._dec_ring)
+        self.decoded = Recorder(self._dec_counts, reservoir)
         self._lock = threading.Lock()  # errors only: the rare path
         self._errors: Counter[str] = Counter()
         self._verify_failures = 0
@@ -136,7 +140,6 @@ class Stats:
         """A snapshot per method, by name, for methods that saw any message."""
         # tolist() copies an array in one C call: a consistent snapshot of each.
         enc, dec = self._enc_counts.tolist(), self._dec_counts.tolist()
-        enc_ring, dec_ring = self._enc_ring.tolist(), self._dec_ring.tolist()
         out = {}
         for mid, slot in self.slot.items():
             e = enc[_FIELDS * slot : _FIELDS * slot + _FIELDS]
@@ -154,8 +157,8 @@ class Stats:
                 decoded=d[0],
                 decoded_frame_bytes=d[1],
                 decoded_bytes=d[2],
-                encode_us=Percentiles.of(_recent(enc_ring, slot, e[0])),
-                decode_us=Percentiles.of(_recent(dec_ring, slot, d[0])),
+                encode_us=Percentiles.of(self.encoded.recent(slot)),
+                decode_us=Percentiles.of(self.decoded.recent(slot)),
             )
         return out
 
@@ -205,15 +208,25 @@ class Stats:
             "faults": self.faults,
         }
 
+    @property
+    def reservoir(self) -> int:
+        """Latencies kept per method and direction, at most."""
+        return int(self.encoded.reservoir)
+
+    def memory(self) -> int:
+        """Bytes held by the counters and the latency buffers (not the objects around them)."""
+        counters = 8 * (len(self._enc_counts) + len(self._dec_counts))
+        return counters + self.encoded.ring_bytes + self.decoded.ring_bytes
+
     def reset(self) -> None:
-        """Zero every counter (in place: the recorders keep their arrays)."""
-        for a in (self._enc_counts, self._enc_ring, self._dec_counts, self._dec_ring):
+        """Zero every counter (in place: the recorders keep their arrays) and
+        free the latency buffers."""
+        for a in (self._enc_counts, self._dec_counts):
             memoryview(a).cast("B")[:] = bytes(8 * len(a))
+        self.encoded.clear()
+        self.decoded.clear()
         with self._lock:
             self._errors.clear()
             self._faults.clear()
             self._verify_failures = 0
 
-
-def _recent(ring: list[int], slot: int, n: int) -> list[int]:
-    return ring[RESERVOIR * slot : RESERVOIR * slot + min(n, RESERVOIR)]
