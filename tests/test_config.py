@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from auracodec import ConfigError, Pipeline
 from auracodec.core.config import DEFAULT_MAX_MESSAGE_SIZE, Config, dump_toml
+from auracodec.core.cost import Prices
 
 
 def write(tmp_path: Path, text: str, name: str = "auracodec.toml") -> Path:
@@ -24,7 +25,8 @@ def write(tmp_path: Path, text: str, name: str = "auracodec.toml") -> Path:
 def test_defaults() -> None:
     c = Config.defaults()
     assert c.max_message_size == DEFAULT_MAX_MESSAGE_SIZE == 4 * 1024 * 1024
-    assert (c.policy, c.verify, c.codecs, c.disable) == ("smallest", False, None, ())
+    assert (c.policy, c.verify, c.codecs, c.disable) == ("cost", False, None, ())
+    assert c.prices == Prices(0.09, 0.045) and c.estimates is None
 
 
 def test_full_file(tmp_path: Path) -> None:
@@ -127,9 +129,19 @@ def test_kernel_mistakes(tmp_path: Path, text: str, match: str) -> None:
         (
             "[selector]\npolicy = 'nope'\n",
             r"selector.policy: no such selector policy 'nope' "
-            r"\(available: rules, smallest\)",
+            r"\(available: cost, rules, smallest\)",
         ),
-        ("[selector]\nmargin = 0.1\n", r"selector.margin: unknown key \(known keys: none\)"),
+        (
+            "[selector]\nmargin = 0.1\n",
+            r"selector.margin: unknown key \(known keys: explore_every, time_budget_us\)",
+        ),
+        (
+            "[selector]\npolicy = 'smallest'\nmargin = 0.1\n",
+            r"selector.margin: unknown key \(known keys: none\)",
+        ),
+        ("[selector]\negress_usd_per_gb = -1\n", r"selector.egress_usd_per_gb: .*"),
+        ("[selector]\ncpu_usd_per_core_hour = 'a'\n", r"selector.cpu_usd_per_core_hour: .*"),
+        ("[selector]\ntime_budget_us = -5\n", r"selector.time_budget_us: .*"),
         (
             "[selector]\npolicy = 'rules'\nmargin = 2.0\n",
             r"selector.margin: expected a number from 0 to 1, got 2.0",

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import attrs
 import pytest
 
 from auracodec import AuraWarning, Pipeline
+from auracodec.core.config import Config
 from auracodec.core.corpus import Sample, builtin_sample, read_corpus
 from auracodec.core.training import train
 from auracodec.plugins.binary_semantic.discovery import Learner, slot_text
@@ -84,7 +86,10 @@ def test_write_resume_append_retire(tmp_path: Path) -> None:
 def test_trained_pipeline_round_trips_everything(tmp_path: Path) -> None:
     samples = builtin_sample()
     profile = train(samples, tmp_path)
-    pipe = Pipeline.from_config(profile.config_path)
+    # `smallest` tries every codec on every message, so the template codec sees
+    # them all (the default `cost` policy tries it only where it can win).
+    config = attrs.evolve(Config.load(profile.config_path), policy="smallest")
+    pipe = Pipeline.from_config(config)
     assert (tmp_path / "templates.toml").exists()
     for s in samples:
         frame = pipe.encode(s.data)

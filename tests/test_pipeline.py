@@ -226,12 +226,22 @@ def test_stats_under_threads() -> None:
 
 
 def test_encode_many_matches_encode() -> None:
-    p = Pipeline.from_config()
+    # `smallest` is deterministic; the default `cost` policy adapts as it
+    # learns, so its frames may differ between calls (each decodes the same).
+    p = Pipeline.from_config(Config.from_mapping({"selector": {"policy": "smallest"}}))
     messages = sample_messages() * 3  # large enough to go parallel
     assert sum(map(len, messages)) > 256 * 1024
     frames = p.encode_many(messages)
     assert frames == [p.encode(m) for m in messages]
     assert p.encode_many(["a", "b"]) == [p.encode("a"), p.encode("b")]
+
+
+def test_encode_many_with_the_cost_policy_round_trips() -> None:
+    p = Pipeline.from_config()
+    messages = sample_messages() * 3
+    frames = p.encode_many(messages)
+    assert [p.decode_bytes(f) for f in frames] == messages
+    assert all(len(f) <= len(m) + 1 for f, m in zip(frames, messages, strict=True))
 
 
 def test_verify_on_encode_counts_and_falls_back() -> None:

@@ -15,6 +15,15 @@ See the plugin author's guide in ``docs/plugins.md``.
 from .core.codec import DETECTABLE, NAME_RE, BindContext, Codec, CodecContext, CodecType
 from .core.config import Config
 from .core.corpus import Sample
+from .core.cost import (
+    DEFAULT_COST_MODEL,
+    CostModel,
+    Estimate,
+    Estimates,
+    PolicyContext,
+    Prices,
+    size_class,
+)
 from .core.errors import (
     AuraWarning,
     CodecFault,
@@ -36,6 +45,7 @@ from .core.training import Progress, TrainResult
 from .core.varint import read_varint, unzigzag, varint, zigzag
 
 __all__ = [
+    "DEFAULT_COST_MODEL",
     "DETECTABLE",
     "NAME_RE",
     "AuraWarning",
@@ -47,7 +57,10 @@ __all__ = [
     "CodecType",
     "Config",
     "CorruptPayload",
+    "CostModel",
     "DecodeError",
+    "Estimate",
+    "Estimates",
     "IdRange",
     "MessageEvent",
     "Normalizer",
@@ -56,7 +69,9 @@ __all__ = [
     "OutputLimitExceeded",
     "PluginWarning",
     "Policy",
+    "PolicyContext",
     "PolicyType",
+    "Prices",
     "Progress",
     "Sample",
     "SessionError",
@@ -67,6 +82,7 @@ __all__ = [
     "TruncatedFrame",
     "hookimpl",
     "read_varint",
+    "size_class",
     "unzigzag",
     "varint",
     "zigzag",

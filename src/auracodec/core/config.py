@@ -10,8 +10,11 @@
     disable = ["brio"]              # plugins (entry-point names) not to load
 
     [selector]
-    policy = "smallest"             # a selector policy plugin
+    policy = "cost"                 # a selector policy plugin
     verify = false                  # decode every frame before returning it
+    egress_usd_per_gb = 0.09        # prices: what the cost policy weighs
+    cpu_usd_per_core_hour = 0.045
+    estimates = "costs.json"        # measured by `auracodec train`
     # ...the policy's own settings
 
     [codecs.zstd]                   # one table per codec, checked against
@@ -40,6 +43,7 @@ import attrs
 import tomli_w
 
 from .codec import NAME_RE
+from .cost import Prices
 from .errors import ConfigError
 from .settings import Setting, SettingError, check_settings
 
@@ -120,12 +124,33 @@ KERNEL_SETTINGS: dict[str, tuple[Setting, ...]] = {
     ),
     # [selector] is checked against the chosen policy's settings, plus these:
     "selector": (
-        Setting.text("policy", "smallest", "The selector policy (a plugin)."),
+        Setting.text("policy", "cost", "The selector policy (a plugin)."),
         Setting.boolean(
             "verify",
             False,
             "Decode every chosen frame before returning it; a frame that does "
             "not decode to the message is replaced by raw (and counted).",
+        ),
+        Setting.number(
+            "egress_usd_per_gb",
+            0.09,
+            0.0,
+            1e6,
+            "What a GB (2**30 bytes) of egress costs, in dollars: the price of a byte "
+            "for the `cost` policy and `auracodec bench --cost`.",
+        ),
+        Setting.number(
+            "cpu_usd_per_core_hour",
+            0.045,
+            0.0,
+            1e6,
+            "What an hour of one CPU core costs, in dollars: the price of encoding and "
+            "decoding for the `cost` policy and `auracodec bench --cost`.",
+        ),
+        Setting.path(
+            "estimates",
+            "Cost estimates measured at training (`costs.json`, written by "
+            "`auracodec train`): payload sizes and CPU per codec and size class.",
         ),
     ),
 }
@@ -145,10 +170,15 @@ class Config:
     codec_tables: Mapping[str, Mapping[str, Any]]
     observer_tables: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
     session_check_every: int = 0
+    #: ``[selector] egress_usd_per_gb`` and ``cpu_usd_per_core_hour``.
+    prices: Prices = attrs.field(factory=Prices)
+    #: ``[selector] estimates`` as written (relative to the config file); see
+    #: :attr:`estimates_path`.
+    estimates: str | None = None
 
     @classmethod
     def defaults(cls) -> Config:
-        """The built-in defaults: every codec, ``smallest`` policy."""
+        """The built-in defaults: every codec, ``cost`` policy."""
         return cls._from_table({}, None)
 
     @classmethod
@@ -223,8 +253,9 @@ class Config:
         plugins = kernel("plugins")
         session = kernel("session")
         selector_raw = dict(data.get("selector", {}))
-        selector = kernel("selector", only=("policy", "verify"))
-        for k in ("policy", "verify"):
+        kernel_keys = tuple(s.name for s in KERNEL_SETTINGS["selector"])
+        selector = kernel("selector", only=kernel_keys)
+        for k in kernel_keys:
             selector_raw.pop(k, None)
         if not NAME_RE.match(selector["policy"]):
             raise ConfigError(
@@ -247,6 +278,8 @@ class Config:
             disable=plugins["disable"],
             policy=selector["policy"],
             verify=selector["verify"],
+            prices=Prices(selector["egress_usd_per_gb"], selector["cpu_usd_per_core_hour"]),
+            estimates=selector["estimates"],
             selector_table=selector_raw,
             codec_tables=tables["codecs"],
             observer_tables=tables["observers"],
@@ -269,6 +302,13 @@ class Config:
     def observer_settings(self, name: str, settings: Sequence[Setting]) -> dict[str, Any]:
         """Validate ``[observers.<name>]`` against the observer's declared settings."""
         return self._check(self.observer_tables.get(name, {}), settings, f"observers.{name}")
+
+    @property
+    def estimates_path(self) -> Path | None:
+        """``[selector] estimates``, resolved against the config file's directory."""
+        if self.estimates is None:
+            return None
+        return (self.base_dir / self.estimates).resolve()
 
     def policy_settings(self, settings: Sequence[Setting]) -> dict[str, Any]:
         """Validate the policy's keys of ``[selector]``."""

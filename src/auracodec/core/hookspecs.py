@@ -25,7 +25,7 @@ Rules, as in pytest and pluggy:
   pluggy's order (``tryfirst``/``trylast`` apply); hook wrappers on them make
   the pipeline call the hook as a whole instead, contained as one.
 
-Every hook exists since auracodec 0.1.
+Every hook exists since auracodec 0.1 unless its docstring says otherwise.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from .codec import Codec, CodecContext, CodecType
     from .config import Config
     from .corpus import Sample
+    from .cost import CostModel
     from .events import MessageEvent, ObserverType
     from .normalize import NormalizerType
     from .selector import PolicyType
@@ -145,6 +146,29 @@ def auracodec_codec_context(codec: Codec, direction: str) -> CodecContext | None
 
     :param codec: a codec of the session's pipeline.
     :param direction: ``"out"`` (what this end sends) or ``"in"``.
+    """
+
+
+@hookspec(firstresult=True)
+def auracodec_cost_model(codec: Codec | CodecContext) -> CostModel | None:
+    """What a codec, or a session context, costs: its declared prior.
+
+    First result wins. Called once per codec and per kind of session context
+    when a pipeline first needs it. Return a
+    :class:`~auracodec.plugin.CostModel` (expected ratio, CPU per message and
+    per byte for encoding and decoding, and for a context the share of the
+    encoding cost that absorbing a message costs anyway) for the codecs this
+    plugin provides, and ``None`` for the rest. The ``cost`` selector policy
+    starts from it, then from what ``auracodec train`` measured, and refines
+    both as it runs; a codec that declares nothing is assumed to cost
+    :data:`~auracodec.core.cost.DEFAULT_COST_MODEL` until measured. An
+    implementation that raises or returns something else is contained like
+    a context hook.
+
+    :param codec: a codec of the pipeline, or a session context of one (its
+        ``method_id`` is the context's).
+
+    Since auracodec 0.2.
     """
 
 

@@ -23,13 +23,14 @@ from ._speedups import FrameDecoder
 from .build import RAW_CODEC, assemble
 from .codec import Codec
 from .config import Config
-from .errors import UnknownMethod
+from .cost import Estimates, PolicyContext
+from .errors import CONTAINED, PluginError, UnknownMethod
 from .framing import FRAME_FORMAT, as_message, empty_frame
 from .registry import Registry
 from .selector import Policy
 from .session import Session
 from .stats import Stats
-from .wire import Observers, Wire
+from .wire import Observers, Wire, report_fault
 
 __all__ = ["Pipeline"]
 
@@ -127,7 +128,9 @@ class Pipeline:
             observers=Observers(registry.pm.hook),
             context_hook=registry.pm.hook.auracodec_codec_context,
             origins=origins,
+            cost_hook=registry.pm.hook.auracodec_cost_model,
         )
+        _bind_policy(policy, config, wire, stats)
         return cls(
             config=config,
             registry=registry,
@@ -234,3 +237,22 @@ def _fingerprint(
     ]
     blob = json.dumps({"frame": FRAME_FORMAT, "codecs": described}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _bind_policy(policy: Policy, config: Config, wire: Wire, stats: Stats) -> None:
+    """Give a policy that has ``bind`` the prices, the estimates and the cost models."""
+    bind = getattr(policy, "bind", None)
+    if not callable(bind):
+        return
+    path = config.estimates_path
+    estimates = Estimates() if path is None else Estimates.load(path, config_path=config.path)
+    context = PolicyContext(config.prices, estimates, wire.cost_model, wire.candidates)
+    try:
+        bind(context)
+    except CONTAINED as exc:
+        raise PluginError(
+            f"selector policy {config.policy!r}: bind() raised {type(exc).__name__}: {exc}"
+        ) from exc
+    for where, what in wire.cost_faults:
+        report_fault(stats, where, None, what + "; its codec is assumed to cost an average")
+    wire.cost_faults.clear()

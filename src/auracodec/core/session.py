@@ -12,9 +12,11 @@ on both ends, exactly once, whichever codec carried it, so the two ends stay
 in step without telling each other which contexts exist. A context absorbs a
 message when it encodes or decodes it (coding and absorbing are the same
 model update, so a context never codes a message twice), and through
-``absorb`` when another codec carried it. The sending end therefore encodes
-every message with every context and lets the selector choose among those
-payloads and the stateless codecs' ones.
+``absorb`` when another codec carried it. The sending end offers every context to the
+selector beside the stateless codecs; a context the selector does not try
+absorbs the message afterwards. With the ``cost`` policy a context that codes
+to absorb anyway (BRIO's) is tried first and usually wins outright, so a
+message is coded once.
 
 Session frames are pipeline frames, with two additions that start with the
 reserved id ``0xff`` (never a method)::
@@ -82,24 +84,43 @@ def _digest(state: int, message: bytes) -> int:
     return zlib.crc32(message, zlib.crc32(len(message).to_bytes(8, "big"), state))
 
 
-class _Coded:
-    """A context's payload for the message at hand, offered to the selector.
+class _Offer:
+    """A context offered to the selector for the message at hand.
 
-    The selector sees it as a codec whose ``encode`` returns what the context
-    already produced, so the context codes (and absorbs) each message once,
-    whichever candidates the policy tries.
+    The selector sees it as a codec. Its ``encode`` codes the message with the
+    context once (which also absorbs it) and returns that payload to every
+    later call; a context the selector never tries absorbs the message after
+    the choice (:meth:`Session._settle`). So every context absorbs each
+    message exactly once, and codes it only when the policy asks: with the
+    ``cost`` policy, a context that codes to absorb (BRIO) is tried first and
+    usually ends the search, so the message is coded once.
     """
 
-    __slots__ = ("cost", "method_id", "name", "payload")
+    __slots__ = ("context", "cost", "error", "method_id", "name", "payload", "tried")
 
-    def __init__(self, context: CodecContext, payload: bytes | None) -> None:
-        self.name = context.name
+    def __init__(self, context: CodecContext) -> None:
+        self.context = context
+        self.name = f"{context.name}+context"
         self.method_id = context.method_id
         self.cost = context.cost
-        self.payload = payload
+        self.payload: bytes | None = None
+        self.tried = False
+        self.error: str | None = None
 
     def encode(self, message: bytes) -> bytes | None:
-        return self.payload
+        if self.tried:
+            return self.payload
+        self.tried = True
+        try:
+            payload = self.context.encode(message)
+        except CONTAINED as exc:
+            self.error = f"raised {type(exc).__name__}: {exc}"
+            return None
+        if payload is not None and type(payload) is not bytes:
+            self.error = f"returned {type(payload).__name__}, expected bytes or None"
+            return None
+        self.payload = payload
+        return payload
 
 
 class Session:
@@ -155,35 +176,37 @@ class Session:
             raise MessageTooLarge(len(data), wire.limit)
         check = None
         candidates: Sequence[Any]
+        offers: list[_Offer] = []
         if isolated:
             candidates = wire.candidates
         else:
-            candidates = self._coded(data)
+            offers = [_Offer(c) for c in self._out]
+            pool: list[Any] = [*wire.candidates, *offers]
+            candidates = [pool[k] for k in self._order]
             if self.check_every:  # the digest is only ever sent, not kept for us
                 self._out_digest = _digest(self._out_digest, data)
                 self._sent += 1
                 if self._sent % self.check_every == 0:
                     check = self._out_digest & _CHECK_MASK
         prefix = SessionFrame.prefix(self._flags, check, isolated=isolated)
-        frame = wire.encode(data, candidates, self.stats, prefix=prefix, session=self.id)
+        try:
+            frame = wire.encode(data, candidates, self.stats, prefix=prefix, session=self.id)
+        finally:
+            self._settle(offers, data)
         self._flags = 0
         return frame
 
-    def _coded(self, data: bytes) -> list[Any]:
-        """The stateless codecs and every context's payload, in the selector's order."""
-        coded: list[_Coded] = []
-        for ctx in list(self._out):
-            try:
-                payload = ctx.encode(data)
-            except CONTAINED as exc:
-                self._drop(ctx, f"raised {type(exc).__name__}: {exc}")
-                continue
-            if payload is not None and type(payload) is not bytes:
-                self._drop(ctx, f"returned {type(payload).__name__}, expected bytes or None")
-                continue
-            coded.append(_Coded(ctx, payload))
-        pool: list[Any] = [*self.wire.candidates, *coded]
-        return [pool[k] for k in self._order]
+    def _settle(self, offers: list[_Offer], data: bytes) -> None:
+        """Every context absorbs the message once: those the selector did not try
+        absorb it now; one that failed is not used again."""
+        for offer in offers:
+            if offer.error is None and not offer.tried:
+                try:
+                    offer.context.absorb(data)
+                except CONTAINED as exc:
+                    offer.error = f"raised {type(exc).__name__} in absorb: {exc}"
+            if offer.error is not None:
+                self._drop(offer.context, offer.error)
 
     def _drop(self, ctx: CodecContext, what: str) -> None:
         """Stop using an outgoing context that failed (the peer's copy is then

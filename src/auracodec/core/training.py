@@ -22,6 +22,7 @@ import datetime
 import os
 import secrets
 import shutil
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -32,6 +33,7 @@ import attrs
 from .._version import __version__
 from .config import Config, dump_toml
 from .corpus import Sample
+from .cost import size_class, write_estimates
 from .errors import AuraError, ConfigError, PluginError
 from .registry import Registry, warn_plugin
 from .settings import Setting, SettingError
@@ -102,13 +104,16 @@ def train(
     config = config or Config.defaults()
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
+    full = corpus
+    corpus, held_out = hold_out(corpus)
     registry = Registry.load(disable=config.disable, extra=plugins)
     config.check_codec_tables(list(registry.codec_types))
+    progress = progress or NullProgress()
     arguments = {
         "corpus": corpus,
         "outdir": out,
         "config": config,
-        "progress": progress or NullProgress(),
+        "progress": progress,
         "normalizers": registry.normalizer_types,
     }
     results: list[TrainResult] = []
@@ -139,15 +144,145 @@ def train(
                 plugin=impl.plugin_name,
             )
     tables = _profile_tables(config, registry, results)
-    total = sum(len(s.data) for s in corpus)
+    total = sum(len(s.data) for s in full)
     header = (
         f"Written by auracodec {__version__} `auracodec train` on "
         f"{datetime.date.today().isoformat()}\n"
-        f"from {len(corpus)} messages ({total} bytes). Paths are relative to this file."
+        f"from {len(full)} messages ({total} bytes), {len(held_out)} of them held out to "
+        "measure costs. Paths are relative to this file."
     )
     path = out / CONFIG_NAME
     path.write_text(dump_toml(tables, header), encoding="utf-8")
-    return TrainedProfile(path, tuple(results), len(corpus), total)
+    if held_out:
+        # Measured with the trained profile as written, then referenced from it.
+        measured = measure_costs(Config.load(path), held_out, progress, plugins)
+        write_estimates(out / ESTIMATES_NAME, measured, len(held_out))
+        tables["selector"]["estimates"] = ESTIMATES_NAME
+        path.write_text(dump_toml(tables, header), encoding="utf-8")
+    return TrainedProfile(path, tuple(results), len(full), total)
+
+
+#: Where ``auracodec train`` writes the cost estimates, in the profile.
+ESTIMATES_NAME = "costs.json"
+# Held out from training to measure costs: one conversation (or message) in
+# HOLD_OUT_EVERY, at most HOLD_OUT_MAX messages, from corpora of at least
+# HOLD_OUT_MIN messages (smaller ones are measured on what they trained on).
+HOLD_OUT_EVERY = 20
+HOLD_OUT_MAX = 2000
+HOLD_OUT_MIN = 200
+MEASURE_MAX = 500
+
+
+def hold_out(corpus: Sequence[Sample]) -> tuple[Sequence[Sample], list[Sample]]:
+    """Split ``corpus`` into what trains and what measures the trained profile.
+
+    Whole conversations are held out where the corpus has conversation ids, so
+    that session contexts are measured on real conversations.
+    """
+    if len(corpus) < HOLD_OUT_MIN:
+        return corpus, list(corpus[:MEASURE_MAX])
+    convs: dict[str | None, int] = {}
+    for s in corpus:
+        if s.conv is not None and s.conv not in convs:
+            convs[s.conv] = len(convs)
+    train: list[Sample] = []
+    held: list[Sample] = []
+    for i, s in enumerate(corpus):
+        key = convs[s.conv] if s.conv is not None else i
+        if key % HOLD_OUT_EVERY == HOLD_OUT_EVERY - 1 and len(held) < HOLD_OUT_MAX:
+            held.append(s)
+        else:
+            train.append(s)
+    return train, held
+
+
+def measure_costs(
+    config: Config,
+    samples: Sequence[Sample],
+    progress: Progress,
+    plugins: Sequence[tuple[str, object]] = (),
+) -> dict[str, dict[int, dict[str, float]]]:
+    """Each codec's and session context's payload sizes and CPU per size class.
+
+    Every codec encodes and decodes every sample; every session context codes
+    the samples of each conversation (and direction) in order. Times are the
+    thread's CPU time, so that other work on the machine does not inflate
+    them (the ``cost`` policy refines them with wall-clock time, which is
+    cheaper to read per message).
+    """
+    from .pipeline import Pipeline  # the pipeline imports training's users
+
+    pipe = Pipeline.from_config(config, plugins=plugins)
+    limit = pipe.max_message_size
+    figures: dict[str, dict[int, dict[str, float]]] = {}
+    codecs = [c for c in pipe.wire.candidates]
+    contexts = pipe.wire.contexts("out")[0]
+    advance = progress.task("measuring costs", len(samples) * (len(codecs) + len(contexts)))
+    for codec in codecs:
+        table = figures.setdefault(codec.name, {})
+        for s in samples:
+            _measure_one(table, s.data, codec.encode, codec.decode, limit)
+        advance(len(samples))
+    streams: dict[tuple[str | None, str], list[bytes]] = {}
+    for s in samples:
+        streams.setdefault((s.conv, s.direction), []).append(s.data)
+    for ctx in contexts:
+        table = figures.setdefault(f"{ctx.name}+context", {})
+        for messages in streams.values():
+            outgoing = pipe.wire.contexts("out")[0]
+            incoming = pipe.wire.contexts("in")[0]
+            sender = next(c for c in outgoing if c.method_id == ctx.method_id)
+            receiver = next(c for c in incoming if c.method_id == ctx.method_id)
+            for m in messages:
+                _measure_one(table, m, sender.encode, receiver.decode, limit, receiver.absorb)
+            advance(len(messages))
+    return figures
+
+
+def _measure_one(
+    table: dict[int, dict[str, float]],
+    message: bytes,
+    encode: Callable[[bytes], bytes | None],
+    decode: Callable[[bytes, int], bytes],
+    limit: int,
+    absorb: Callable[[bytes], None] | None = None,
+) -> None:
+    k = size_class(len(message))
+    f = table.setdefault(
+        k,
+        {
+            "messages": 0,
+            "bytes": 0,
+            "declined": 0,
+            "coded_bytes": 0,
+            "payload": 0,
+            "spread": 0.0,
+            "encode_ns": 0,
+            "decode_ns": 0,
+        },
+    )
+    start = time.thread_time_ns()
+    payload = encode(message)
+    took = time.thread_time_ns() - start
+    f["messages"] += 1
+    f["bytes"] += len(message)
+    f["encode_ns"] += took
+    if payload is None:
+        f["declined"] += 1
+        if absorb is not None:
+            absorb(message)
+        return
+    start = time.thread_time_ns()
+    back = decode(payload, limit)
+    f["decode_ns"] += time.thread_time_ns() - start
+    if back != message:
+        raise AuraError(f"a trained codec does not round-trip a message of {len(message)} bytes")
+    n = f["messages"] - f["declined"]
+    f["coded_bytes"] += len(message)
+    f["payload"] += len(payload)
+    # running mean absolute deviation of the payload ratio from the class mean
+    mean = f["payload"] / f["coded_bytes"]
+    f["spread"] += (abs(len(payload) / max(len(message), 1) - mean) - f["spread"]) / n
 
 
 def _setting_key(registry: Registry, plugin: str, exc: SettingError) -> str:

@@ -34,6 +34,7 @@ from typing import Any
 
 from ._speedups import FrameDecoder
 from .codec import Codec, CodecContext
+from .cost import DEFAULT_COST_MODEL, CostModel
 from .errors import (
     CONTAINED,
     CodecFault,
@@ -213,6 +214,7 @@ class Wire:
         observers: Observers,
         context_hook: Any,
         origins: Mapping[int, str],
+        cost_hook: Any = None,
     ) -> None:
         self.codecs = dict(codecs)
         self.raw = raw
@@ -222,6 +224,11 @@ class Wire:
         self.observers = observers
         self.origins = dict(origins)
         self._context_hook = context_hook
+        self._cost_hook = cost_hook
+        self._cost_models: dict[int, CostModel] = {}
+        #: Faults met while asking for cost models: (where, what), reported by
+        #: the pipeline or session that asked.
+        self.cost_faults: list[tuple[str, str]] = []
         #: The stateless codecs a policy chooses among, cheapest first (raw excluded).
         self.candidates: tuple[Codec, ...] = tuple(
             sorted(
@@ -386,6 +393,43 @@ class Wire:
         """Record a frame that failed to decode and tell the failure observers."""
         stats.record_error(error)
         self.observers.decode_failed(frame_size, error, session, stats)
+
+    # -- costs ---------------------------------------------------------------------
+
+    def cost_model(self, candidate: Any) -> CostModel:
+        """The declared cost model of a codec or session context (by method id, once).
+
+        A session's candidate stands for its context (``candidate.context``).
+        A hook implementation that raises or returns something other than a
+        :class:`CostModel` is skipped (recorded in :attr:`cost_faults`); with
+        no model declared, :data:`DEFAULT_COST_MODEL`.
+        """
+        mid = candidate.method_id
+        model = self._cost_models.get(mid)
+        if model is not None:
+            return model
+        target = getattr(candidate, "context", candidate)
+        model = DEFAULT_COST_MODEL
+        impls = list(reversed(self._cost_hook.get_hookimpls())) if self._cost_hook else []
+        for impl in impls:
+            try:
+                made = impl.function(*[{"codec": target}[a] for a in impl.argnames])
+            except CONTAINED as exc:
+                self.cost_faults.append((f"cost model hook of {impl.plugin_name!r}", _raised(exc)))
+                continue
+            if made is None:
+                continue
+            if isinstance(made, CostModel):
+                model = made
+                break
+            self.cost_faults.append(
+                (
+                    f"cost model hook of {impl.plugin_name!r}",
+                    f"returned {type(made).__name__}, expected a CostModel or None",
+                )
+            )
+        self._cost_models[mid] = model
+        return model
 
     # -- session contexts ------------------------------------------------------------
 

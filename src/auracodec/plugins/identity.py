@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from auracodec.plugin import CodecType, OutputLimitExceeded, hookimpl
+from auracodec.plugin import Codec, CodecType, CostModel, OutputLimitExceeded, hookimpl
 
 NAME = "identity"
 METHOD_ID = 0x04
@@ -47,3 +47,9 @@ def _factory(settings: Mapping[str, Any]) -> Identity:
 @hookimpl
 def auracodec_codec_types() -> list[CodecType]:
     return [CodecType(NAME, METHOD_ID, _factory, (), "the raw message (fallback)")]
+
+
+@hookimpl
+def auracodec_cost_model(codec: Codec) -> CostModel | None:
+    # A copy at most: the bytes are the whole cost.
+    return CostModel(ratio=1.0) if isinstance(codec, Identity) else None

@@ -1,7 +1,12 @@
-"""The built-in selector policies: ``smallest`` and ``rules``.
+"""The built-in selector policies: ``cost``, ``smallest`` and ``rules``.
 
-``smallest`` (the default) encodes with every codec and keeps the smallest
-payload; on a tie the cheaper codec (lower ``cost``) wins.
+``cost`` (the default) picks the frame that costs least: its bytes at the
+egress price plus the CPU of encoding and decoding it at the compute price
+(:mod:`auracodec.core.cost`). It tries only the codecs that can still win by
+its estimates, cheapest expected first, and learns from every encode.
+
+``smallest`` encodes with every codec and keeps the smallest payload: the
+exact, exhaustive policy. On a tie the cheaper codec (lower ``cost``) wins.
 
 ``rules`` is the policy the AURA design tuned by hand, for when encoding with
 every codec costs too much: messages shorter than ``min_size`` go raw; each
@@ -13,12 +18,27 @@ payload is that fraction of the message or less.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
+from time import perf_counter_ns
 from typing import Any
 
 import attrs
 
-from auracodec.plugin import NAME_RE, Choice, Codec, PolicyType, Setting, hookimpl
+from auracodec.plugin import (
+    DEFAULT_COST_MODEL,
+    NAME_RE,
+    Choice,
+    Codec,
+    Estimate,
+    Estimates,
+    PolicyContext,
+    PolicyType,
+    Prices,
+    Setting,
+    hookimpl,
+    size_class,
+)
 
 
 class Smallest:
@@ -133,6 +153,146 @@ class Rules:
         return best
 
 
+COST_SETTINGS = (
+    Setting.integer(
+        "time_budget_us",
+        50_000,
+        0,
+        1 << 40,
+        "Per message: once the codecs tried have taken this long (µs), no more are "
+        "tried; a codec expected to take longer than what is left is skipped (when "
+        "every codec is, the fastest is tried). 0: no budget.",
+    ),
+    Setting.integer(
+        "explore_every",
+        64,
+        0,
+        1 << 30,
+        "Every this many messages, also try one codec the estimates ruled out, so that "
+        "estimates of codecs that stopped winning are refreshed (0: never).",
+    ),
+)
+
+
+class Cost:
+    """The cheapest frame at the configured prices; see the module docstring.
+
+    Per message of ``n`` bytes in size class ``k``, each candidate has an
+    expected cost (bytes at its estimated ratio, plus its encoding and
+    decoding CPU) and a lower bound (its ratio less twice its spread). The
+    candidates are tried in order of expected cost, each only while its lower
+    bound beats the cheapest frame so far (raw, at first): CPU already spent
+    does not count, so trying one more must be able to pay for itself. A
+    session context that codes to absorb (``absorbed`` = 1) costs no more to
+    try than to skip, so it is nearly always tried, and its frame nearly
+    always ends the search: single-pass sessions.
+
+    Thread-safe: estimates are updated without a lock (a lost update costs one
+    observation).
+    """
+
+    def __init__(self, time_budget_us: int, explore_every: int) -> None:
+        self.budget_ns = time_budget_us * 1000
+        self.explore_every = explore_every
+        self.prices = Prices()
+        self.estimates = Estimates()
+        self._byte_ns = self.prices.byte_ns
+        self._cost_model: Any = None
+        self._by_id: dict[int, Estimate] = {}
+        self._count = itertools.count()
+
+    def bind(self, context: PolicyContext) -> None:
+        self.prices = context.prices
+        self._byte_ns = context.prices.byte_ns
+        self.estimates = context.estimates
+        self._cost_model = context.cost_model
+        self._by_id = {}
+        for codec in context.codecs:
+            self._estimate(codec)
+
+    def _estimate(self, codec: Any) -> Estimate:
+        est = self._by_id.get(codec.method_id)
+        if est is None:
+            model = self._cost_model(codec) if self._cost_model else DEFAULT_COST_MODEL
+            est = self.estimates.of(codec.name, model)
+            self._by_id[codec.method_id] = est
+        return est
+
+    def select(self, message: bytes, codecs: Sequence[Codec]) -> Choice:
+        n = len(message)
+        k = size_class(n)
+        byte_ns = self._byte_ns
+        plan = []
+        for codec in codecs:
+            e = self._by_id.get(codec.method_id) or self._estimate(codec)
+            ratio = e.ratio[k]
+            encode = e.encode[k] * n * (1.0 - e.absorbed)
+            decode = e.decode[k] * n
+            low = ratio - 2.0 * e.spread[k]
+            plan.append(
+                (
+                    ratio * n * byte_ns + encode + decode,
+                    (low if low > 0.0 else 0.0) * n * byte_ns + encode + decode,
+                    encode,
+                    codec,
+                    e,
+                )
+            )
+        plan.sort(key=_first)
+        best: Choice = None
+        best_cost = n * byte_ns  # raw's
+        budget = self.budget_ns
+        spent = 0
+        tried = False
+        ruled_out = []  # could not beat the best by the estimates
+        too_slow = []  # could, but expected to overrun the time budget
+        for _, low, encode, codec, e in plan:
+            if low >= best_cost:
+                ruled_out.append((encode, codec, e))
+            elif budget and encode > budget - spent:
+                too_slow.append((encode, codec, e))
+            else:
+                tried = True
+                took, payload = _try(message, k, codec, e)
+                spent += took
+                if payload is not None:
+                    cost = len(payload) * byte_ns + e.decode[k] * n
+                    if cost < best_cost:
+                        best, best_cost = (codec, payload), cost
+        extra = None
+        if not tried and too_slow:
+            extra = min(too_slow, key=_first)  # nothing fitted the budget: the fastest
+        elif ruled_out and self.explore_every:
+            count = next(self._count)
+            if count % self.explore_every == 0:
+                # Refresh the estimates of the codecs ruled out, one at a time.
+                extra = ruled_out[(count // self.explore_every) % len(ruled_out)]
+        if extra is not None:
+            _, codec, e = extra
+            _, payload = _try(message, k, codec, e)
+            if payload is not None and len(payload) * byte_ns + e.decode[k] * n < best_cost:
+                best = (codec, payload)
+        return best
+
+
+
+def _try(message: bytes, k: int, codec: Any, e: Estimate) -> tuple[int, bytes | None]:
+    """Encode with ``codec`` and learn from it: the time taken and the payload."""
+    start = perf_counter_ns()
+    payload = codec.encode(message)
+    took = perf_counter_ns() - start
+    e.observe(k, len(message), None if payload is None else len(payload), took)
+    return took, payload
+
+
+def _first(item: tuple[Any, ...]) -> Any:
+    return item[0]
+
+
+def _cost(settings: Mapping[str, Any]) -> Cost:
+    return Cost(**settings)
+
+
 def _rules(settings: Mapping[str, Any]) -> Rules:
     return Rules(**settings)
 
@@ -144,6 +304,9 @@ def _smallest(settings: Mapping[str, Any]) -> Smallest:
 @hookimpl
 def auracodec_selector_policies() -> list[PolicyType]:
     return [
+        PolicyType(
+            "cost", _cost, COST_SETTINGS, "the cheapest frame: bytes and CPU at your prices"
+        ),
         PolicyType("smallest", _smallest, (), "encode with every codec, keep the smallest"),
         PolicyType("rules", _rules, RULES_SETTINGS, "size windows, preference order, margin"),
     ]

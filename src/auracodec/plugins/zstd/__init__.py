@@ -33,9 +33,11 @@ import zstandard
 from auracodec.plugin import (
     AuraWarning,
     Codec,
+    CodecContext,
     CodecType,
     Config,
     CorruptPayload,
+    CostModel,
     DecodeError,
     OutputLimitExceeded,
     Progress,
@@ -119,6 +121,7 @@ class ZstdCodec:
         session_level: int = 9,
     ) -> None:
         params = _params(level)
+        self.level = level
         self.dictionary = dictionary
         self.session_history = session_history
         self.session_level = session_level
@@ -189,6 +192,7 @@ class ZstdContext:
         self._full = self._base[:4] == _DICT_MAGIC
         self._cap = codec.session_history
         self._params = _params(codec.session_level)
+        self._level = codec.session_level
         self._history = bytearray()
         self._failed: str | None = None  # why decode refuses, until reset()
 
@@ -363,6 +367,36 @@ def auracodec_codec_context(codec: Codec, direction: str) -> ZstdContext | None:
 @hookimpl
 def auracodec_codec_types() -> list[CodecType]:
     return [CodecType(NAME, METHOD_ID, _factory, SETTINGS, "Zstandard, minimal frame")]
+
+
+@hookimpl
+def auracodec_cost_model(codec: Codec | CodecContext) -> CostModel | None:
+    # Measured on chat messages (about 120 bytes) with a 112 KB dictionary on
+    # a 2-core x86-64 VM; training measures the profile's own figures.
+    if isinstance(codec, ZstdCodec):
+        slow = codec.level >= 15
+        return CostModel(
+            ratio=0.45,
+            encode_ns=15_000.0 if slow else 2_000.0,
+            encode_ns_per_byte=100.0 if slow else 5.0,
+            decode_ns=1_000.0,
+            decode_ns_per_byte=1.0,
+        )
+    if isinstance(codec, ZstdContext):
+        # Absorbing appends to a history; coding first builds a dictionary of
+        # the trained one and the history, at a cost per byte of that content
+        # that grows with the level (measured: 0.3 ns at level 3, about 4 at
+        # 9, about 60 at 19). Decoding builds it too, at about level 3's cost.
+        content = len(codec._base) + codec._cap
+        per = 0.3 if codec._level <= 3 else 4.0 if codec._level <= 9 else 60.0
+        return CostModel(
+            ratio=0.4,
+            encode_ns=15_000.0 + content * per,
+            encode_ns_per_byte=50.0,
+            decode_ns=10_000.0 + content * 0.3,
+            decode_ns_per_byte=1.0,
+        )
+    return None
 
 
 @hookimpl
