@@ -297,3 +297,225 @@ def test_throttle_windows() -> None:
     assert [throttle.admit() for _ in range(3)] == [4, 0, None]
     now[0] = 25.0
     assert throttle.admit() == 1
+
+
+# -- threads, the decode budget, the connection cap -----------------------------------
+
+
+def test_sends_and_receives_keep_their_order_across_threads() -> None:
+    """Messages above the threshold are coded in threads, those below inline; sent
+    concurrently from one connection, they still leave and arrive in order (a
+    session frame out of order would not decode)."""
+    sizes = [10, 700, 20, 3000, 5, 90, 2000, 64, 63, 1500] * 3
+    messages = [
+        f"{i:03d} " + "lorem ipsum dolor sit amet " * (n // 27 + 1) for i, n in enumerate(sizes)
+    ]
+
+    async def handler(conn: AuraConnection) -> None:
+        async for message in conn:
+            await conn.send(message)
+
+    async def client(port: int) -> list[str]:
+        async with connect(f"ws://127.0.0.1:{port}", pipeline=PIPE, thread_threshold=64) as conn:
+            await asyncio.gather(*(conn.send(m) for m in messages))
+            return [await conn.recv() for _ in messages]
+
+    async def scenario() -> list[str]:
+        async with serve(handler, "127.0.0.1", 0, pipeline=PIPE, thread_threshold=64) as server:
+            return await client(server.sockets[0].getsockname()[1])
+
+    assert run(scenario()) == messages
+
+
+def test_decode_bound_decides_what_goes_to_a_thread() -> None:
+    brio = PIPE.codecs["brio"]
+    identity = PIPE.codecs["identity"]
+    zstd = PIPE.codecs["zstd"]
+    bounds: list[int] = []
+
+    async def handler(conn: AuraConnection) -> None:
+        for frame in (
+            bytes([brio.method_id]) + b"x" * 10,
+            b"\xff" + bytes([brio.method_id]) + b"x" * 10,  # isolated: the same bound
+            bytes([identity.method_id]) + b"x" * 300,
+            bytes([zstd.method_id]) + b"x" * 3,
+            b"\xff\xff",  # a broken prefix: refused before any codec runs
+        ):
+            bounds.append(conn.decode_bound(frame))
+
+    async def client(port: int) -> None:
+        async with connect(f"ws://127.0.0.1:{port}", pipeline=PIPE) as conn:
+            await conn.ws.wait_closed()
+
+    run(with_server(handler, client))
+    assert bounds == [32 * 10 + 128, 32 * 10 + 128, 300, PIPE.max_message_size, 0]
+
+
+LIMIT = 64 * 1024
+BIG = Pipeline.from_config(Config.from_mapping({"pipeline": {"max_message_size": LIMIT}}))
+
+
+def bomb_frame() -> bytes:
+    """A stateless BRIO frame that decodes to the whole limit, within BRIO's ratio
+    cap: a repeated letter with one other letter every 16 bytes (ratio about 15)."""
+    message = bytearray(b"a" * LIMIT)
+    for i in range(0, LIMIT, 16):
+        message[i] = 98 + (i * 7919 // 16) % 25
+    brio = BIG.codecs["brio"]
+    payload = brio.encode(bytes(message))
+    assert payload is not None and len(payload) < LIMIT // 8
+    return bytes([brio.method_id]) + payload
+
+
+def test_a_decompression_bomb_spends_its_budget_while_others_are_served() -> None:
+    frame = bomb_frame()
+    budget = websocket.DecodeBudget(rate=4096, burst=3 * LIMIT + LIMIT // 2)
+
+    async def handler(conn: AuraConnection) -> None:
+        async for message in conn:
+            await conn.send(str(len(message)))
+
+    async def scenario() -> tuple[int, str, int, list[str]]:
+        async with serve(
+            handler, "127.0.0.1", 0, pipeline=BIG, mode="stateless", decode_budget=budget
+        ) as server:
+            port = server.sockets[0].getsockname()[1]
+            bombing = asyncio.Event()
+
+            async def bomber() -> tuple[int, str, int]:
+                async with ws_connect(
+                    f"ws://127.0.0.1:{port}",
+                    subprotocols=[subprotocol(BIG, "stateless")],
+                    compression=None,
+                    max_size=None,
+                ) as ws:
+                    bombing.set()
+                    answers = 0
+                    with pytest.raises(ConnectionClosed) as info:
+                        for _ in range(20):
+                            await ws.send(frame)
+                        while True:
+                            await ws.recv()
+                            answers += 1
+                    assert info.value.rcvd is not None
+                    return info.value.rcvd.code, info.value.rcvd.reason, answers
+
+            async def victim() -> list[str]:
+                # Round trips while the bombs arrive: each gets its echo.
+                async with connect(
+                    f"ws://127.0.0.1:{port}", pipeline=BIG, mode="stateless"
+                ) as conn:
+                    await bombing.wait()
+                    got = []
+                    for i in range(20):
+                        await conn.send(f"ping {i}")
+                        got.append(await conn.recv())
+                    return got
+
+            (code, reason, answers), got = await asyncio.gather(bomber(), victim())
+            return code, reason, answers, got
+
+    code, reason, answers, got = run(scenario())
+    assert (code, reason) == (websocket.CLOSE_BUDGET, "decode budget spent")
+    assert answers == 3  # the burst let three whole-limit messages through
+    assert got == [str(len(f"ping {i}")) for i in range(20)]
+
+
+def test_budget_refusal_is_logged_and_raised(caplog: pytest.LogCaptureFixture) -> None:
+    seen: list[BaseException] = []
+
+    async def handler(conn: AuraConnection) -> None:
+        try:
+            while True:
+                await conn.recv()
+        except DecodeError as exc:
+            seen.append(exc)
+
+    async def client(port: int) -> int:
+        async with connect(f"ws://127.0.0.1:{port}", pipeline=PIPE) as conn:
+            with pytest.raises(ConnectionClosed) as info:
+                for _ in range(5):
+                    await conn.send("x" * 400)
+                await conn.recv()
+            assert info.value.rcvd is not None
+            return info.value.rcvd.code
+
+    async def scenario() -> int:
+        budget = websocket.DecodeBudget(rate=1, burst=1000)
+        async with serve(handler, "127.0.0.1", 0, pipeline=PIPE, decode_budget=budget) as server:
+            return await client(server.sockets[0].getsockname()[1])
+
+    with caplog.at_level(logging.WARNING):
+        assert run(scenario()) == 4008
+    assert len(seen) == 1 and isinstance(seen[0], websocket.DecodeBudgetExceeded)
+    assert str(seen[0]) == (
+        "decode budget spent: the peer's frames decoded to more than 1000 bytes at once, "
+        "or 1 bytes/s sustained"
+    )
+    assert any("closing with 4008, DecodeBudgetExceeded" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"rate": 0}, "rate must be more than 0 bytes/s, got 0"),
+        ({"burst": 0}, "burst must be at least 1 byte, got 0"),
+    ],
+)
+def test_decode_budget_is_checked(kwargs: dict[str, Any], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        websocket.DecodeBudget(**kwargs)
+
+
+def test_connections_beyond_the_cap_are_refused_with_503() -> None:
+    async def handler(conn: AuraConnection) -> None:
+        async for message in conn:
+            await conn.send(message)
+
+    async def scenario() -> None:
+        async with serve(handler, "127.0.0.1", 0, pipeline=PIPE, max_connections=2) as server:
+            url = f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+            async with connect(url, pipeline=PIPE) as one, connect(url, pipeline=PIPE) as two:
+                with pytest.raises(HandshakeError, match=r"HTTP 503.*at most 2 connections"):
+                    async with connect(url, pipeline=PIPE):
+                        pass
+                with pytest.raises(InvalidStatus) as info:
+                    async with ws_connect(url, subprotocols=[subprotocol(PIPE)]):
+                        pass
+                assert info.value.response.status_code == 503
+                await one.send("still served")
+                assert await one.recv() == "still served"
+                await two.close()
+            # Both closed: there is room again.
+            async with connect(url, pipeline=PIPE) as three:
+                await three.send("room again")
+                assert await three.recv() == "room again"
+
+    run(scenario())
+    with pytest.raises(ValueError, match="max_connections must be at least 1 or None, got 0"):
+        serve(echo, "127.0.0.1", 0, pipeline=PIPE, max_connections=0)
+
+
+def test_recv_cancelled_during_a_threaded_decode_loses_nothing() -> None:
+    """A recv cancelled while its frame decodes in a thread: the next recv
+    returns that message, and the session stays in step."""
+    messages = ["hello", "z" * 300_000 + "!", "after the big one", "q" * 50_000, "end"]
+
+    async def handler(conn: AuraConnection) -> None:
+        for m in messages:
+            await conn.send(m)
+        await conn.ws.wait_closed()
+
+    async def client(port: int) -> tuple[list[str], int]:
+        got: list[str] = []
+        cancelled = 0
+        async with connect(f"ws://127.0.0.1:{port}", pipeline=PIPE, thread_threshold=16) as conn:
+            while len(got) < len(messages):
+                try:
+                    got.append(await asyncio.wait_for(conn.recv(), 0.0005))
+                except TimeoutError:
+                    cancelled += 1
+        return got, cancelled
+
+    got, _ = run(with_server(handler, client))
+    assert got == messages
