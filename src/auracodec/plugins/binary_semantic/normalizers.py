@@ -134,7 +134,8 @@ class Int:
     """``-?[0-9]+``: decimal integers of at most 19 digits, leading zeros kept."""
 
     name = "int"
-    _re = re.compile(rb"-?[0-9]+")
+    # One digit more than allowed is enough to refuse a longer run.
+    _re = re.compile(rb"-?[0-9]{1,%d}" % (MAX_DIGITS + 1))
 
     def match(self, data: bytes, pos: int) -> int:
         m = self._re.match(data, pos)
@@ -156,7 +157,8 @@ class Dec:
     """``-?[0-9]+.[0-9]+``: decimals, every digit kept."""
 
     name = "dec"
-    _re = re.compile(rb"-?[0-9]+\.[0-9]+")
+    # Longer digit runs cannot pack: the match need not look further.
+    _re = re.compile(rb"-?[0-9]{1,%d}\.[0-9]{1,%d}" % (MAX_DIGITS + 1, MAX_DIGITS + 1))
 
     def match(self, data: bytes, pos: int) -> int:
         m = self._re.match(data, pos)
@@ -185,8 +187,9 @@ class Hex:
     """A run of hex digits in one letter case (digits only count as lower case)."""
 
     name = "hex"
-    _lower = re.compile(HEX_CASES[0].encode() + b"+")
-    _upper = re.compile(HEX_CASES[1].encode() + b"+")
+    # At most one digit more than allowed: enough to refuse a longer run.
+    _lower = re.compile(HEX_CASES[0].encode() + b"{1,%d}" % (_MAX_HEX + 1))
+    _upper = re.compile(HEX_CASES[1].encode() + b"{1,%d}" % (_MAX_HEX + 1))
 
     def match(self, data: bytes, pos: int) -> int:
         ends = [m.end() for m in (self._lower.match(data, pos), self._upper.match(data, pos)) if m]
