@@ -11,9 +11,12 @@ import datetime
 import ipaddress
 import itertools
 import json
+import random
 import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from hypothesis import given
@@ -24,7 +27,8 @@ from auracodec.conformance import CodecConformance
 from auracodec.core.config import Config
 from auracodec.core.corpus import builtin_sample
 from auracodec.core.training import train
-from auracodec.core.varint import varint
+from auracodec.core.varint import read_varint, varint
+from auracodec.plugin import BindContext
 from auracodec.plugins.binary_semantic import BinarySemanticCodec
 from auracodec.plugins.binary_semantic.library import (
     LibraryError,
@@ -35,7 +39,7 @@ from auracodec.plugins.binary_semantic.library import (
     template_text,
 )
 from auracodec.plugins.binary_semantic.matcher import TemplateSet
-from auracodec.plugins.binary_semantic.normalizers import BUILTIN
+from auracodec.plugins.binary_semantic.normalizers import BUILTIN, declarations
 from auracodec.plugins.binary_semantic.patterns import Pattern, PatternError
 
 NORMALIZERS = {name: cls() for name, cls in BUILTIN.items()}
@@ -218,7 +222,7 @@ def test_partial_matches_round_trip(
 
 def test_long_values_and_empty_slots() -> None:
     t = parse_template(1, "a {text} b {word} c", NORMALIZERS)
-    tset = TemplateSet([t], NORMALIZERS)
+    tset = TemplateSet([t], NORMALIZERS, max_message_size=1 << 20)
     for m in [b"a  b x c", b"a " + "é".encode() * 50_000 + b" b y c"]:
         payload = tset.encode(m)
         assert payload is not None and tset.decode(payload, 1 << 20) == m
@@ -378,6 +382,129 @@ def test_max_ratio_setting() -> None:
         Pipeline.from_config(bad)
 
 
+class Counting:
+    """A remainder codec (zstd inside) that counts what it is asked to encode."""
+
+    name = "counting"
+
+    def __init__(self) -> None:
+        self.inner = Pipeline.from_config(codecs=["zstd"]).codecs["zstd"]
+        self.encoded: list[int] = []
+
+    def encode(self, message: bytes) -> bytes | None:
+        self.encoded.append(len(message))
+        return self.inner.encode(message)
+
+    def decode(self, payload: bytes, limit: int) -> bytes:
+        return self.inner.decode(payload, limit)
+
+
+def bound_codec(
+    tmp_path: Path, templates: list[tuple[int, str]], **settings: object
+) -> tuple[BinarySemanticCodec, Counting]:
+    """A template codec with only ``templates``, bound to a counting remainder codec."""
+    remainder = Counting()
+    codec = BinarySemanticCodec(
+        builtin=False,
+        libraries=[write_library(tmp_path / "lib.toml", templates)],
+        remainder_codec="counting",
+        **settings,  # type: ignore[arg-type]
+    )
+    normalizers = {n.name: n for n in declarations()}
+    codec.bind(BindContext(codecs={"counting": remainder}, normalizers=normalizers))
+    return codec, remainder
+
+
+PARTIAL_TEMPLATES = [
+    (1, "build {int} passed"),
+    (2, "deployed {word} to staging"),
+    (3, "ticket {int} closed by {word}"),
+    (4, "build {int} passed on {word}"),
+]
+
+
+def test_one_remainder_coded_per_message(tmp_path: Path) -> None:
+    codec, remainder = bound_codec(tmp_path, PARTIAL_TEMPLATES)
+    message = (
+        b"Morning all: build 4711 passed on linux-arm64, then we deployed api-v2 to staging "
+        b"and ticket 808 closed by alice, so the release notes can go out after lunch today."
+    )
+    # Every template fits part of the message: each is a candidate.
+    assert len(codec.templates.candidates(message)) == len(PARTIAL_TEMPLATES)
+    payload = codec.encode(message)
+    assert payload is not None
+    # The remainder is coded for the chosen candidate only (every slot value
+    # is short, so no value goes to the remainder codec).
+    assert len(remainder.encoded) == 1
+    assert codec.decode(payload, 1 << 20) == message
+
+
+def test_long_slot_values_are_coded_once(tmp_path: Path) -> None:
+    codec, remainder = bound_codec(tmp_path, [(1, "note: {text} (end)"), (2, "note: {text}")])
+    value = b" ".join([b"the quick brown fox jumps over the lazy dog"] * 4)
+    message = b"note: " + value + b" (end)"
+    payload = codec.encode(message)
+    assert payload is not None and codec.decode(payload, 1 << 20) == message
+    assert read_varint(payload, 0)[0] >> 3 == 1  # the one that covers " (end)" too
+    assert remainder.encoded == [len(value)]  # the winner's value, once
+
+
+def test_max_message_size_declines_at_once(tmp_path: Path) -> None:
+    codec, remainder = bound_codec(tmp_path, PARTIAL_TEMPLATES, max_message_size=100)
+    fits = b"x" * 80 + b" build 12 passed"
+    assert len(fits) <= 100 and codec.encode(fits) is not None
+    remainder.encoded.clear()
+    assert codec.encode(b"y" * 85 + b" build 12 passed") is None  # 101 bytes
+    assert remainder.encoded == []
+    assert codec.stats()["attempts"] == 2  # declined messages count as offered
+
+
+def test_max_message_size_setting() -> None:
+    default = Pipeline.from_config().codecs["binary_semantic"]
+    assert isinstance(default, BinarySemanticCodec)
+    assert default.templates.max_message_size == 64 * 1024
+    # Encoding only: not part of the format.
+    cfg = Config.from_mapping({"codecs": {"binary_semantic": {"max_message_size": 1 << 20}}})
+    wide = Pipeline.from_config(cfg)
+    assert wide.codecs["binary_semantic"].templates.max_message_size == 1 << 20  # type: ignore[attr-defined]
+    assert wide.fingerprint == Pipeline.from_config().fingerprint
+    for bad in (0, -1, "64k", 1.5, True, 1 << 40):
+        cfg = Config.from_mapping({"codecs": {"binary_semantic": {"max_message_size": bad}}})
+        with pytest.raises(
+            ConfigError, match=r"binary_semantic\.max_message_size: expected an integer"
+        ):
+            Pipeline.from_config(cfg)
+
+
+def test_large_messages_round_trip(tmp_path: Path) -> None:
+    big = 2 << 20
+    codec, remainder = bound_codec(
+        tmp_path,
+        [*PARTIAL_TEMPLATES, (5, "dump {word} end"), (6, "log: {text}")],
+        max_message_size=big,
+    )
+    # Random filler, so that nothing compresses beyond the ratio cap.
+    rng = random.Random(7)
+    noise = rng.randbytes(big // 2)
+    word = bytes(rng.choices(range(33, 127), k=big // 2))
+    chat = b"build 4711 passed on linux, ticket 808 closed by alice; deployed api to staging"
+    messages = [
+        noise + chat + noise[: big // 4] + chat,  # partial matches, far into the message
+        b"dump " + word + b" end",  # one long word
+        b"log: " + noise,  # a trailing text slot
+    ]
+    for message in messages:
+        assert len(message) <= big
+        remainder.encoded.clear()
+        payload = codec.encode(message)
+        assert payload is not None and codec.decode(payload, len(message)) == message
+        assert len(remainder.encoded) == 1
+    # A word whose literal is not within it: no match, and no remainder coded.
+    remainder.encoded.clear()
+    assert codec.encode(b"dump " + word + b" x end") is None
+    assert remainder.encoded == []
+
+
 # -- libraries ---------------------------------------------------------------------------
 
 
@@ -483,11 +610,19 @@ class TestBinarySemanticConformance(CodecConformance):
     shipped sample, so that the damage checks see real template payloads."""
 
     golden = golden_vectors("binary_semantic")
+    #: The profile trained from the sample: once per class, removed after it.
+    profile: ClassVar[Path]
+
+    @pytest.fixture(scope="class", autouse=True)
+    @classmethod
+    def _trained_profile(cls) -> Iterator[None]:
+        with tempfile.TemporaryDirectory(prefix="auracodec-templates-") as tmp:
+            train(builtin_sample(), Path(tmp))
+            cls.profile = Path(tmp)
+            yield
 
     def make_codec(self) -> BinarySemanticCodec:
-        profile = Path(tempfile.mkdtemp(prefix="auracodec-templates-"))
-        train(builtin_sample(), profile)
-        codec = Pipeline.from_config(profile).codecs["binary_semantic"]
+        codec = Pipeline.from_config(self.profile).codecs["binary_semantic"]
         assert isinstance(codec, BinarySemanticCodec)
         return codec
 

@@ -46,7 +46,7 @@ from auracodec.plugin import (
 
 from . import normalizers as _normalizers
 from .library import LibraryError, Template, content_hash, load_library, read_library
-from .matcher import DEFAULT_MAX_RATIO, RATIO_SLACK, TemplateSet
+from .matcher import DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_RATIO, RATIO_SLACK, TemplateSet
 from .patterns import Pattern, PatternError, make_patterns
 
 NAME = "binary_semantic"
@@ -100,6 +100,16 @@ SETTINGS: tuple[Setting, ...] = (
         "See docs/templates.md.",
     ),
     Setting.integer(
+        "max_message_size",
+        DEFAULT_MAX_MESSAGE_SIZE,
+        1,
+        1 << 31,
+        "Messages longer than this (bytes) are declined at once, without looking for a "
+        "template (another codec carries them): templates are for short messages, and "
+        "on a long one a partial match saves a few bytes for the cost of its remainder. "
+        "Encoding only; does not change the format.",
+    ),
+    Setting.integer(
         "min_count",
         3,
         1,
@@ -136,6 +146,7 @@ class BinarySemanticCodec:
         partial: bool = True,
         remainder_codec: str = "auto",
         max_ratio: int = DEFAULT_MAX_RATIO,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
     ) -> None:
         self._builtin = builtin
         self._libraries = tuple(libraries)
@@ -143,6 +154,7 @@ class BinarySemanticCodec:
         self._partial = partial
         self._remainder_name = remainder_codec
         self._max_ratio = max_ratio
+        self._max_message_size = max_message_size
         self._set: TemplateSet | None = None
         self._fingerprint: dict[str, str | int] = {}
 
@@ -152,7 +164,9 @@ class BinarySemanticCodec:
         types = self._slot_types(context.normalizers)
         templates = self._load(types)
         remainder = self._pick_remainder(context.codecs)
-        self._set = TemplateSet(templates, types, remainder, self._partial, self._max_ratio)
+        self._set = TemplateSet(
+            templates, types, remainder, self._partial, self._max_ratio, self._max_message_size
+        )
         definitions = {
             name: (
                 f"pattern:{n.source}"
@@ -262,6 +276,7 @@ def _factory(settings: Mapping[str, Any]) -> BinarySemanticCodec:
         partial=settings["partial"],
         remainder_codec=settings["remainder_codec"],
         max_ratio=settings["max_ratio"],
+        max_message_size=settings["max_message_size"],
     )
 
 

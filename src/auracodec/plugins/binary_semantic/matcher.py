@@ -14,13 +14,24 @@ their longest literal occurs in it.
 A candidate is then walked part by part: literals are compared, normalizer
 slots take the longest value of their type, ``enum`` slots the longest listed
 value, ``word``/``text`` slots end where the next literal starts (its first
-occurrence; there is no backtracking). Of all candidates, the one giving the
-smallest payload wins.
+occurrence; there is no backtracking).
 
 A template may also cover only part of a message (*partial match*): a
 template that starts with literal text is also tried where that text occurs
 later in the message, and the text before and after it travels as a
 remainder, compressed by another codec of the pipeline when that pays.
+
+Of all candidates, the one with the smallest *estimated* payload wins: its
+slot values and literal text count exactly, and the bytes the remainder codec
+would be given (the remainder, long ``word``/``text`` values) at 3/8 of a
+byte each. Only the winner is coded, so the remainder codec runs once per
+message (plus once per long value of the winner), not once per candidate.
+
+Encoding is linear in the message: matching copies nothing (slot values are
+spans until the winner is built), word ends are found by a regular expression
+in C that looks no further than the run of non-whitespace, and each candidate
+costs at most a few substring searches. Messages longer than
+``max_message_size`` are declined at once.
 
 Payload::
 
@@ -51,9 +62,11 @@ and of the caller's limit, so decoding work is bounded by the frame's length.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 from auracodec.plugin import (
     Codec,
@@ -67,24 +80,41 @@ from auracodec.plugin import (
 
 from .library import Slot, Template
 
-__all__ = ["DEFAULT_MAX_RATIO", "RATIO_SLACK", "TemplateSet"]
+__all__ = ["DEFAULT_MAX_MESSAGE_SIZE", "DEFAULT_MAX_RATIO", "RATIO_SLACK", "TemplateSet"]
 
 #: Output-to-payload ratio cap, beyond each template's fixed text.
 DEFAULT_MAX_RATIO = 8
 #: Bytes of output allowed beyond ``fixed + max_ratio * n``.
 RATIO_SLACK = 64
+#: Longer messages are declined at once: templates are for short messages.
+DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024
 
 _WHITESPACE = frozenset(b" \t\r\n\x0b\x0c")
+#: A run without whitespace (what a word slot may hold), matched in C.
+_NON_WHITESPACE = re.compile(rb"[^ \t\r\n\x0b\x0c]*")
 _WORD, _TEXT, _ENUM, _NORM = 0, 1, 2, 3
 #: word and text values this long or longer are tried with the remainder codec.
 _PACK_TEXT_MIN = 24
 
 
-def _raw_text(value: bytes) -> bytes:
-    return varint(len(value) << 1) + value
-
-
 _FULL, _PREFIX, _SUFFIX, _INFIX = 0, 1, 2, 3
+#: The estimated cost, in eighths of a byte, of a byte the remainder codec will
+#: be given (a partial match's remainder, a long word or text value): about
+#: what BRIO makes of short chat text. Of the candidates, only the one with the
+#: smallest estimated payload is coded; 3/8 lost the fewest bytes against
+#: coding every candidate (bench/templates_speed.py, docs/templates.md).
+_CODED_EIGHTHS = 3
+
+
+class _Plan(NamedTuple):
+    """How one template fits a message: what :meth:`TemplateSet._build` codes."""
+
+    cost: int
+    c: _Compiled
+    mode: int
+    start: int
+    end: int
+    values: list[bytes | tuple[int, int]]
 
 
 class _Compiled:
@@ -146,14 +176,16 @@ class _Compiled:
             tokens.append(bytes(current))
         return tokens
 
-    def match(
-        self, msg: bytes, pos: int, text: Callable[[bytes], bytes] = _raw_text
-    ) -> tuple[int, list[bytes]] | None:
-        """Match from ``pos``; return the end and the encoded slot values.
+    def match(self, msg: bytes, pos: int) -> tuple[int, list[bytes | tuple[int, int]]] | None:
+        """Match from ``pos``; return the end and the slot values.
 
-        ``text`` encodes the value of a ``word`` or ``text`` slot.
+        A normalizer or enum slot's value is its encoded form; a ``word`` or
+        ``text`` slot's value is its span ``(start, stop)`` in ``msg``, encoded
+        only if this match is the one chosen (nothing is copied before that).
+        Every step is bounded by the text it consumes, or by the run of
+        non-whitespace it looks at, so a match is linear in the message.
         """
-        out: list[bytes] = []
+        out: list[bytes | tuple[int, int]] = []
         end = len(msg)
         for kind, data, nxt in self.parts:
             if kind < 0:
@@ -181,33 +213,39 @@ class _Compiled:
                     if not data.open_ended:  # type: ignore[attr-defined]
                         return None
                     # Another value: the escape index, then the value as a word.
-                    stop = msg.find(nxt, pos) if nxt is not None else pos
-                    if nxt is None:
-                        while stop < end and msg[stop] not in _WHITESPACE:
-                            stop += 1
-                    value = msg[pos:stop]
-                    if stop < 0 or not value or any(b in _WHITESPACE for b in value):
+                    stop = _word_stop(msg, pos, nxt)
+                    if stop <= pos:
                         return None
                     escape = varint(len(data.values))  # type: ignore[attr-defined]
-                    out.append(escape + varint(len(value)) + value)
+                    out.append(escape + varint(stop - pos) + msg[pos:stop])
                     pos = stop
                 continue
-            if nxt is not None:
+            if kind == _WORD:
+                stop = _word_stop(msg, pos, nxt)
+                if stop <= pos:
+                    return None
+            elif nxt is not None:
                 stop = msg.find(nxt, pos)
                 if stop < 0:
                     return None
-            elif kind == _WORD:
-                stop = pos
-                while stop < end and msg[stop] not in _WHITESPACE:
-                    stop += 1
-            else:  # a trailing text or enum slot takes the rest of the message
+            else:  # a trailing text slot takes the rest of the message
                 stop = end
-            value = msg[pos:stop]
-            if kind == _WORD and (not value or any(b in _WHITESPACE for b in value)):
-                return None
-            out.append(text(value))
+            out.append((pos, stop))
             pos = stop
         return pos, out
+
+
+def _word_stop(msg: bytes, pos: int, nxt: bytes | None) -> int:
+    """Where a word starting at ``pos`` ends: at the first occurrence of the next
+    literal ``nxt``, which must lie within the run of non-whitespace there, or
+    at the run's end without one; -1 if ``nxt`` does not occur in time.
+
+    The search never looks past the run, so it costs the run's length.
+    """
+    run = _NON_WHITESPACE.match(msg, pos).end()  # type: ignore[union-attr]
+    if nxt is None:
+        return run
+    return msg.find(nxt, pos, run + len(nxt))
 
 
 class TemplateSet:
@@ -225,10 +263,12 @@ class TemplateSet:
         remainder_codec: Codec | None = None,
         partial: bool = True,
         max_ratio: int = DEFAULT_MAX_RATIO,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
     ) -> None:
         if max_ratio < 1:
             raise ValueError(f"max_ratio must be at least 1, got {max_ratio}")
         self.max_ratio = max_ratio
+        self.max_message_size = max_message_size
         self._normalizers = dict(normalizers)
         self._by_id = {t.id: _Compiled(t, self._normalizers) for t in templates}
         self._remainder = remainder_codec
@@ -315,41 +355,92 @@ class TemplateSet:
         return c.fixed + self.max_ratio * size + RATIO_SLACK
 
     def encode(self, msg: bytes) -> bytes | None:
-        best: bytes | None = None
-        best_id = -1
-        for c in self.candidates(msg):
-            payload = self._encode_with(c, msg)
-            if payload is None or len(msg) > self.budget(c, len(payload)):
-                continue  # no match, or one the decoder would refuse
-            if best is None or len(payload) < len(best):
-                best, best_id = payload, c.id
+        best: _Plan | None = None
+        if len(msg) <= self.max_message_size:
+            for c in self.candidates(msg):
+                plan = self._plan(c, msg)
+                if plan is not None and (best is None or plan.cost < best.cost):
+                    best = plan
+        payload = None
+        if best is not None:
+            payload = self._build(best, msg)
+            if len(msg) > self.budget(best.c, len(payload)):
+                payload = None  # one the decoder would refuse: another codec carries it
         with self._lock:
             self.attempts += 1
-            if best is not None:
-                self.hits[best_id] += 1
-                self.saved[best_id] += len(msg) - len(best)
-        return best
+            if best is not None and payload is not None:
+                self.hits[best.c.id] += 1
+                self.saved[best.c.id] += len(msg) - len(payload)
+        return payload
 
-    def _encode_with(self, c: _Compiled, msg: bytes) -> bytes | None:
-        m = c.match(msg, 0, self._text)
+    def _plan(self, c: _Compiled, msg: bytes) -> _Plan | None:
+        """How ``c`` fits ``msg`` best, by estimated payload size; nothing is coded."""
+        m = c.match(msg, 0)
         if m is not None and m[0] == len(msg):
-            return varint(c.id << 3 | _FULL) + b"".join(m[1])
+            return self._estimate(c, _FULL, 0, len(msg), m[1], 0)
         if not self._partial:
             return None
-        best: bytes | None = None
+        best: _Plan | None = None
         if m is not None:  # the template covers a prefix
-            best = self._with_remainder(c, _PREFIX, m[1], b"", msg[m[0] :])
+            best = self._estimate(c, _PREFIX, 0, m[0], m[1], len(msg) - m[0])
         if c.leading is not None:
             start = msg.find(c.leading, 1)
             if start > 0:
-                m = c.match(msg, start, self._text)
+                m = c.match(msg, start)
                 if m is not None:
                     end, values = m
-                    mode = _SUFFIX if end == len(msg) else _INFIX
-                    payload = self._with_remainder(c, mode, values, msg[:start], msg[end:])
-                    if payload is not None and (best is None or len(payload) < len(best)):
-                        best = payload
+                    if end == len(msg):
+                        plan = self._estimate(c, _SUFFIX, start, end, values, start)
+                    else:
+                        rest = len(varint(start)) + start + len(msg) - end
+                        plan = self._estimate(c, _INFIX, start, end, values, rest)
+                    if best is None or plan.cost < best.cost:
+                        best = plan
         return best
+
+    def _estimate(
+        self,
+        c: _Compiled,
+        mode: int,
+        start: int,
+        end: int,
+        values: list[bytes | tuple[int, int]],
+        rest: int,
+    ) -> _Plan:
+        """A plan and its cost: the payload's size in eighths of a byte, with
+        text the remainder codec would be given counted at an estimated
+        ``_CODED_EIGHTHS`` per byte (exact when there is no remainder codec)."""
+        coded = _CODED_EIGHTHS if self._remainder is not None else 8
+        cost = 8 * len(varint(c.id << 3 | mode))
+        for v in values:
+            if isinstance(v, bytes):
+                cost += 8 * len(v)
+            else:
+                n = v[1] - v[0]
+                cost += 8 * len(varint(n << 1)) + (coded if n >= _PACK_TEXT_MIN else 8) * n
+        cost += (coded if rest > 8 else 8) * rest
+        return _Plan(cost, c, mode, start, end, values)
+
+    def _build(self, plan: _Plan, msg: bytes) -> bytes:
+        """The payload of ``plan``: the only place the remainder codec is called."""
+        c, mode, start, end = plan.c, plan.mode, plan.start, plan.end
+        values = b"".join(
+            v if isinstance(v, bytes) else self._text(msg[v[0] : v[1]]) for v in plan.values
+        )
+        if mode == _FULL:
+            return varint(c.id << 3 | _FULL) + values
+        if mode == _PREFIX:
+            rest = msg[end:]
+        elif mode == _SUFFIX:
+            rest = msg[:start]
+        else:
+            rest = varint(start) + msg[:start] + msg[end:]
+        packed = 0
+        if self._remainder is not None and len(rest) > 8:
+            coded = self._remainder.encode(rest)
+            if coded is not None and len(coded) < len(rest):
+                rest, packed = coded, 1
+        return varint(c.id << 3 | packed << 2 | mode) + values + rest
 
     def _text(self, value: bytes) -> bytes:
         """A ``word`` or ``text`` slot value: ``varint(len << 1 | packed) || bytes``.
@@ -361,22 +452,6 @@ class TemplateSet:
             if coded is not None and len(coded) < len(value):
                 return varint(len(coded) << 1 | 1) + coded
         return varint(len(value) << 1) + value
-
-    def _with_remainder(
-        self, c: _Compiled, mode: int, values: list[bytes], before: bytes, after: bytes
-    ) -> bytes | None:
-        if mode == _PREFIX:
-            rest = after
-        elif mode == _SUFFIX:
-            rest = before
-        else:
-            rest = varint(len(before)) + before + after
-        packed = 0
-        if self._remainder is not None and len(rest) > 8:
-            coded = self._remainder.encode(rest)
-            if coded is not None and len(coded) < len(rest):
-                rest, packed = coded, 1
-        return varint(c.id << 3 | packed << 2 | mode) + b"".join(values) + rest
 
     # -- decoding -------------------------------------------------------------------
 
