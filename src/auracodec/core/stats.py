@@ -229,4 +229,3 @@ class Stats:
             self._errors.clear()
             self._faults.clear()
             self._verify_failures = 0
-
