@@ -313,7 +313,16 @@ def test_user_text_is_printed_as_it_is(
 @pytest.mark.parametrize(
     ("command", "shown"),
     [
-        ("stress", ["(default: 10)", "(default: 50)", "(default: 5)", "(default: 300.0)"]),
+        (
+            "stress",
+            [
+                "(default: 10)",
+                "(default: 50)",
+                "(default: 5)",
+                "(default: 300.0)",
+                "(default: 64)",
+            ],
+        ),
         ("bench", ["(default: built-in defaults)"]),
     ],
 )
@@ -391,3 +400,12 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(corpus: Path) -> None:
         err = proc.stderr.read()
         assert proc.wait(timeout=60) == 141
     assert err == b""
+
+
+def test_stress_thread_threshold_default_is_the_websocket_one() -> None:
+    """The CLI spells the default out so that --help needs no websockets."""
+    pytest.importorskip("websockets", reason="the websocket extra is not installed")
+    from auracodec import websocket
+    from auracodec.cli import _stress
+
+    assert _stress.THREAD_THRESHOLD == websocket.THREAD_THRESHOLD

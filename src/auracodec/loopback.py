@@ -14,6 +14,7 @@ websockets' own extension byte for byte).
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import zlib
 from collections import Counter
@@ -28,7 +29,7 @@ from .core.framing import SessionFrame
 from .core.pipeline import Pipeline
 from .core.session import Session
 from .core.stats import Percentiles
-from .websocket import AuraConnection, connect, serve
+from .websocket import THREAD_THRESHOLD, AuraConnection, connect, serve
 
 __all__ = ["Turn", "conversations", "demo", "stress"]
 
@@ -207,6 +208,9 @@ async def demo(pipeline: Pipeline, script: Sequence[Turn]) -> DemoResult:
 # -- stress ---------------------------------------------------------------------------
 
 
+_NO_SAMPLES = Percentiles.of([])
+
+
 @attrs.frozen
 class StressResult:
     users: int
@@ -223,6 +227,12 @@ class StressResult:
     lost: int
     altered: int
     errors: list[str]
+    #: How late the server's event loop woke from a sleep of
+    #: ``lag_interval_ms``, sampled throughout the run. The server has its own
+    #: loop in its own thread; the clients' loop is the calling thread's.
+    loop_lag_us: Percentiles = _NO_SAMPLES
+    client_loop_lag_us: Percentiles = _NO_SAMPLES
+    lag_interval_ms: float = 0.0
 
     @property
     def ratio(self) -> float:
@@ -249,6 +259,83 @@ def _share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
+#: The lag monitor's sleep, in seconds.
+LAG_INTERVAL = 0.002
+
+
+async def _lag_monitor(samples: list[int], interval: float = LAG_INTERVAL) -> None:
+    """Sleep ``interval`` again and again; record how late each wake-up is (ns).
+
+    A loop that runs a long callback (an encode, a decode) wakes the monitor
+    late by that long: the lag every other connection sees.
+    """
+    target = int(interval * 1e9)
+    while True:
+        start = time.perf_counter_ns()
+        await asyncio.sleep(interval)
+        samples.append(max(0, time.perf_counter_ns() - start - target))
+
+
+class _ServerThread:
+    """An auracodec server on 127.0.0.1 with its own event loop, in its own
+    thread, and a lag monitor on that loop: the clients' work does not run on
+    the loop measured (their Python still shares the GIL)."""
+
+    def __init__(
+        self,
+        handler: Callable[[AuraConnection], Any],
+        pipeline: Pipeline,
+        thread_threshold: int,
+    ) -> None:
+        self.lags: list[int] = []
+        self.port = 0
+        self._handler = handler
+        self._pipeline = pipeline
+        self._threshold = thread_threshold
+        self._ready = threading.Event()
+        self._failed: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._run, name="auracodec-stress-server")
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:  # noqa: BLE001 - handed to the calling thread
+            self._failed = exc
+            self._ready.set()
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        monitor = asyncio.create_task(_lag_monitor(self.lags))
+        try:
+            async with serve(
+                self._handler,
+                "127.0.0.1",
+                0,
+                pipeline=self._pipeline,
+                thread_threshold=self._threshold,
+            ) as server:
+                self.port = server.sockets[0].getsockname()[1]
+                self._ready.set()
+                await self._stop.wait()
+        finally:
+            monitor.cancel()
+
+    async def __aenter__(self) -> _ServerThread:
+        self._thread.start()
+        await asyncio.to_thread(self._ready.wait)
+        if self._failed is not None:
+            raise self._failed
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        await asyncio.to_thread(self._thread.join)
+
+
 async def stress(
     pipeline: Pipeline,
     scripts: Sequence[Sequence[Turn]],
@@ -258,6 +345,7 @@ async def stress(
     warmup: int = 5,
     timeout: float = 300.0,
     progress: Callable[[int], None] | None = None,
+    thread_threshold: int = THREAD_THRESHOLD,
 ) -> StressResult:
     """``users`` concurrent clients each exchange ``messages`` messages.
 
@@ -266,6 +354,11 @@ async def stress(
     of each client are left out of the latency figures. Everything stops
     after ``timeout`` seconds; what did not arrive by then counts as lost, so
     every planned message is either counted or lost.
+
+    The server runs on its own event loop in its own thread, with
+    ``auracodec.websocket``'s helpers (``thread_threshold`` passed on), and a
+    monitor measures that loop's lag; the clients run on the calling loop,
+    which is monitored too.
     """
     if not scripts:
         raise ValueError("no conversations to replay")
@@ -281,10 +374,12 @@ async def stress(
     seen = [0] * users
     altered = 0
     errors: list[str] = []
+    lock = threading.Lock()  # the server thread counts too
 
     def count_altered() -> None:
         nonlocal altered
-        altered += 1
+        with lock:
+            altered += 1
 
     async def server_side(conn: AuraConnection) -> None:
         user = int(conn.ws.request.path.strip("/"))  # type: ignore[union-attr]
@@ -324,7 +419,8 @@ async def stress(
                             if sent_at:
                                 rtt.append(time.perf_counter_ns() - sent_at)
                         sent_at = 0
-                        altered += data != turn.data
+                        if data != turn.data:
+                            count_altered()
                     totals[_method(session, frame)] += 1
                     sizes[0] += len(turn.data)
                     sizes[1] += len(frame)
@@ -336,15 +432,17 @@ async def stress(
             errors.append(f"client {user}: {type(exc).__name__}: {exc}")
 
     started = time.perf_counter()
-    async with serve(server_side, "127.0.0.1", 0, pipeline=pipeline) as server:
-        port = server.sockets[0].getsockname()[1]
-        tasks = [asyncio.create_task(client_side(u, port)) for u in range(users)]
+    client_lags: list[int] = []
+    async with _ServerThread(server_side, pipeline, thread_threshold) as server:
+        monitor = asyncio.create_task(_lag_monitor(client_lags))
+        tasks = [asyncio.create_task(client_side(u, server.port)) for u in range(users)]
         _, pending = await asyncio.wait(tasks, timeout=timeout)
         for t in pending:
             t.cancel()
         if pending:
             errors.append(f"{len(pending)} clients did not finish within {timeout:g} s")
             await asyncio.gather(*pending, return_exceptions=True)
+        monitor.cancel()
     return StressResult(
         users=users,
         messages=sum(len(p) for p in plans),
@@ -360,6 +458,9 @@ async def stress(
         lost=sum(len(plan) - n for plan, n in zip(plans, seen, strict=True)),
         altered=altered,
         errors=errors,
+        loop_lag_us=Percentiles.of(server.lags),
+        client_loop_lag_us=Percentiles.of(client_lags),
+        lag_interval_ms=LAG_INTERVAL * 1000,
     )
 
 
@@ -377,12 +478,9 @@ async def _serve_plan(
 ) -> None:
     """Play the server's side of a plan; call ``altered()`` for each message that
     arrived altered, as it arrives (the run may be cut short)."""
-    session = conn.session
-    assert session is not None
     for turn in plan:
         if turn.from_client:
-            frame = await asyncio.wait_for(conn.recv_frame(), 30.0)
-            if session.decode_bytes(frame) != turn.data:
+            if await asyncio.wait_for(conn.recv_bytes(), 30.0) != turn.data:
                 altered()
         else:
-            await conn.ws.send(session.encode(turn.data))
+            await conn.send(turn.data)

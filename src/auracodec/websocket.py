@@ -119,9 +119,11 @@ CLOSE_BUDGET = 4008
 _FRAME_OVERHEAD = 8
 #: Messages of at least this many characters (or bytes) are encoded, and
 #: frames that could decode to at least this many bytes are decoded, in a
-#: worker thread. With a trained chat profile a session encodes 256 bytes in
-#: about 2 ms and decodes them in 0.6 ms; a thread hop costs about 50 µs.
-THREAD_THRESHOLD = 256
+#: worker thread. With a trained chat profile a session encodes a 64-byte
+#: message in about 0.7 ms (2 ms at 256 bytes) and decodes it in 0.15 ms; a
+#: thread hop costs about 50 µs. Below it, a message's coding costs the loop
+#: less than a millisecond; ``auracodec stress`` measures the loop's lag.
+THREAD_THRESHOLD = 64
 #: Identity's output is its payload; a codec with a ``max_ratio`` (BRIO)
 #: bounds its output to ``max_ratio * payload + _RATIO_SLACK``.
 _RATIO_SLACK = 128

@@ -26,6 +26,9 @@ from ._output import STDOUT, progress_bars, report_console, write_json
 if TYPE_CHECKING:
     from ..loopback import Turn
 
+#: auracodec.websocket.THREAD_THRESHOLD, without importing websockets for --help.
+THREAD_THRESHOLD = 64
+
 
 def add_parser(sub: Subparsers) -> None:
     c = add_command(
@@ -54,6 +57,14 @@ def add_parser(sub: Subparsers) -> None:
         default=300.0,
         metavar="S",
         help="stop after S seconds; what has not arrived counts as lost",
+    )
+    c.add_argument(
+        "--thread-threshold",
+        type=int,
+        default=THREAD_THRESHOLD,
+        metavar="BYTES",
+        help="the server codes messages (and frames that may decode to) this long "
+        "or longer in worker threads",
     )
     c.add_argument("--json", metavar="OUT", help="write the report as JSON ('-': to stdout)")
 
@@ -92,6 +103,7 @@ def run(args: argparse.Namespace, err: Console) -> int:
                 warmup=args.warmup,
                 timeout=args.timeout,
                 progress=lambda n: progress.advance(task, n),
+                thread_threshold=args.thread_threshold,
             )
         )
     out = report_console(stdout_taken=args.json == STDOUT)
@@ -110,6 +122,12 @@ def run(args: argparse.Namespace, err: Console) -> int:
         f"encode µs p50/p95/p99 {format_percentiles(result.encode_us)}; "
         f"decode {format_percentiles(result.decode_us)}; "
         f"round trip {format_percentiles(result.round_trip_us)}"
+    )
+    out.print(
+        f"event-loop lag µs p50/p95/p99 (a {result.lag_interval_ms:g} ms sleep's late wake-up): "
+        f"server {format_percentiles(result.loop_lag_us)}; "
+        f"clients {format_percentiles(result.client_loop_lag_us)}. The server has its own "
+        "loop and thread; the clients share the process (and its GIL) with it."
     )
     out.print(f"lost {result.lost}, altered {result.altered}, errors {len(result.errors)}")
     for e in result.errors[:10]:
