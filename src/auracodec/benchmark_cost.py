@@ -28,13 +28,14 @@ from __future__ import annotations
 
 import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
 import zstandard
 
 from .benchmark import PMD_MEM_LEVEL, PMD_WINDOW_BITS
+from .core.config import Config
 from .core.corpus import Sample
 from .core.cost import Prices
 from .core.pipeline import Pipeline
@@ -209,12 +210,15 @@ def cost_rows(
     rounds: int = 3,
     alone: bool = True,
     sessions: bool = True,
+    compare: Mapping[str, Config] | None = None,
     progress: Callable[[str, int], Step] | None = None,
 ) -> list[CostRow]:
     """Measure the baselines, each codec alone, the pipeline and sessions.
 
     Pipelines are rebuilt from ``pipe.config`` for every round (fresh
     estimates); ``rounds`` interleaved rounds, median time per row.
+    ``compare`` adds ``pipeline (label)`` and ``sessions (label)`` rows for
+    other configs (another policy, say).
     """
     messages = [s.data for s in samples]
     config = pipe.config
@@ -242,6 +246,14 @@ def cost_rows(
     runs["pipeline"] = ("pipeline", _stateless(make, messages))
     if sessions:
         runs["sessions"] = ("sessions", _sessions(make, samples))
+    for label, other in (compare or {}).items():
+
+        def make_other(other: Config = other) -> tuple[Pipeline, Pipeline]:
+            return Pipeline.from_config(other), Pipeline.from_config(other)
+
+        runs[f"pipeline ({label})"] = ("pipeline", _stateless(make_other, messages))
+        if sessions:
+            runs[f"sessions ({label})"] = ("sessions", _sessions(make_other, samples))
     names = list(runs)
     step = progress("cost", rounds * len(names)) if progress else None
     figures: dict[str, list[tuple[int, float, float, int]]] = {n: [] for n in names}
@@ -285,6 +297,7 @@ def _profile_dictionary(pipe: Pipeline) -> bytes | None:
 def cost_table(rows: Sequence[CostRow], prices: Prices) -> Any:
     """A rich table: bytes, CPU and cost per message, against permessage-deflate."""
     from rich.table import Table
+    from rich.text import Text
 
     reference = next((r for r in rows if r.name == "permessage-deflate"), rows[0])
     table = Table(
@@ -307,7 +320,7 @@ def cost_table(rows: Sequence[CostRow], prices: Prices) -> Any:
     for r in rows:
         d = r.to_dict(prices, reference)
         table.add_row(
-            r.name if r.kind != "baseline" else f"[dim]{r.name}[/dim]",
+            Text(r.name, style="dim" if r.kind == "baseline" else ""),
             f"{d['bytes_per_message']:.1f}",
             f"{d['encode_us_per_message']:.1f}",
             f"{d['decode_us_per_message']:.1f}",

@@ -11,8 +11,10 @@ import argparse
 from rich.console import Console
 
 from ..benchmark import bench, plot_results, results_table, summary_lines
-from ..core.corpus import builtin_sample, read_corpus
+from ..benchmark_cost import cost_rows, cost_table
+from ..core.corpus import Sample, builtin_sample, read_corpus
 from ..core.errors import AuraError
+from ..core.pipeline import Pipeline
 from ._command import Failed, Subparsers, add_command, add_config_option, describe, load_pipeline
 from ._output import STDOUT, progress_bars, report_console, stepper, write_json
 
@@ -27,6 +29,20 @@ def add_parser(sub: Subparsers) -> None:
     c.add_argument("--plot", metavar="OUT.png", help="plot ratio by size bucket (matplotlib)")
     c.add_argument("--limit", type=int, metavar="N", help="use only the first N messages")
     c.add_argument("--no-baselines", action="store_true", help="skip zstd-3, brotli-5, deflate")
+    c.add_argument(
+        "--cost",
+        action="store_true",
+        help="price bytes and CPU at both ends per message ([selector] prices), per method "
+        "and for the pipeline stateless and in sessions, beside permessage-deflate and "
+        "zstd-3 with the profile's dictionary",
+    )
+    c.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        metavar="N",
+        help="--cost: interleaved rounds, the median counts (default 3)",
+    )
 
 
 def run(args: argparse.Namespace, err: Console) -> int:
@@ -46,6 +62,8 @@ def run(args: argparse.Namespace, err: Console) -> int:
     total = sum(len(s.data) for s in samples)
     err.print(f"auracodec bench on {source}: {len(samples)} messages, {total} bytes")
     err.print(f"pipeline: {describe(pipe)}")
+    if args.cost:
+        return _cost(args, err, pipe, samples, source)
     with progress_bars(err) as progress:
         results = bench(
             samples, pipe, with_baselines=not args.no_baselines, progress=stepper(progress)
@@ -67,6 +85,44 @@ def run(args: argparse.Namespace, err: Console) -> int:
         plot_results(results, args.plot, title=f"auracodec bench: {source}")
         err.print(f"wrote {args.plot}")
     failures = sum(r.failures for r in results if r.kind != "baseline")
+    if failures:
+        raise Failed(f"{failures} messages did not round-trip")
+    return 0
+
+
+def _cost(
+    args: argparse.Namespace, err: Console, pipe: Pipeline, samples: list[Sample], source: str
+) -> int:
+    if args.rounds < 1:
+        raise AuraError(f"--rounds must be at least 1, got {args.rounds}")
+    if args.plot:
+        raise AuraError("--plot draws the ratio report; it does not combine with --cost")
+    prices = pipe.config.prices
+    with progress_bars(err) as progress:
+        rows = cost_rows(samples, pipe, rounds=args.rounds, progress=stepper(progress))
+    out = report_console(stdout_taken=args.json == STDOUT)
+    out.print(cost_table(rows, prices))
+    reference = next(r for r in rows if r.name == "permessage-deflate")
+    for name in ("pipeline", "sessions"):
+        row = next(r for r in rows if r.name == name)
+        out.print(
+            f"{name}: {row.usd_per_million(prices) / reference.usd_per_million(prices):.2f}x "
+            f"permessage-deflate's cost, {row.frame_bytes / reference.frame_bytes:.2f}x its bytes"
+        )
+    if args.json:
+        payload = {
+            "corpus": source,
+            "messages": len(samples),
+            "fingerprint": pipe.fingerprint,
+            "prices": {
+                "egress_usd_per_gb": prices.egress_usd_per_gb,
+                "cpu_usd_per_core_hour": prices.cpu_usd_per_core_hour,
+            },
+            "rounds": args.rounds,
+            "results": [r.to_dict(prices, reference) for r in rows],
+        }
+        write_json(args.json, payload, err)
+    failures = sum(r.failures for r in rows if r.kind != "baseline")
     if failures:
         raise Failed(f"{failures} messages did not round-trip")
     return 0

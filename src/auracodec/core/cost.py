@@ -149,10 +149,13 @@ class Estimate:
     ``ratio`` and ``spread`` are the payload-to-message ratio's mean and mean
     absolute deviation; ``encode``/``decode`` are nanoseconds per message byte
     (per message for the empty class); ``declined`` is the share of messages
-    the codec declined.
+    the codec declined. ``gain`` is what trying the codec after another one
+    saved on average (in ns, 0 when it did not win; ``inf`` until known): the
+    sizes of two codecs' payloads go together, so a codec that could win by
+    its own spread may in fact never beat the one tried before it.
     """
 
-    __slots__ = ("absorbed", "declined", "decode", "encode", "name", "ratio", "spread")
+    __slots__ = ("absorbed", "declined", "decode", "encode", "gain", "name", "ratio", "spread")
 
     def __init__(self, name: str, model: CostModel) -> None:
         self.name = name
@@ -163,6 +166,7 @@ class Estimate:
         self.encode = [model.encode_at(per[k]) / per[k] for k in range(CLASSES)]
         self.decode = [model.decode_at(per[k]) / per[k] for k in range(CLASSES)]
         self.declined = [0.0] * CLASSES
+        self.gain = [math.inf] * CLASSES
 
     def measured(self, k: int, figures: Mapping[str, float]) -> None:
         """Replace class ``k``'s prior with figures measured at training."""
@@ -191,8 +195,14 @@ class Estimate:
         self.spread[k] += (abs(r - self.ratio[k]) - self.spread[k]) * _ALPHA
         self.ratio[k] += (r - self.ratio[k]) * _ALPHA
 
+    def gained(self, k: int, saved: float) -> None:
+        """Refine class ``k``'s gain with what one try after another codec saved."""
+        g = self.gain[k]
+        self.gain[k] = saved if g == math.inf else g + (saved - g) * _ALPHA
+
     def to_dict(self) -> dict[str, Any]:
         return {
+            "gain_ns": [g if g != math.inf else None for g in self.gain],
             "ratio": self.ratio[:],
             "spread": self.spread[:],
             "encode_ns_per_byte": self.encode[:],

@@ -181,8 +181,9 @@ class Cost:
     expected cost (bytes at its estimated ratio, plus its encoding and
     decoding CPU) and a lower bound (its ratio less twice its spread). The
     candidates are tried in order of expected cost, each only while its lower
-    bound beats the cheapest frame so far (raw, at first): CPU already spent
-    does not count, so trying one more must be able to pay for itself. A
+    bound beats the cheapest frame so far (raw, at first) and, after the
+    first, while what trying it saved on average exceeds its encoding CPU:
+    CPU already spent does not count, so trying one more must pay for itself. A
     session context that codes to absorb (``absorbed`` = 1) costs no more to
     try than to skip, so it is nearly always tried, and its frame nearly
     always ends the search: single-pass sessions.
@@ -203,7 +204,8 @@ class Cost:
 
     def bind(self, context: PolicyContext) -> None:
         self.prices = context.prices
-        self._byte_ns = context.prices.byte_ns
+        # Free CPU makes bytes infinitely dear: finite, so that 0 * price is 0.
+        self._byte_ns = min(context.prices.byte_ns, 1e18)
         self.estimates = context.estimates
         self._cost_model = context.cost_model
         self._by_id = {}
@@ -247,7 +249,7 @@ class Cost:
         ruled_out = []  # could not beat the best by the estimates
         too_slow = []  # could, but expected to overrun the time budget
         for _, low, encode, codec, e in plan:
-            if low >= best_cost:
+            if low >= best_cost or (best is not None and e.gain[k] <= encode):
                 ruled_out.append((encode, codec, e))
             elif budget and encode > budget - spent:
                 too_slow.append((encode, codec, e))
@@ -255,10 +257,11 @@ class Cost:
                 tried = True
                 took, payload = _try(message, k, codec, e)
                 spent += took
-                if payload is not None:
-                    cost = len(payload) * byte_ns + e.decode[k] * n
-                    if cost < best_cost:
-                        best, best_cost = (codec, payload), cost
+                cost = len(payload) * byte_ns + e.decode[k] * n if payload is not None else None
+                if best is not None:
+                    e.gained(k, best_cost - cost if cost is not None and cost < best_cost else 0.0)
+                if payload is not None and cost is not None and cost < best_cost:
+                    best, best_cost = (codec, payload), cost
         extra = None
         if not tried and too_slow:
             extra = min(too_slow, key=_first)  # nothing fitted the budget: the fastest
@@ -270,10 +273,12 @@ class Cost:
         if extra is not None:
             _, codec, e = extra
             _, payload = _try(message, k, codec, e)
-            if payload is not None and len(payload) * byte_ns + e.decode[k] * n < best_cost:
+            cost = len(payload) * byte_ns + e.decode[k] * n if payload is not None else None
+            if best is not None:
+                e.gained(k, best_cost - cost if cost is not None and cost < best_cost else 0.0)
+            if payload is not None and cost is not None and cost < best_cost:
                 best = (codec, payload)
         return best
-
 
 
 def _try(message: bytes, k: int, codec: Any, e: Estimate) -> tuple[int, bytes | None]:

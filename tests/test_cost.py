@@ -1,0 +1,308 @@
+"""The cost policy, cost models, estimates and what training measures."""
+
+from __future__ import annotations
+
+import json
+import math
+import zlib
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+from auracodec import ConfigError, Pipeline
+from auracodec.core.config import Config
+from auracodec.core.corpus import Sample, builtin_sample
+from auracodec.core.cost import (
+    DEFAULT_COST_MODEL,
+    CostModel,
+    Estimates,
+    PolicyContext,
+    Prices,
+    size_class,
+)
+from auracodec.core.training import hold_out, train
+from auracodec.plugin import CodecType, hookimpl
+from auracodec.plugins.selectors import Cost
+
+MESSAGE = b"m" * 1000
+
+
+class Fixed:
+    """Encodes any message to ``fraction`` of its size, counting calls."""
+
+    thread_safe = True
+    detects: frozenset[str] = frozenset()
+
+    def __init__(self, name: str, fraction: float | None, method_id: int) -> None:
+        self.name, self.fraction, self.method_id, self.cost = name, fraction, method_id, 10
+        self.calls = 0
+
+    def encode(self, message: bytes) -> bytes | None:
+        self.calls += 1
+        if self.fraction is None:
+            return None
+        return b"x" * int(len(message) * self.fraction)
+
+    def decode(self, payload: bytes, limit: int) -> bytes:
+        raise NotImplementedError
+
+    def max_payload_size(self, size: int) -> int:
+        return size
+
+    def fingerprint(self) -> Mapping[str, str | int]:
+        return {}
+
+
+def policy(
+    models: Mapping[str, CostModel],
+    prices: Prices | None = None,
+    *,
+    budget_us: int = 0,
+    explore: int = 0,
+) -> Cost:
+    p = Cost(time_budget_us=budget_us, explore_every=explore)
+    p.bind(PolicyContext(prices or Prices(), Estimates(), lambda c: models[c.name], codecs=()))
+    return p
+
+
+def test_prices() -> None:
+    prices = Prices()
+    # $0.09 per 2**30 bytes against $0.045 per core-hour: a byte is ~6.7 µs.
+    assert prices.byte_ns == pytest.approx(6705.1, rel=1e-3)
+    assert prices.usd(1 << 30, 0) == pytest.approx(0.09)
+    assert prices.usd(0, 3600e9) == pytest.approx(0.045)
+    assert Prices(0.09, 0.0).byte_ns == math.inf
+
+
+def test_cost_model_refuses_negative_and_non_finite_figures() -> None:
+    with pytest.raises(ValueError, match="ratio must be a finite number >= 0"):
+        CostModel(ratio=-1)
+    with pytest.raises(ValueError, match="encode_ns must be"):
+        CostModel(ratio=0.5, encode_ns=math.nan)
+
+
+def test_size_classes() -> None:
+    assert [size_class(n) for n in (0, 1, 2, 3, 4, 1000, 1 << 40)] == [0, 1, 2, 2, 3, 10, 27]
+
+
+def test_the_cheapest_frame_wins_at_the_prices() -> None:
+    small = Fixed("small", 0.2, 0xC1)  # small and slow
+    quick = Fixed("quick", 0.5, 0xC2)  # large and fast
+    models = {
+        "small": CostModel(ratio=0.2, encode_ns_per_byte=1000, decode_ns_per_byte=1000),
+        "quick": CostModel(ratio=0.5, encode_ns_per_byte=1, decode_ns_per_byte=1),
+    }
+    # At the default prices 300 bytes saved (2 ms of CPU) pay for 2 µs/byte.
+    choice = policy(models).select(MESSAGE, [quick, small])
+    assert choice is not None and choice[0] is small
+    # CPU 100x dearer: the fast codec wins, and the slow one is not even tried.
+    small.calls = 0
+    dear = Prices(0.09, 4.5)
+    choice = policy(models, dear).select(MESSAGE, [quick, small])
+    assert choice is not None and choice[0] is quick and small.calls == 0
+    # Free egress: nothing pays for CPU, the message goes raw untried.
+    quick.calls = 0
+    assert policy(models, Prices(0.0, 0.045)).select(MESSAGE, [quick, small]) is None
+    assert quick.calls == small.calls == 0
+    # Free CPU: the smallest frame, as `smallest` would pick.
+    choice = policy(models, Prices(0.09, 0.0)).select(MESSAGE, [quick, small])
+    assert choice is not None and choice[0] is small
+
+
+def test_estimates_learn_from_what_the_codec_does() -> None:
+    # Declared as small, it is in fact as large as the message: after a few
+    # messages the policy stops trying it, but for exploration.
+    liar = Fixed("liar", 0.99, 0xC1)
+    good = Fixed("good", 0.5, 0xC2)
+    models = {
+        "liar": CostModel(ratio=0.1, encode_ns_per_byte=1),
+        "good": CostModel(ratio=0.5, encode_ns_per_byte=1),
+    }
+    p = policy(models, explore=16)
+    for _ in range(200):
+        choice = p.select(MESSAGE, [liar, good])
+        assert choice is not None and choice[0] is good
+    assert liar.calls < 60  # learned, then only explored now and then
+    assert p.estimates.to_dict()["liar"]["ratio"][size_class(len(MESSAGE))] > 0.5
+
+
+def test_the_time_budget_skips_slow_codecs_but_never_leaves_a_message_untried() -> None:
+    slow = Fixed("slow", 0.2, 0xC1)
+    slower = Fixed("slower", 0.1, 0xC2)
+    models = {
+        "slow": CostModel(ratio=0.2, encode_ns=2e6),  # 2 ms
+        "slower": CostModel(ratio=0.1, encode_ns=5e6),  # 5 ms
+    }
+    p = policy(models, budget_us=1000)
+    choice = p.select(MESSAGE, [slower, slow])
+    assert choice is not None and choice[0] is slow and slower.calls == 0
+
+
+class Counting:
+    """A third-party codec and session context that count their work, with a
+    cost model declared through the hook."""
+
+    def __init__(self) -> None:
+        self.encodes = self.absorbs = self.stateless = 0
+        self.fail_model = False
+
+    @hookimpl
+    def auracodec_codec_types(self) -> list[CodecType]:
+        return [CodecType("counted", 0xC5, lambda settings: _CountedCodec(self))]
+
+    @hookimpl
+    def auracodec_codec_context(self, codec: object, direction: str) -> object:
+        return _CountedContext(self) if isinstance(codec, _CountedCodec) else None
+
+    @hookimpl
+    def auracodec_cost_model(self, codec: object) -> CostModel | None:
+        if self.fail_model:
+            raise RuntimeError("no model today")
+        if isinstance(codec, _CountedContext):
+            return CostModel(ratio=0.1, encode_ns=50_000, decode_ns=1000, absorbed=1.0)
+        if isinstance(codec, _CountedCodec):
+            return CostModel(ratio=0.3, encode_ns=50_000, decode_ns=1000)
+        return None
+
+
+class _CountedCodec:
+    """zlib at level 1."""
+
+    name, method_id, thread_safe, cost = "counted", 0xC5, True, 40
+    detects: frozenset[str] = frozenset()
+
+    def __init__(self, owner: Counting) -> None:
+        self.owner = owner
+
+    def encode(self, message: bytes) -> bytes | None:
+        self.owner.stateless += 1
+        return zlib.compress(message, 1)
+
+    def decode(self, payload: bytes, limit: int) -> bytes:
+        return zlib.decompress(payload)
+
+    def max_payload_size(self, size: int) -> int:
+        return size + 64
+
+    def fingerprint(self) -> Mapping[str, str | int]:
+        return {}
+
+
+class _CountedContext:
+    """zlib with the direction's previous message as its dictionary: a real,
+    if small, context, which codes to absorb as BRIO's does."""
+
+    name, method_id, cost = "counted", 0xD5, 41
+
+    def __init__(self, owner: Counting) -> None:
+        self.owner = owner
+        self.previous = b""
+
+    def encode(self, message: bytes) -> bytes | None:
+        self.owner.encodes += 1
+        c = zlib.compressobj(9, zdict=self.previous) if self.previous else zlib.compressobj(9)
+        payload = c.compress(message) + c.flush()
+        self.previous = message
+        return payload
+
+    def decode(self, payload: bytes, limit: int) -> bytes:
+        d = zlib.decompressobj(zdict=self.previous) if self.previous else zlib.decompressobj()
+        self.previous = d.decompress(payload)
+        return self.previous
+
+    def absorb(self, message: bytes) -> None:
+        self.owner.absorbs += 1
+        self.previous = message
+
+    def reset(self) -> None:
+        self.previous = b""
+
+    def memory(self) -> int:
+        return len(self.previous)
+
+
+def test_a_session_codes_each_message_once_when_its_context_wins() -> None:
+    owner = Counting()
+    pipe = Pipeline.from_config(codecs=["counted", "zstd"], plugins=[("counted", owner)])
+    sender, receiver = pipe.session(), pipe.session()
+    # A stream the context codes far better than any stateless codec.
+    messages = [
+        f'{{"event":"order.created","id":"ord_{i:04d}","amount":{i * 7}}}'.encode()
+        for i in range(100)
+    ]
+    for m in messages:
+        assert receiver.decode_bytes(sender.encode(m)) == m
+    # The sending context coded every message once; the receiving one
+    # absorbed only those another codec carried.
+    assert owner.encodes == len(messages)
+    carried = receiver.stats.methods
+    assert owner.absorbs == sum(s.decoded for n, s in carried.items() if n != "counted+context")
+    assert carried["counted+context"].decoded >= 95
+    # ...and the stateless codecs were not tried beside it, but to explore.
+    assert owner.stateless <= 8
+
+
+def test_a_failing_cost_model_hook_is_contained() -> None:
+    owner = Counting()
+    owner.fail_model = True
+    pipe = Pipeline.from_config(codecs=["counted", "zstd"], plugins=[("counted", owner)])
+    assert any("cost model hook of 'counted'" in k for k in pipe.stats.faults)
+    m = b"a message that zstd codes " * 4
+    assert pipe.decode_bytes(pipe.encode(m)) == m
+    assert pipe.wire.cost_model(pipe.codecs["counted"]) is DEFAULT_COST_MODEL
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        ("not json", "cannot read cost estimates"),
+        ('{"format": 99, "methods": {}}', "not auracodec cost estimates of format 1"),
+        ('{"format": 1, "methods": []}', "'methods' must be a table"),
+        ('{"format": 1, "methods": {"zstd": {"7": {"bytes": -1}}}}', "numbers >= 0"),
+    ],
+)
+def test_bad_estimates_are_config_errors_naming_the_key(
+    tmp_path: Path, content: str, match: str
+) -> None:
+    (tmp_path / "costs.json").write_text(content)
+    (tmp_path / "auracodec.toml").write_text('[selector]\nestimates = "costs.json"\n')
+    with pytest.raises(ConfigError, match=f"selector.estimates: .*{match}"):
+        Pipeline.from_config(tmp_path)
+
+
+def test_missing_estimates_file_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "auracodec.toml").write_text('[selector]\nestimates = "nope.json"\n')
+    with pytest.raises(ConfigError, match=r"auracodec.toml: selector.estimates: cannot read"):
+        Pipeline.from_config(tmp_path)
+
+
+def test_hold_out_keeps_whole_conversations() -> None:
+    corpus = [Sample(b"m%d" % i, conv=f"c{i // 5}") for i in range(1000)]
+    trained, held = hold_out(corpus)
+    assert len(trained) + len(held) == 1000 and len(held) == 50
+    assert {s.conv for s in held}.isdisjoint({s.conv for s in trained})
+    small = corpus[:100]  # too few to hold out: measured on what trained
+    assert hold_out(small) == (small, small)
+
+
+def test_training_measures_costs_into_the_profile(tmp_path: Path) -> None:
+    profile = train(builtin_sample(), tmp_path)
+    config = Config.load(profile.config_path)
+    assert config.estimates == "costs.json"
+    data = json.loads((tmp_path / "costs.json").read_text())
+    assert data["format"] == 1
+    assert {"zstd", "brio", "brio+context"} <= set(data["methods"])
+    for classes in data["methods"].values():
+        for figures in classes.values():
+            assert figures["messages"] >= figures["declined"] >= 0
+            assert figures["encode_ns"] > 0
+    pipe = Pipeline.from_config(profile.config_path)
+    est = pipe.policy.estimates.of("brio", DEFAULT_COST_MODEL)  # type: ignore[attr-defined]
+    by_class = data["methods"]["brio"]
+    k = max(by_class, key=lambda c: by_class[c]["messages"])
+    measured = by_class[k]
+    k = int(k)
+    assert est.ratio[k] == pytest.approx(measured["payload"] / measured["coded_bytes"])
+    for s in builtin_sample()[:50]:
+        assert pipe.decode_bytes(pipe.encode(s.data)) == s.data
