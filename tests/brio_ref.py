@@ -143,7 +143,8 @@ MT_MIN_BITS, MT_MAX_BITS = 8, 16
 SESSION_MAP_MIN = 11
 SESSION_HIST_MAX = 64 << 10
 SESSION_MT_BITS = 14
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+ALIGN = 64  # format 3: APM1 and the buckets start at multiples of 64
 RATIO_SLACK = 128  # docs/brio.md, section 1.3
 
 
@@ -197,15 +198,14 @@ class RefModel:
         ):
             raise ModelError("parameter out of range")
         apm2n = 33 << self.apm2_bits
-        need = (
-            HDR
-            + 2 * (E1N + E2N + MSN)
-            + 4 * (3 + NSETS * NI + FWN)
-            + 2 * TDN
-            + 2 * APM1N
-            + 2 * apm2n
-            + self.ngroups * GROUP
-        )
+
+        def align(n):
+            return -(-n // ALIGN) * ALIGN
+
+        small = HDR + 2 * (E1N + E2N + MSN) + 4 * (3 + NSETS * NI + FWN) + 2 * TDN
+        apm1_at = align(small)
+        buckets_at = align(apm1_at + 2 * APM1N + 2 * apm2n)
+        need = buckets_at + self.ngroups * GROUP
         if len(b) != need:
             raise ModelError("size mismatch")
         off = HDR
@@ -231,9 +231,14 @@ class RefModel:
         td = take("h", TDN)
         if any(abs(v) > 2047 for v in td):
             raise ModelError("calibration out of range")
+        if any(b[off:apm1_at]):
+            raise ModelError("nonzero padding")
+        off = apm1_at
         self.apm1 = take("H", APM1N)
         self.apm2 = take("H", apm2n)
-        self.bk = b[off:]
+        if any(b[off:buckets_at]):
+            raise ModelError("nonzero padding")
+        self.bk = b[buckets_at:]
         for i in range(self.ngroups * 4):
             o = i * BUCKET
             if self.bk[o] == 0 and self.bk[o + 1] == 0 and any(self.bk[o + 2 : o + BUCKET]):

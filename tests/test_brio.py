@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import mmap
 import random
 import threading
 from pathlib import Path
@@ -166,6 +167,38 @@ def test_models_load_from_config(tmp_path: Path) -> None:
     pipe = Pipeline.from_config(write_config(tmp_path, SAMPLE_MODEL, model_sha256=f'"{sha}"'))
     assert pipe.codecs["brio"].fingerprint()["model"] == sha
     assert pipe.fingerprint != Pipeline.from_config().fingerprint
+    # The file is mapped, and the model reads its buckets and APMs in place.
+    model = pipe.codecs["brio"].model
+    assert model.shared_size > len(SAMPLE_MODEL) // 2
+    assert model.memory_size < len(SAMPLE_MODEL)
+
+
+def test_a_model_reads_a_read_only_blob_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "brio.model"
+    path.write_bytes(SAMPLE_MODEL)
+    m = b"Sure! Here's a quick summary of the steps."
+    expected = _brio.Model(bytearray(SAMPLE_MODEL)).encode(m)  # writable: copied
+    with path.open("rb") as f:
+        mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    model = _brio.Model(mapped)
+    assert model.shared_size > 0 and _brio.Model(bytearray(SAMPLE_MODEL)).shared_size == 0
+    assert model.encode(m) == expected
+    with pytest.raises(BufferError):
+        mapped.close()  # held as long as the model lives
+    del model
+    mapped.close()
+
+
+def test_nonzero_padding_is_refused() -> None:
+    # Format 3 pads with zeros up to APM1 and to the buckets (multiples of 64).
+    small = 64 + 2 * (4096 + 4096 + 32) + 4 * (3 + 1108 * 15 + 16) + 2 * 3 * 5 * 16 * 64
+    assert small % 64 != 0
+    blob = bytearray(SAMPLE_MODEL)
+    blob[small] = 1
+    with pytest.raises(ValueError, match="nonzero padding"):
+        _brio.Model(bytes(blob))
+    with pytest.raises(Exception, match="padding"):
+        RefModel(bytes(blob))
 
 
 @pytest.mark.parametrize(
@@ -178,6 +211,8 @@ def test_models_load_from_config(tmp_path: Path) -> None:
         (SAMPLE_MODEL[:-100], {}, r"invalid BRIO model"),
         # A model of another format version (bytes 4-5): say what to do.
         (SAMPLE_MODEL[:4] + b"\x01\x00" + SAMPLE_MODEL[6:], {}, r"train the profile again"),
+        # Format 2 (before the aligned layout of format 3): train again.
+        (SAMPLE_MODEL[:4] + b"\x02\x00" + SAMPLE_MODEL[6:], {}, r"with `auracodec train`"),
         (SAMPLE_MODEL, {"model_sha256": '"00"'}, r"does not match model_sha256"),
         (SAMPLE_MODEL, {"model_size": "524288"}, r"more than model_size = 524288"),
     ],
@@ -266,6 +301,20 @@ def test_brio_contexts_in_sessions() -> None:
         assert b.decode_bytes(frame) == m
     assert used > 10
     assert 0 < a.memory() < 2 * 0.76 * 2**20
+
+
+def test_an_idle_context_holds_nothing() -> None:
+    codec = BrioCodec(SAMPLE_MODEL)
+    a, b = BrioContext(codec), BrioContext(codec)
+    assert a.memory() == 0 and b.memory() == 0
+    payload = a.encode(b"hello there")
+    assert payload is not None and b.decode(payload, 100) == b"hello there"
+    # everything the C context holds: history, map, match table, weights
+    assert a.memory() > 36 << 11 and b.memory() > 36 << 11
+    a.reset()
+    assert a.memory() == 0
+    again = a.encode(b"hello there")
+    assert again == payload  # a reset context codes as a fresh one
 
 
 def test_session_golden_vectors() -> None:

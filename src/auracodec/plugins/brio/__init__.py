@@ -24,6 +24,9 @@ subclasses, raised by the C code itself.
 from __future__ import annotations
 
 import hashlib
+import mmap
+import os
+import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -91,9 +94,12 @@ class BrioCodec:
     cost = 30
 
     def __init__(
-        self, model: bytes | None = None, max_ratio: int = _brio.DEFAULT_MAX_RATIO
+        self, model: bytes | mmap.mmap | None = None, max_ratio: int = _brio.DEFAULT_MAX_RATIO
     ) -> None:
-        # raises ValueError for an invalid blob (b"" included: only None is neutral)
+        # Raises ValueError for an invalid blob (b"" included: only None is
+        # neutral). A read-only blob (bytes, or the model file mapped by
+        # _factory) is read in place: its large tables are not copied, so the
+        # worker processes that map one file share its pages.
         self.model = _brio.Model(model, max_ratio=max_ratio)
         self.encode = self.model.encode  # None for a message beyond the ratio cap
         self.decode = self.model.decode
@@ -111,7 +117,12 @@ class BrioCodec:
 
 
 class BrioContext:
-    """BRIO's state for one direction of a session (method id ``0x13``)."""
+    """BRIO's state for one direction of a session (method id ``0x13``).
+
+    The C state (history, per-message map, match table, mixer weights) is
+    made at the first message and dropped by :meth:`reset`: an idle session
+    holds nothing.
+    """
 
     name = NAME
     method_id = CONTEXT_ID
@@ -119,24 +130,29 @@ class BrioContext:
 
     def __init__(self, codec: BrioCodec) -> None:
         self._model = codec.model
-        self._ctx = self._model.context()
+        self._ctx: _brio.Context | None = None
+
+    def _context(self) -> _brio.Context:
+        if self._ctx is None:
+            self._ctx = self._model.context()
+        return self._ctx
 
     def encode(self, message: bytes) -> bytes | None:
         # Declining (None, beyond the ratio cap) absorbs the message all the
         # same, as the peer's context absorbs it from the codec that carries it.
-        return self._ctx.encode(message)
+        return self._context().encode(message)
 
     def decode(self, payload: bytes, limit: int) -> bytes:
-        return self._ctx.decode(payload, limit)
+        return self._context().decode(payload, limit)
 
     def absorb(self, message: bytes) -> None:
-        self._ctx.absorb(message)
+        self._context().absorb(message)
 
     def reset(self) -> None:
-        self._ctx = self._model.context()
+        self._ctx = None
 
     def memory(self) -> int:
-        return int(self._ctx.memory_size)
+        return 0 if self._ctx is None else int(self._ctx.memory_size)
 
 
 def _factory(settings: Mapping[str, Any]) -> BrioCodec:
@@ -146,14 +162,18 @@ def _factory(settings: Mapping[str, Any]) -> BrioCodec:
         return BrioCodec(max_ratio=max_ratio)
     cap = settings["model_size"]
     try:
-        size = path.stat().st_size
-        if size > cap:
-            raise SettingError(
-                "model",
-                f"{path} is {size} bytes, more than model_size = {cap}; "
-                "raise model_size to load it",
-            )
-        blob = path.read_bytes()
+        with path.open("rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > cap:
+                raise SettingError(
+                    "model",
+                    f"{path} is {size} bytes, more than model_size = {cap}; "
+                    "raise model_size to load it",
+                )
+            # Mapped read-only, not read: the model reads its large tables in
+            # place, so processes that load the same file share them
+            # (docs/brio.md, section 6). The mapping outlives the file object.
+            blob = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
     except OSError as exc:
         raise SettingError("model", f"cannot read {path}: {exc.strerror or exc}") from exc
     if not blob:
@@ -210,7 +230,7 @@ def auracodec_train(
         )
     except ValueError as exc:  # a model_size too small for the model's tables
         raise SettingError("model_size", str(exc)) from exc
-    (outdir / MODEL_FILE).write_bytes(blob)
+    _replace(outdir / MODEL_FILE, blob)
     max_ratio = settings["max_ratio"]
     chosen = "max_ratio" not in config.codec_tables.get(NAME, {})
     if chosen:
@@ -226,6 +246,19 @@ def auracodec_train(
         summary=f"{len(blob) / _MiB:.1f} MiB model from {len(messages)} messages, "
         f"max_ratio {max_ratio}" + (" (fitted)" if chosen else ""),
     )
+
+
+def _replace(path: Path, data: bytes) -> None:
+    """Write ``path`` as a new file (rename over the old one), never in place:
+    processes that mapped the old model keep reading it unchanged."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 #: The caps training chooses from, and the share of the training bytes BRIO

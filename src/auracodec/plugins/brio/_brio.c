@@ -8,7 +8,10 @@
  *   Model(blob=None, max_ratio=DEFAULT_MAX_RATIO)
  *                                     validate + load a model (None: the neutral
  *                                     model; b"" is refused); max_ratio: the
- *                                     output-to-payload ratio cap (0: none)
+ *                                     output-to-payload ratio cap (0: none).
+ *                                     A read-only buffer (bytes, an mmap opened
+ *                                     ACCESS_READ) is held, and the model's large
+ *                                     tables are read in place (Model.shared_size)
  *   Model.encode(data) -> bytes | None   None: declined, beyond the ratio cap
  *   Model.decode(payload, limit) -> bytes
  *   Model.cost(data) -> (eom_bits, byte_bits)   ideal code length, for analysis
@@ -41,6 +44,8 @@ static int decode_error(int rc, Py_ssize_t limit, Py_ssize_t n, uint32_t max_rat
 typedef struct {
     PyObject_HEAD
     brio_model *m;
+    Py_buffer blob;     /* held while m points into it (a read-only buffer: mmap, bytes) */
+    int holds_blob;
     Py_ssize_t blob_size;
     uint32_t max_ratio; /* output-to-payload ratio cap, 0: none */
 } ModelObject;
@@ -48,6 +53,7 @@ typedef struct {
 static void Model_dealloc(ModelObject *self)
 {
     brio_model_free(self->m);
+    if (self->holds_blob) PyBuffer_Release(&self->blob);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -75,18 +81,30 @@ static PyObject *Model_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     brio_model *m = NULL;
     const char *why = "invalid model";
     int rc;
+    /* A read-only buffer (an mmap of the model file opened ACCESS_READ, or
+     * bytes) cannot change under the model: the model may point its large
+     * tables into it, and the buffer is held as long as the model lives, so
+     * processes that map the same file share those pages. */
+    int borrow = blobobj != Py_None && view.readonly && view.len > 0;
     Py_BEGIN_ALLOW_THREADS
-    rc = brio_model_load(blob, len, &m, &why);
+    rc = brio_model_load(blob, len, borrow, &m, &why);
     Py_END_ALLOW_THREADS
-    if (blobobj != Py_None) PyBuffer_Release(&view);
+    borrow = borrow && rc == BRIO_OK && brio_model_shared_bytes(m) > 0;
+    if (blobobj != Py_None && !borrow) PyBuffer_Release(&view);
     if (rc == BRIO_ENOMEM) return PyErr_NoMemory();
     if (rc != BRIO_OK) {
         PyErr_Format(PyExc_ValueError, "invalid BRIO model: %s", why);
         return NULL;
     }
     ModelObject *self = (ModelObject *)type->tp_alloc(type, 0);
-    if (!self) { brio_model_free(m); return NULL; }
+    if (!self) {
+        brio_model_free(m);
+        if (borrow) PyBuffer_Release(&view);
+        return NULL;
+    }
     self->m = m;
+    self->holds_blob = borrow;
+    if (borrow) self->blob = view;
     self->blob_size = (Py_ssize_t)len;
     self->max_ratio = (uint32_t)max_ratio;
     return (PyObject *)self;
@@ -367,8 +385,17 @@ static PyObject *Model_get_max_ratio(ModelObject *self, void *closure)
     return PyLong_FromUnsignedLong(self->max_ratio);
 }
 
+static PyObject *Model_get_shared(ModelObject *self, void *closure)
+{
+    (void)closure;
+    return PyLong_FromSize_t(brio_model_shared_bytes(self->m));
+}
+
 static PyGetSetDef Model_getset[] = {
-    {"memory_size", (getter)Model_get_memsize, NULL, "bytes of memory held by the loaded model", NULL},
+    {"memory_size", (getter)Model_get_memsize, NULL,
+     "bytes of private memory held by the loaded model (shared_size not included)", NULL},
+    {"shared_size", (getter)Model_get_shared, NULL,
+     "bytes of the model's blob it reads in place (an mmap shares them between processes)", NULL},
     {"max_ratio", (getter)Model_get_max_ratio, NULL,
      "the output-to-payload ratio cap (0: none): a payload of n bytes decodes to at most "
      "max_ratio * n + RATIO_SLACK bytes", NULL},

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BRIO_FORMAT_VERSION 2
+#define BRIO_FORMAT_VERSION 3
 
 /* error codes */
 enum {
@@ -81,14 +81,22 @@ int brio_train(const uint8_t *const *msgs, const size_t *lens, size_t n,
                const uint32_t *sessions, const brio_params *prm, uint8_t **out,
                size_t *outlen, brio_progress_fn cb, void *cbarg);
 
-/* Load (validate + copy) a model blob.  blob == NULL: the neutral model; an
- * empty blob is invalid.  On BRIO_EMODEL, *why says what is wrong. */
-int brio_model_load(const uint8_t *blob, size_t len, brio_model **out,
+/* Load (validate) a model blob.  blob == NULL: the neutral model; an empty
+ * blob is invalid.  On BRIO_EMODEL, *why says what is wrong.
+ * borrow = 0: the model copies what it needs.  borrow = 1: the model may
+ * point its large read-only tables (buckets, APMs) into the blob instead of
+ * copying them (a read-only mmap of the model file, shared by processes);
+ * the caller keeps the blob mapped and unchanged until brio_model_free.
+ * Only the tables whose every value is safe are borrowed (docs/brio.md,
+ * section 6), so a blob changed after loading codes wrongly, never unsafely. */
+int brio_model_load(const uint8_t *blob, size_t len, int borrow, brio_model **out,
                     const char **why);
 void brio_model_free(brio_model *m);
 /* the blob of the neutral (untrained) model that brio_model_load uses for NULL */
 int brio_neutral_blob(uint8_t **out, size_t *len);
 size_t brio_model_bytes(const brio_model *m);
+/* bytes of the blob the model points into (0 unless loaded with borrow) */
+size_t brio_model_shared_bytes(const brio_model *m);
 
 /* Stateless coding of one message.  *out is malloc'd by the callee.
  * Encode returns BRIO_DECLINED (no payload) for a message beyond the ratio

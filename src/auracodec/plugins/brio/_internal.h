@@ -176,8 +176,12 @@ static inline size_t ratio_budget(size_t n, uint32_t max_ratio)
 struct brio_model {
     brio_params prm;
     uint32_t ngroups;     /* groups of 4 buckets */
-    uint8_t *bk;          /* ngroups * GROUP_BYTES */
-    uint16_t *apm2;       /* (1 << apm2_bits) * 33 */
+    /* The large read-only tables point into the blob when the loader may
+     * borrow it (brio_model_load), else into own: */
+    const uint8_t *bk;    /* ngroups * GROUP_BYTES */
+    const uint16_t *apm1; /* APM1N */
+    const uint16_t *apm2; /* (1 << apm2_bits) * 33 */
+    uint8_t *own;         /* private copy of the blob's tail (APM1, APM2, buckets), or NULL */
     uint16_t e1[E1N];
     uint16_t e2[E2N];
     uint16_t ms[MSN];
@@ -187,8 +191,8 @@ struct brio_model {
     int16_t td[TDN];
     int16_t *tdx;          /* td expanded per state: NCLS * ND * DSTATES */
     uint16_t dnext[DSTATES * 2];
-    uint16_t apm1[APM1N];
-    size_t bytes;
+    size_t bytes;         /* private memory (borrowed tables not counted) */
+    size_t shared;        /* bytes of the blob the model points into */
 };
 
 /* trainer: the mutable, full-precision version of the model */
@@ -326,6 +330,10 @@ BRIO_HIDDEN void trainer_free(trainer *t);
 
 /* _model.c */
 BRIO_HIDDEN size_t fixed_bytes(uint32_t apm2_bits); /* blob bytes without the buckets */
+/* the tables that start at a multiple of 64 in the blob (format 3) */
+#define BLOB_ALIGN 64
+static inline size_t blob_align(size_t n) { return (n + BLOB_ALIGN - 1) & ~(size_t)(BLOB_ALIGN - 1); }
+BRIO_HIDDEN size_t small_bytes(void); /* header and the small tables, before APM1's padding */
 BRIO_HIDDEN uint8_t *trainer_export(const trainer *t, size_t *len);
 
 #endif

@@ -18,10 +18,16 @@ static inline uint32_t get32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+size_t small_bytes(void)
+{
+    return HDR_SIZE + 2 * (E1N + E2N + MSN) + 4 * (3 + NSETS * NI + FWN) + 2 * TDN;
+}
+
+/* header, small tables, zero padding, APM1, APM2, zero padding: the buckets
+ * follow at a multiple of 64 (as APM1 starts at one) */
 size_t fixed_bytes(uint32_t apm2_bits)
 {
-    return HDR_SIZE + 2 * (E1N + E2N + MSN) + 4 * (3 + NSETS * NI + FWN) + 2 * TDN + 2 * APM1N +
-           2 * ((size_t)33 << apm2_bits);
+    return blob_align(blob_align(small_bytes()) + 2 * APM1N + 2 * ((size_t)33 << apm2_bits));
 }
 
 /* export a trained counter as a node, through the learned calibration */
@@ -72,8 +78,10 @@ uint8_t *trainer_export(const trainer *t, size_t *len)
         int j = i >= ND * 16 * 64 && (t->tdc[i] & 1023) <= 2 ? i % (ND * 16 * 64) : i;
         put16(p, (uint16_t)(int16_t)((j & (15 * 64)) ? stretch((int)(t->tdc[j] >> 20)) : 0));
     }
+    p = b + blob_align(small_bytes()); /* zero padding (calloc) */
     for (int i = 0; i < APM1N; i++, p += 2) put16(p, t->apm1[i]);
     for (size_t i = 0; i < apm2n; i++, p += 2) put16(p, t->apm2[i]);
+    p = b + fixed_bytes(t->prm.apm2_bits);
     /* final group G takes the 4 most visited buckets among the training
      * groups G*f .. G*f+f-1 (group_of(key, n*f) / f == group_of(key, n)) */
     uint32_t f = t->fgroups ? t->ngroups / t->fgroups : 1;
@@ -128,7 +136,7 @@ int brio_neutral_blob(uint8_t **out, size_t *len)
     return *out ? BRIO_OK : BRIO_ENOMEM;
 }
 
-int brio_model_load(const uint8_t *blob, size_t len, brio_model **out, const char **why)
+int brio_model_load(const uint8_t *blob, size_t len, int borrow, brio_model **out, const char **why)
 {
     brio_global_init();
     *out = NULL;
@@ -146,7 +154,7 @@ int brio_model_load(const uint8_t *blob, size_t len, brio_model **out, const cha
 #define BRIO_STR(x) BRIO_STR_(x)
     if (get16(blob + 4) != BRIO_FORMAT_VERSION)
         BAD("model format is not version " BRIO_STR(BRIO_FORMAT_VERSION)
-            ", the one this auracodec reads (train the profile again)");
+            ", the one this auracodec reads: train the profile again with `auracodec train`");
     if (get16(blob + 6) != HDR_SIZE) BAD("bad header size");
     m = (brio_model *)calloc(1, sizeof(brio_model));
     if (!m) { free(own); return BRIO_ENOMEM; }
@@ -191,26 +199,46 @@ int brio_model_load(const uint8_t *blob, size_t len, brio_model **out, const cha
         m->td[i] = (int16_t)get16(p);
         if (m->td[i] < -2047 || m->td[i] > 2047) BAD("calibration entry out of range");
     }
-    for (int i = 0; i < APM1N; i++, p += 2) m->apm1[i] = get16(p);
+    for (const uint8_t *z = p; z < blob + blob_align(small_bytes()); z++)
+        if (*z) BAD("nonzero padding bytes");
+    p = blob + blob_align(small_bytes());
     build_dnext(m->dnext, m->prm.dyn_limit);
     m->tdx = (int16_t *)malloc(sizeof(int16_t) * NCLS * ND * DSTATES);
     if (!m->tdx) { free(own); brio_model_free(m); return BRIO_ENOMEM; }
     for (int i = 0; i < NCLS * ND; i++)
         for (int v = 0; v < DSTATES; v++)
             m->tdx[i * DSTATES + v] = (v >> 8) ? m->td[(i * 16 + (v >> 8)) * 64 + ((v & 255) >> 2)] : 0;
-    m->apm2 = (uint16_t *)malloc(apm2n * 2);
-    m->bk = (uint8_t *)malloc(nb ? (size_t)m->ngroups * GROUP_BYTES : 1);
-    if (!m->apm2 || !m->bk) { free(own); brio_model_free(m); return BRIO_ENOMEM; }
-    for (size_t i = 0; i < apm2n; i++, p += 2) m->apm2[i] = get16(p);
+    for (const uint8_t *z = p + 2 * APM1N + 2 * apm2n; z < blob + fixed_bytes(m->prm.apm2_bits); z++)
+        if (*z) BAD("nonzero padding bytes");
+    const uint8_t *bkp = blob + fixed_bytes(m->prm.apm2_bits);
     for (size_t i = 0; i < nb; i++) {
-        uint8_t *b = m->bk + i * BUCKET_BYTES;
-        memcpy(b, p, BUCKET_BYTES);
-        p += BUCKET_BYTES;
+        const uint8_t *b = bkp + i * BUCKET_BYTES;
         int any = 0;
         for (int j = 2; j < BUCKET_BYTES; j++) any |= b[j];
         if (get16(b) == 0 && any) BAD("empty bucket with nonzero entries");
     }
-    m->bytes = sizeof(brio_model) + apm2n * 2 + (size_t)m->ngroups * GROUP_BYTES + sizeof(int16_t) * NCLS * ND * DSTATES;
+    /* the tail: APM1, APM2 (u16, little-endian), padding, buckets (bytes) */
+    size_t tail = len - (size_t)(p - blob);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    int little = 1;
+#else
+    int little = 0;
+#endif
+    const uint8_t *tp = p;
+    if (borrow && !own && little && ((uintptr_t)p & 3) == 0) {
+        m->shared = tail;
+    } else {
+        m->own = (uint8_t *)malloc(tail);
+        if (!m->own) { free(own); brio_model_free(m); return BRIO_ENOMEM; }
+        memcpy(m->own, p, tail);
+        if (!little)
+            for (size_t i = 0; i < APM1N + apm2n; i++) ((uint16_t *)m->own)[i] = get16(p + 2 * i);
+        tp = m->own;
+    }
+    m->apm1 = (const uint16_t *)tp;
+    m->apm2 = (const uint16_t *)(tp + 2 * APM1N);
+    m->bk = tp + (bkp - p);
+    m->bytes = sizeof(brio_model) + (m->own ? tail : 0) + sizeof(int16_t) * NCLS * ND * DSTATES;
     free(own);
     *out = m;
     return BRIO_OK;
@@ -220,10 +248,11 @@ int brio_model_load(const uint8_t *blob, size_t len, brio_model **out, const cha
 void brio_model_free(brio_model *m)
 {
     if (!m) return;
-    free(m->bk);
-    free(m->apm2);
+    free(m->own);
     free(m->tdx);
     free(m);
 }
 
 size_t brio_model_bytes(const brio_model *m) { return m->bytes; }
+
+size_t brio_model_shared_bytes(const brio_model *m) { return m->shared; }
