@@ -35,7 +35,7 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
-from _common import CORPUS, train_profile, write
+from _common import CORPUS, ROOT, train_profile, write
 
 from auracodec import Pipeline
 
@@ -91,7 +91,10 @@ def case_breakdown(pipe: Pipeline, n: int, top: int = 12) -> dict[str, Any]:
     stats = tracemalloc.take_snapshot().compare_to(first, "lineno")
     tracemalloc.stop()
     rows = [
-        {"where": str(s.traceback[0]), "bytes_per_session": round(s.size_diff / n, 1)}
+        {
+            "where": str(s.traceback[0]).replace(f"{ROOT}/", ""),
+            "bytes_per_session": round(s.size_diff / n, 1),
+        }
         for s in stats[:top]
     ]
     return {
