@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import math
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
 
-from auracodec import ConfigError, Pipeline
+from auracodec import ConfigError, Pipeline, SessionFrame
+from auracodec.conformance import sample_messages
 from auracodec.core.config import Config
 from auracodec.core.corpus import Sample, builtin_sample
 from auracodec.core.cost import (
@@ -22,8 +23,8 @@ from auracodec.core.cost import (
     size_class,
 )
 from auracodec.core.training import hold_out, train
-from auracodec.plugin import CodecType, hookimpl
-from auracodec.plugins.selectors import Cost
+from auracodec.plugin import Choice, Codec, CodecType, PolicyType, hookimpl
+from auracodec.plugins.selectors import Cost, Smallest
 
 MESSAGE = b"m" * 1000
 
@@ -306,3 +307,42 @@ def test_training_measures_costs_into_the_profile(tmp_path: Path) -> None:
     assert est.ratio[k] == pytest.approx(measured["payload"] / measured["coded_bytes"])
     for s in builtin_sample()[:50]:
         assert pipe.decode_bytes(pipe.encode(s.data)) == s.data
+
+
+class AlwaysIsolate:
+    """A policy plugin that finds every session message cheaper isolated."""
+
+    @hookimpl
+    def auracodec_selector_policies(self) -> list[PolicyType]:
+        return [PolicyType("isolating", lambda settings: _Isolating())]
+
+
+class _Isolating:
+    def select(self, message: bytes, codecs: Sequence[Codec]) -> Choice:
+        return Smallest().select(message, codecs)
+
+    def isolate(self, message: bytes, contexts: Sequence[object], codecs: object) -> bool:
+        return True
+
+
+def test_a_policy_can_keep_messages_out_of_the_contexts() -> None:
+    config = Config.from_mapping({"selector": {"policy": "isolating"}})
+    pipe = Pipeline.from_config(config, plugins=[("isolating", AlwaysIsolate())])
+    sender = pipe.session(check_every=2)
+    receiver = pipe.session()
+    messages = [*sample_messages()[:20], b"ab", b"\x00\x01", *sample_messages()[20:40]]
+    kinds = []
+    for m in messages:
+        frame = sender.encode(m)
+        head = SessionFrame.parse(frame)
+        # compressible: isolated; raw: a plain frame (never two bytes longer),
+        # which the contexts absorb at both ends
+        assert head.isolated == (frame[head.offset] != pipe.raw.method_id)
+        assert head.isolated or len(frame) - head.offset <= len(m) + 1
+        kinds.append(head.isolated)
+        assert receiver.decode_bytes(frame) == m
+    # Both kinds occurred, and the digests every second plain message agreed
+    # (a frame that went into one end's contexts and not the other's would
+    # have failed a check).
+    assert any(kinds) and not all(kinds)
+    assert receiver.failed is None

@@ -218,7 +218,10 @@ def test_zstd_history_context(tmp_path: Path, dictionary: bool) -> None:
         samples = [s.data for s in builtin_sample()]
         (tmp_path / "z.dict").write_bytes(zstandard.train_dictionary(8192, samples).as_bytes())
         table["dictionary"] = "z.dict"
-    cfg = Config.from_mapping({"codecs": {"zstd": table}}, base=tmp_path / "x")
+    # `smallest`: whether the history pays in CPU too is the cost policy's call.
+    cfg = Config.from_mapping(
+        {"codecs": {"zstd": table}, "selector": {"policy": "smallest"}}, base=tmp_path / "x"
+    )
     pipe = Pipeline.from_config(cfg, codecs=["zstd"])
     a, b = pipe.session(), pipe.session()
     assert a.contexts == ["zstd"]

@@ -155,7 +155,17 @@ class Estimate:
     its own spread may in fact never beat the one tried before it.
     """
 
-    __slots__ = ("absorbed", "declined", "decode", "encode", "gain", "name", "ratio", "spread")
+    __slots__ = (
+        "absorbed",
+        "declined",
+        "decode",
+        "encode",
+        "gain",
+        "name",
+        "ratio",
+        "seen",
+        "spread",
+    )
 
     def __init__(self, name: str, model: CostModel) -> None:
         self.name = name
@@ -167,6 +177,8 @@ class Estimate:
         self.decode = [model.decode_at(per[k]) / per[k] for k in range(CLASSES)]
         self.declined = [0.0] * CLASSES
         self.gain = [math.inf] * CLASSES
+        #: Messages measured or observed per class (0: the prior alone).
+        self.seen = [0] * CLASSES
 
     def measured(self, k: int, figures: Mapping[str, float]) -> None:
         """Replace class ``k``'s prior with figures measured at training."""
@@ -175,6 +187,7 @@ class Estimate:
         if messages < _MIN_MEASURED or size <= 0:
             return
         coded = messages - figures.get("declined", 0)
+        self.seen[k] = int(messages)
         self.declined[k] = 1.0 - coded / messages
         if coded > 0 and figures.get("coded_bytes", 0) > 0:
             self.ratio[k] = figures["payload"] / figures["coded_bytes"]
@@ -186,6 +199,7 @@ class Estimate:
     def observe(self, k: int, size: int, payload: int | None, encode_ns: int) -> None:
         """Refine class ``k`` with one encode: its payload size (``None``: declined)."""
         n = size or 1
+        self.seen[k] += 1
         self.encode[k] += (encode_ns / n - self.encode[k]) * _ALPHA
         if payload is None:
             self.declined[k] += (1.0 - self.declined[k]) * _ALPHA

@@ -16,7 +16,11 @@ model update, so a context never codes a message twice), and through
 selector beside the stateless codecs; a context the selector does not try
 absorbs the message afterwards. With the ``cost`` policy a context that codes
 to absorb anyway (BRIO's) is tried first and usually wins outright, so a
-message is coded once.
+message is coded once. A policy with an ``isolate(message, contexts,
+codecs)`` method may also send a message isolated (below) when coding or
+absorbing it in the contexts, at both ends, would cost more than they save:
+the ``cost`` policy does for long messages where BRIO is slower than its bytes
+are worth.
 
 Session frames are pipeline frames, with two additions that start with the
 reserved id ``0xff`` (never a method)::
@@ -144,6 +148,10 @@ class Session:
         self._out = out
         self._in = {c.method_id: c for c in incoming}
         self._order = self._candidate_order()
+        isolate = getattr(wire.policy, "isolate", None)
+        #: The policy's judgement of whether a message is cheaper sent isolated
+        #: (no context codes or absorbs it, at either end), if it has one.
+        self._isolate: Callable[..., object] | None = isolate if callable(isolate) else None
         self._failed: DecodeError | None = None
         self._flags = 0  # control flags for the next outgoing frame
         self._sent = 0  # messages absorbed by the outgoing direction (when checking)
@@ -174,27 +182,69 @@ class Session:
         data = as_message(message)
         if len(data) > wire.limit:
             raise MessageTooLarge(len(data), wire.limit)
+        # The policy may find the message cheaper kept out of the contexts; if
+        # it then goes raw, it is sent as a plain frame after all, so that no
+        # frame is more than one byte longer than its message.
+        auto = (
+            not isolated
+            and bool(self._out)
+            and self._isolate is not None
+            and self._cheaper_isolated(data)
+        )
+        digest, sent = self._out_digest, self._sent
         check = None
-        candidates: Sequence[Any]
+        if not isolated and self.check_every:  # the digest is only ever sent, not kept for us
+            self._out_digest = _digest(self._out_digest, data)
+            self._sent += 1
+            if self._sent % self.check_every == 0:
+                check = self._out_digest & _CHECK_MASK
+        plain = SessionFrame.prefix(self._flags, check, isolated=False)
         offers: list[_Offer] = []
-        if isolated:
+        raw_prefix = None
+        candidates: Sequence[Any]
+        if isolated or auto:
+            prefix = SessionFrame.prefix(self._flags, None, isolated=True)
             candidates = wire.candidates
+            raw_prefix = plain if auto else None
         else:
+            prefix = plain
             offers = [_Offer(c) for c in self._out]
             pool: list[Any] = [*wire.candidates, *offers]
             candidates = [pool[k] for k in self._order]
-            if self.check_every:  # the digest is only ever sent, not kept for us
-                self._out_digest = _digest(self._out_digest, data)
-                self._sent += 1
-                if self._sent % self.check_every == 0:
-                    check = self._out_digest & _CHECK_MASK
-        prefix = SessionFrame.prefix(self._flags, check, isolated=isolated)
         try:
-            frame = wire.encode(data, candidates, self.stats, prefix=prefix, session=self.id)
-        finally:
+            frame = wire.encode(
+                data, candidates, self.stats, prefix=prefix, raw_prefix=raw_prefix, session=self.id
+            )
+        except BaseException:
             self._settle(offers, data)
+            raise
+        if auto:
+            # A plain prefix and the raw id cannot start an isolated frame:
+            # its prefix differs from the plain one at the first byte (no
+            # flags), the second (a method id is never 0xff) or the third.
+            if frame.startswith(plain) and frame[len(plain)] == wire.raw.method_id:
+                offers = [_Offer(c) for c in self._out]  # sent plain: the contexts absorb it
+            else:  # isolated: out of the contexts and the digest
+                self._out_digest, self._sent = digest, sent
+        self._settle(offers, data)
         self._flags = 0
         return frame
+
+    def _cheaper_isolated(self, data: bytes) -> bool:
+        """Whether the policy finds ``data`` cheaper sent isolated: when the
+        contexts would cost more to code or absorb it, at both ends, than
+        what they save (BRIO on long messages, on a slow machine)."""
+        assert self._isolate is not None
+        try:
+            return bool(self._isolate(data, [_Offer(c) for c in self._out], self.wire.candidates))
+        except CONTAINED as exc:
+            report_fault(
+                self.stats,
+                "selector policy isolate",
+                exc,
+                f"raised {type(exc).__name__}; the message used the contexts",
+            )
+            return False
 
     def _settle(self, offers: list[_Offer], data: bytes) -> None:
         """Every context absorbs the message once: those the selector did not try

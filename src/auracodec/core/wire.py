@@ -249,19 +249,23 @@ class Wire:
         stats: Stats,
         *,
         prefix: bytes = b"",
+        raw_prefix: bytes | None = None,
         session: str | None = None,
     ) -> bytes:
         """Encode one message: ``prefix + [method id] + payload``.
 
         ``candidates`` are codecs (or a session's coded contexts) offered to
         the policy; the frame past ``prefix`` is never longer than the message
-        plus one byte. Recorded in ``stats``, observed once.
+        plus one byte. ``raw_prefix``, if given, replaces ``prefix`` when the
+        message goes raw. Recorded in ``stats``, observed once.
         """
         size = len(data)
         if size > self.limit:
             raise MessageTooLarge(size, self.limit)
         start = perf_counter_ns()
         method, payload = self._choose(data, candidates, stats)
+        if raw_prefix is not None and method == self.raw.method_id:
+            prefix = raw_prefix
         frame = prefix + _BYTE[method] + payload
         elapsed = perf_counter_ns() - start
         stats.encoded.add(stats.slot[method], size, len(frame), elapsed)

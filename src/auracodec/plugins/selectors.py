@@ -19,6 +19,7 @@ payload is that fraction of the message or less.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Mapping, Sequence
 from time import perf_counter_ns
 from typing import Any
@@ -212,6 +213,41 @@ class Cost:
         for codec in context.codecs:
             self._estimate(codec)
 
+    def isolate(self, message: bytes, contexts: Sequence[Any], codecs: Sequence[Codec]) -> bool:
+        """Whether a session should send ``message`` isolated: coded statelessly
+        (one byte more), so that no context codes or absorbs it at either end.
+
+        Cheaper when the best stateless frame plus that byte costs less than
+        the best context's frame, counting the contexts' full CPU (absorbing
+        is avoidable now) and what every other context spends absorbing it at
+        both ends. Never before every context was seen coding a few messages
+        of the size (at training or here), and every ``explore_every``-th
+        such call says no anyway, so that the contexts' estimates stay fresh.
+        """
+        n = len(message)
+        k = size_class(n)
+        byte_ns = self._byte_ns
+        absorbing = 0.0
+        best_context = math.inf
+        for ctx in contexts:
+            e = self._by_id.get(ctx.method_id) or self._estimate(ctx)
+            if e.seen[k] < _KNOWN:
+                return False  # learn what the context does first
+            encode = e.encode[k] * n
+            decode = e.decode[k] * n
+            absorbing += (encode + decode) * e.absorbed
+            cost = e.ratio[k] * n * byte_ns + encode + decode
+            best_context = min(best_context, cost - (encode + decode) * e.absorbed)
+        best_context += absorbing
+        best_stateless = n * byte_ns  # raw
+        for codec in codecs:
+            e = self._by_id.get(codec.method_id) or self._estimate(codec)
+            cost = e.ratio[k] * n * byte_ns + (e.encode[k] + e.decode[k]) * n
+            best_stateless = min(best_stateless, cost)
+        if best_stateless + byte_ns >= best_context:
+            return False
+        return not (self.explore_every and next(self._count) % self.explore_every == 0)
+
     def _estimate(self, codec: Any) -> Estimate:
         est = self._by_id.get(codec.method_id)
         if est is None:
@@ -288,6 +324,11 @@ def _try(message: bytes, k: int, codec: Any, e: Estimate) -> tuple[int, bytes | 
     took = perf_counter_ns() - start
     e.observe(k, len(message), None if payload is None else len(payload), took)
     return took, payload
+
+
+#: Messages of a size class a context must have been seen coding before the
+#: policy sends messages of that class isolated for its sake.
+_KNOWN = 8
 
 
 def _first(item: tuple[Any, ...]) -> Any:
