@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -232,5 +234,33 @@ def test_zstd_history_context(tmp_path: Path, dictionary: bool) -> None:
     frames = [a.encode(m) for m in lines]
     assert [b.decode_bytes(f) for f in frames] == lines
     assert sum(f[0] == 0x12 for f in frames) > 20  # the history pays on repeats
-    assert 0 < a.memory() <= 2 * 4096
+    # the history (at most session_history), beside the session's own objects
+    # and latency buffers
+    assert 0 < a.memory() - pipe.session().memory() <= 2 * 4096 + 2048
     assert Pipeline.from_config(cfg).fingerprint != Pipeline.from_config().fingerprint
+
+
+def test_memory_counts_what_an_idle_session_holds() -> None:
+    """session.memory() against what tracemalloc sees sessions allocate."""
+    pipe = Pipeline.from_config()
+    pipe.session().decode_bytes(b"\xff\x04warm")  # first-use allocations elsewhere
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        sessions = [pipe.session() for _ in range(200)]
+        gc.collect()
+        idle = (tracemalloc.get_traced_memory()[0] - before) / len(sessions)
+        assert 0.7 <= idle / sessions[0].memory() <= 1.3
+        for s in sessions:
+            s.decode_bytes(b"\xff\x04an isolated frame")
+        gc.collect()
+        used = (tracemalloc.get_traced_memory()[0] - before) / len(sessions)
+        assert 0.7 <= used / sessions[0].memory() <= 1.3
+    finally:
+        tracemalloc.stop()
+    # Contexts are allocated at their first message and counted then.
+    s = sessions[0]
+    idle_memory = s.memory()
+    s.encode("hello there, a message for the context " * 4)
+    assert s.memory() > idle_memory + 1000
