@@ -8,6 +8,7 @@ from auracodec_lz4 import Lz4Codec
 
 from auracodec import CorruptPayload, OutputLimitExceeded, Pipeline, TruncatedFrame
 from auracodec.conformance import CodecConformance, sample_messages
+from auracodec.plugin import DEFAULT_COST_MODEL, CostModel
 
 
 class TestLz4Conformance(CodecConformance):
@@ -42,6 +43,14 @@ def test_restricted_pipeline_uses_lz4() -> None:
     frame = pipe.encode(b"abcabcabcabcabcabcabcabcabcabcabcabcabc")
     assert frame[0] == 0x40
     assert pipe.method_of(frame) == "lz4"
+
+
+def test_declares_its_cost_model() -> None:
+    pipe = Pipeline.from_config()
+    model = pipe.wire.cost_model(pipe.codecs["lz4"])
+    assert isinstance(model, CostModel) and model is not DEFAULT_COST_MODEL
+    assert model.decode_ns_per_byte < model.encode_ns_per_byte
+    assert not pipe.stats.faults
 
 
 @pytest.mark.parametrize(
