@@ -76,6 +76,26 @@ def test_bench_json_to_stdout(capsys: pytest.CaptureFixture[str], tmp_path: Path
     assert code == 2 and "--plot writes a PNG file: give it a file name, not -" in err
 
 
+def test_bench_cost(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    out_json = tmp_path / "cost.json"
+    code, out, err = run(
+        capsys, "bench", "--cost", "--limit", "60", "--rounds", "1", "--json", str(out_json)
+    )
+    assert code == 0, err
+    assert "1 byte = 6.71 µs of CPU" in out
+    assert re.search(r"sessions: [0-9.]+x permessage-deflate's cost", out)
+    report = json.loads(out_json.read_text())
+    assert report["prices"] == {"egress_usd_per_gb": 0.09, "cpu_usd_per_core_hour": 0.045}
+    rows = {r["name"]: r for r in report["results"]}
+    assert {"permessage-deflate", "zstd-3", "zstd", "brio", "pipeline", "sessions"} <= set(rows)
+    assert rows["permessage-deflate"]["cost_over_reference"] == 1.0
+    for r in rows.values():
+        assert r["messages"] == 60 and r["failures"] == 0
+        assert r["bytes_per_message"] > 0 and r["usd_per_million_messages"] > 0
+    code, _, err = run(capsys, "bench", "--cost", "--rounds", "0")
+    assert code == 2 and "--rounds must be at least 1" in err
+
+
 def test_train_then_bench(capsys: pytest.CaptureFixture[str], tmp_path: Path, corpus: Path) -> None:
     profile = tmp_path / "profile"
     start = tmp_path / "start.toml"
