@@ -23,6 +23,7 @@ import os
 import secrets
 import shutil
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -34,7 +35,7 @@ from .._version import __version__
 from .config import Config, dump_toml
 from .corpus import Sample
 from .cost import size_class, write_estimates
-from .errors import AuraError, ConfigError, PluginError
+from .errors import AuraError, AuraWarning, ConfigError, PluginError
 from .registry import Registry, warn_plugin
 from .settings import Setting, SettingError
 
@@ -155,10 +156,21 @@ def train(
     path.write_text(dump_toml(tables, header), encoding="utf-8")
     if held_out:
         # Measured with the trained profile as written, then referenced from it.
-        measured = measure_costs(Config.load(path), held_out, progress, plugins)
-        write_estimates(out / ESTIMATES_NAME, measured, len(held_out))
-        tables["selector"]["estimates"] = ESTIMATES_NAME
-        path.write_text(dump_toml(tables, header), encoding="utf-8")
+        try:
+            measured = measure_costs(Config.load(path), held_out, progress, plugins)
+        except AuraError as exc:
+            # The profile builds no pipeline as it stands (plugins in
+            # conflict, say): the user settles that; nothing to measure yet.
+            warnings.warn(
+                f"auracodec train: costs not measured ({exc}); the cost policy starts "
+                "from the codecs' declared cost models",
+                AuraWarning,
+                stacklevel=2,
+            )
+        else:
+            write_estimates(out / ESTIMATES_NAME, measured, len(held_out))
+            tables["selector"]["estimates"] = ESTIMATES_NAME
+            path.write_text(dump_toml(tables, header), encoding="utf-8")
     return TrainedProfile(path, tuple(results), len(full), total)
 
 
