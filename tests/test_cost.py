@@ -346,3 +346,20 @@ def test_a_policy_can_keep_messages_out_of_the_contexts() -> None:
     # have failed a check).
     assert any(kinds) and not all(kinds)
     assert receiver.failed is None
+
+
+def test_exploring_stays_within_the_time_budget() -> None:
+    quick = Fixed("quick", 0.5, 0xC1)
+    slow = Fixed("slow", 0.49, 0xC2)
+    models = {
+        "quick": CostModel(ratio=0.5, encode_ns=1_000),
+        "slow": CostModel(ratio=0.49, encode_ns=50e6),  # 50 ms: ruled out
+    }
+    p = policy(models, budget_us=10_000, explore=1)  # explore on every message
+    for _ in range(20):
+        choice = p.select(MESSAGE, [quick, slow])
+        assert choice is not None and choice[0] is quick
+    assert slow.calls == 0
+    unbounded = policy(models, budget_us=0, explore=1)
+    unbounded.select(MESSAGE, [quick, slow])
+    assert slow.calls == 1

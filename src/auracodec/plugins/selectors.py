@@ -304,8 +304,11 @@ class Cost:
         elif ruled_out and self.explore_every:
             count = next(self._count)
             if count % self.explore_every == 0:
-                # Refresh the estimates of the codecs ruled out, one at a time.
+                # Refresh the estimates of the codecs ruled out, one at a time,
+                # within the time budget.
                 extra = ruled_out[(count // self.explore_every) % len(ruled_out)]
+                if budget and extra[0] > budget - spent:
+                    extra = None
         if extra is not None:
             _, codec, e = extra
             _, payload = _try(message, k, codec, e)
