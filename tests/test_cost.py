@@ -25,34 +25,9 @@ from auracodec.core.cost import (
 from auracodec.core.training import hold_out, train
 from auracodec.plugin import Choice, Codec, CodecType, PolicyType, hookimpl
 from auracodec.plugins.selectors import Cost, Smallest
+from test_selectors import Fixed
 
 MESSAGE = b"m" * 1000
-
-
-class Fixed:
-    """Encodes any message to ``fraction`` of its size, counting calls."""
-
-    thread_safe = True
-    detects: frozenset[str] = frozenset()
-
-    def __init__(self, name: str, fraction: float | None, method_id: int) -> None:
-        self.name, self.fraction, self.method_id, self.cost = name, fraction, method_id, 10
-        self.calls = 0
-
-    def encode(self, message: bytes) -> bytes | None:
-        self.calls += 1
-        if self.fraction is None:
-            return None
-        return b"x" * int(len(message) * self.fraction)
-
-    def decode(self, payload: bytes, limit: int) -> bytes:
-        raise NotImplementedError
-
-    def max_payload_size(self, size: int) -> int:
-        return size
-
-    def fingerprint(self) -> Mapping[str, str | int]:
-        return {}
 
 
 def policy(
@@ -88,8 +63,8 @@ def test_size_classes() -> None:
 
 
 def test_the_cheapest_frame_wins_at_the_prices() -> None:
-    small = Fixed("small", 0.2, 0xC1)  # small and slow
-    quick = Fixed("quick", 0.5, 0xC2)  # large and fast
+    small = Fixed("small", 0.2, cost=1)  # small and slow
+    quick = Fixed("quick", 0.5, cost=2)  # large and fast
     models = {
         "small": CostModel(ratio=0.2, encode_ns_per_byte=1000, decode_ns_per_byte=1000),
         "quick": CostModel(ratio=0.5, encode_ns_per_byte=1, decode_ns_per_byte=1),
@@ -114,8 +89,8 @@ def test_the_cheapest_frame_wins_at_the_prices() -> None:
 def test_estimates_learn_from_what_the_codec_does() -> None:
     # Declared as small, it is in fact as large as the message: after a few
     # messages the policy stops trying it, but for exploration.
-    liar = Fixed("liar", 0.99, 0xC1)
-    good = Fixed("good", 0.5, 0xC2)
+    liar = Fixed("liar", 0.99, cost=1)
+    good = Fixed("good", 0.5, cost=2)
     models = {
         "liar": CostModel(ratio=0.1, encode_ns_per_byte=1),
         "good": CostModel(ratio=0.5, encode_ns_per_byte=1),
@@ -129,8 +104,8 @@ def test_estimates_learn_from_what_the_codec_does() -> None:
 
 
 def test_the_time_budget_skips_slow_codecs_but_never_leaves_a_message_untried() -> None:
-    slow = Fixed("slow", 0.2, 0xC1)
-    slower = Fixed("slower", 0.1, 0xC2)
+    slow = Fixed("slow", 0.2, cost=1)
+    slower = Fixed("slower", 0.1, cost=2)
     models = {
         "slow": CostModel(ratio=0.2, encode_ns=2e6),  # 2 ms
         "slower": CostModel(ratio=0.1, encode_ns=5e6),  # 5 ms
@@ -349,8 +324,8 @@ def test_a_policy_can_keep_messages_out_of_the_contexts() -> None:
 
 
 def test_exploring_stays_within_the_time_budget() -> None:
-    quick = Fixed("quick", 0.5, 0xC1)
-    slow = Fixed("slow", 0.49, 0xC2)
+    quick = Fixed("quick", 0.5, cost=1)
+    slow = Fixed("slow", 0.49, cost=2)
     models = {
         "quick": CostModel(ratio=0.5, encode_ns=1_000),
         "slow": CostModel(ratio=0.49, encode_ns=50e6),  # 50 ms: ruled out
