@@ -338,3 +338,11 @@ def test_exploring_stays_within_the_time_budget() -> None:
     unbounded = policy(models, budget_us=0, explore=1)
     unbounded.select(MESSAGE, [quick, slow])
     assert slow.calls == 1
+
+
+def test_training_keeps_the_starting_prices(tmp_path: Path) -> None:
+    start = Config.from_mapping({"selector": {"egress_usd_per_gb": 0.05, "explore_every": 8}})
+    profile = train(builtin_sample(), tmp_path, config=start)
+    config = Config.load(profile.config_path)
+    assert config.prices == Prices(0.05, 0.045)
+    assert config.selector_table["explore_every"] == 8

@@ -34,7 +34,7 @@ import attrs
 from .._version import __version__
 from .config import Config, dump_toml
 from .corpus import Sample
-from .cost import size_class, write_estimates
+from .cost import Prices, size_class, write_estimates
 from .errors import AuraError, AuraWarning, ConfigError, PluginError
 from .registry import Registry, warn_plugin
 from .settings import Setting, SettingError
@@ -320,6 +320,9 @@ def _profile_tables(
     if config.session_check_every:
         tables["session"] = {"check_every": config.session_check_every}
     tables["selector"] = {"policy": config.policy, "verify": config.verify, **config.selector_table}
+    if config.prices != Prices():  # the starting config's prices carry over
+        tables["selector"]["egress_usd_per_gb"] = config.prices.egress_usd_per_gb
+        tables["selector"]["cpu_usd_per_core_hour"] = config.prices.cpu_usd_per_core_hour
     trained = {r.codec: r for r in results}
     for name in sorted(set(config.codec_tables) | set(trained)):
         codec_type = registry.codec_types.get(name)
