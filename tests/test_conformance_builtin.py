@@ -132,3 +132,15 @@ class TestZstdContext(ContextConformance):
         recv = zstd.auracodec_codec_context(codec=codec, direction="in")
         assert send is not None and recv is not None
         return send, recv
+
+
+def test_zstd_codes_long_messages_at_the_long_level() -> None:
+    codec = ZstdCodec(level=19, long_level=3, long_size=200)
+    at3 = ZstdCodec(level=3, long_size=1 << 30)
+    at19 = ZstdCodec(level=19, long_size=1 << 30)
+    text = b" ".join(b"token%d and some words %d" % (i, i * 7 % 13) for i in range(400))
+    short, long_ = text[:150], text[:5000]
+    assert codec.encode(short) == at19.encode(short)
+    assert codec.encode(long_) == at3.encode(long_) != at19.encode(long_)
+    payload = codec.encode(long_)
+    assert payload is not None and codec.decode(payload, len(long_)) == long_

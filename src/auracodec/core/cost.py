@@ -196,6 +196,20 @@ class Estimate:
         if "decode_ns" in figures and coded > 0 and figures.get("coded_bytes", 0) > 0:
             self.decode[k] = figures["decode_ns"] / figures["coded_bytes"]
 
+    def fill_between(self) -> None:
+        """Give each class nothing was measured in the figures of the nearest
+        measured class (the smaller one on a tie): a codec's ratio and CPU per
+        byte change slowly with size, and its declared prior is a guess."""
+        measured = [k for k in range(CLASSES) if self.seen[k]]
+        if not measured:
+            return
+        for k in range(CLASSES):
+            if self.seen[k]:
+                continue
+            near = min(measured, key=lambda m: (abs(m - k), m))
+            for table in (self.ratio, self.spread, self.encode, self.decode, self.declined):
+                table[k] = table[near]
+
     def observe(self, k: int, size: int, payload: int | None, encode_ns: int) -> None:
         """Refine class ``k`` with one encode: its payload size (``None``: declined)."""
         n = size or 1
@@ -246,6 +260,7 @@ class Estimates:
             for k, figures in self.measured.get(name, {}).items():
                 if 0 <= k < CLASSES:
                     est.measured(k, figures)
+            est.fill_between()
             self._by_name[name] = est
         return est
 

@@ -180,7 +180,8 @@ class Cost:
 
     Per message of ``n`` bytes in size class ``k``, each candidate has an
     expected cost (bytes at its estimated ratio, plus its encoding and
-    decoding CPU) and a lower bound (its ratio less twice its spread). The
+    decoding CPU, where the share of messages it declines counts as raw) and
+    a lower bound (its ratio less twice its spread). The
     candidates are tried in order of expected cost, each only while its lower
     bound beats the cheapest frame so far (raw, at first) and, after the
     first, while what trying it saved on average exceeds its encoding CPU:
@@ -242,7 +243,9 @@ class Cost:
         best_stateless = n * byte_ns  # raw
         for codec in codecs:
             e = self._by_id.get(codec.method_id) or self._estimate(codec)
-            cost = e.ratio[k] * n * byte_ns + (e.encode[k] + e.decode[k]) * n
+            d = e.declined[k]
+            cost = ((1.0 - d) * e.ratio[k] + d) * n * byte_ns
+            cost += (e.encode[k] + (1.0 - d) * e.decode[k]) * n
             best_stateless = min(best_stateless, cost)
         if best_stateless + byte_ns >= best_context:
             return False
@@ -264,12 +267,16 @@ class Cost:
         for codec in codecs:
             e = self._by_id.get(codec.method_id) or self._estimate(codec)
             ratio = e.ratio[k]
+            declined = e.declined[k]
             encode = e.encode[k] * n * (1.0 - e.absorbed)
             decode = e.decode[k] * n
             low = ratio - 2.0 * e.spread[k]
             plan.append(
                 (
-                    ratio * n * byte_ns + encode + decode,
+                    # a declined message costs its encoding and stays as big
+                    ((1.0 - declined) * ratio + declined) * n * byte_ns
+                    + encode
+                    + (1.0 - declined) * decode,
                     (low if low > 0.0 else 0.0) * n * byte_ns + encode + decode,
                     encode,
                     codec,

@@ -65,7 +65,25 @@ _DICT_MAGIC = b"\x37\xa4\x30\xec"
 _ERRORS = (TruncatedFrame, CorruptPayload, OutputLimitExceeded, zstandard.ZstdError)
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting.integer("level", 19, 1, 22, "Compression level; does not change the format."),
+    Setting.integer(
+        "level",
+        19,
+        1,
+        22,
+        "Compression level for messages shorter than `long_size`; does not change the format.",
+    ),
+    Setting.integer(
+        "long_level",
+        12,
+        1,
+        22,
+        "Compression level for messages of `long_size` bytes or more: on long messages "
+        "level 19's search costs more CPU than the bytes it saves are worth "
+        "(docs/cost.md); does not change the format.",
+    ),
+    Setting.integer(
+        "long_size", 1024, 0, 1 << 31, "Where `long_level` takes over from `level` (bytes)."
+    ),
     Setting.path("dictionary", "A zstd dictionary (`auracodec train` writes one)."),
     Setting.text(
         "dictionary_sha256",
@@ -119,9 +137,14 @@ class ZstdCodec:
         dictionary: bytes | None = None,
         session_history: int = 0,
         session_level: int = 9,
+        long_level: int = 12,
+        long_size: int = 1024,
     ) -> None:
         params = _params(level)
+        long_params = _params(long_level)
         self.level = level
+        self.long_level = long_level
+        self.long_size = long_size
         self.dictionary = dictionary
         self.session_history = session_history
         self.session_level = session_level
@@ -132,9 +155,16 @@ class ZstdCodec:
             zdict = zstandard.ZstdCompressionDict(dictionary)
             zdict.precompute_compress(compression_params=params)
             self._dict_hash = hashlib.sha256(dictionary).hexdigest()
+        long_zdict = None
+        if dictionary is not None:
+            long_zdict = zstandard.ZstdCompressionDict(dictionary)
+            long_zdict.precompute_compress(compression_params=long_params)
 
         def new_cctx() -> zstandard.ZstdCompressor:
             return zstandard.ZstdCompressor(dict_data=zdict, compression_params=params)
+
+        def new_long_cctx() -> zstandard.ZstdCompressor:
+            return zstandard.ZstdCompressor(dict_data=long_zdict, compression_params=long_params)
 
         def new_dctx() -> zstandard.ZstdDecompressor:
             return zstandard.ZstdDecompressor(
@@ -146,12 +176,18 @@ class ZstdCodec:
         # threads ever ran at once, and none outlive the codec.
         self._new_cctx = new_cctx
         self._cctx_pool: list[zstandard.ZstdCompressor] = []
+        self._new_long_cctx = new_long_cctx
+        self._long_pool: list[zstandard.ZstdCompressor] = []
         self._new_dctx = new_dctx
         self.decode = CompactDecoder(new_dctx, _escaped_frame, self._classify, _ERRORS)
 
     def encode(self, message: bytes) -> bytes | None:
-        pool = self._cctx_pool
-        cctx = pool.pop() if pool else self._new_cctx()
+        if len(message) >= self.long_size:
+            pool = self._long_pool
+            cctx = pool.pop() if pool else self._new_long_cctx()
+        else:
+            pool = self._cctx_pool
+            cctx = pool.pop() if pool else self._new_cctx()
         try:
             frame = cctx.compress(message)
         finally:
@@ -335,6 +371,8 @@ def _factory(settings: Mapping[str, Any]) -> ZstdCodec:
             dictionary=dictionary,
             session_history=settings["session_history"],
             session_level=settings["session_level"],
+            long_level=settings["long_level"],
+            long_size=settings["long_size"],
         )
     except zstandard.ZstdError as exc:
         raise SettingError("dictionary", f"{path}: not a valid zstd dictionary ({exc})") from exc
@@ -374,7 +412,7 @@ def auracodec_cost_model(codec: Codec | CodecContext) -> CostModel | None:
     # Measured on chat messages (about 120 bytes) with a 112 KB dictionary on
     # a 2-core x86-64 VM; training measures the profile's own figures.
     if isinstance(codec, ZstdCodec):
-        slow = codec.level >= 15
+        slow = codec.level >= 15  # the level of short messages, where the prior matters
         return CostModel(
             ratio=0.45,
             encode_ns=15_000.0 if slow else 2_000.0,
