@@ -149,16 +149,21 @@ class Estimate:
     ``ratio`` and ``spread`` are the payload-to-message ratio's mean and mean
     absolute deviation; ``encode``/``decode`` are nanoseconds per message byte
     (per message for the empty class); ``declined`` is the share of messages
-    the codec declined. ``gain`` is what trying the codec after another one
-    saved on average (in ns, 0 when it did not win; ``inf`` until known): the
-    sizes of two codecs' payloads go together, so a codec that could win by
-    its own spread may in fact never beat the one tried before it.
+    the codec declined. Decoding happens at the peer, so an encode refines
+    ``decode`` too, through the decode-to-encode ratio measured at training
+    (or declared): a codec whose payloads got dearer to make (the template
+    codec, when its remainders grow) gets dearer to decode as well. ``gain``
+    is what trying the codec after another one saved on average (in ns, 0
+    when it did not win; ``inf`` until known): the sizes of two codecs'
+    payloads go together, so a codec that could win by its own spread may in
+    fact never beat the one tried before it.
     """
 
     __slots__ = (
         "absorbed",
         "declined",
         "decode",
+        "decode_per_encode",
         "encode",
         "gain",
         "name",
@@ -175,6 +180,11 @@ class Estimate:
         self.spread = [model.ratio * 0.25] * CLASSES
         self.encode = [model.encode_at(per[k]) / per[k] for k in range(CLASSES)]
         self.decode = [model.decode_at(per[k]) / per[k] for k in range(CLASSES)]
+        #: Decoding CPU over encoding CPU for a message the codec coded: how
+        #: an encode observed at run time refines ``decode`` (the peer decodes).
+        self.decode_per_encode = [
+            model.decode_at(per[k]) / max(model.encode_at(per[k]), 1.0) for k in range(CLASSES)
+        ]
         self.declined = [0.0] * CLASSES
         self.gain = [math.inf] * CLASSES
         #: Messages measured or observed per class (0: the prior alone).
@@ -195,6 +205,8 @@ class Estimate:
         self.encode[k] = figures["encode_ns"] / size
         if "decode_ns" in figures and coded > 0 and figures.get("coded_bytes", 0) > 0:
             self.decode[k] = figures["decode_ns"] / figures["coded_bytes"]
+            if figures.get("coded_encode_ns", 0) > 0:
+                self.decode_per_encode[k] = figures["decode_ns"] / figures["coded_encode_ns"]
 
     def fill_between(self) -> None:
         """Give each class nothing was measured in the figures of the nearest
@@ -207,7 +219,14 @@ class Estimate:
             if self.seen[k]:
                 continue
             near = min(measured, key=lambda m: (abs(m - k), m))
-            for table in (self.ratio, self.spread, self.encode, self.decode, self.declined):
+            for table in (
+                self.ratio,
+                self.spread,
+                self.encode,
+                self.decode,
+                self.decode_per_encode,
+                self.declined,
+            ):
                 table[k] = table[near]
 
     def observe(self, k: int, size: int, payload: int | None, encode_ns: int) -> None:
@@ -219,6 +238,8 @@ class Estimate:
             self.declined[k] += (1.0 - self.declined[k]) * _ALPHA
             return
         self.declined[k] -= self.declined[k] * _ALPHA
+        decode = encode_ns / n * self.decode_per_encode[k]
+        self.decode[k] += (decode - self.decode[k]) * _ALPHA
         r = payload / n
         self.spread[k] += (abs(r - self.ratio[k]) - self.spread[k]) * _ALPHA
         self.ratio[k] += (r - self.ratio[k]) * _ALPHA
