@@ -165,6 +165,7 @@ class Estimate:
         "decode",
         "decode_per_encode",
         "encode",
+        "filled",
         "gain",
         "name",
         "ratio",
@@ -189,6 +190,8 @@ class Estimate:
         self.gain = [math.inf] * CLASSES
         #: Messages measured or observed per class (0: the prior alone).
         self.seen = [0] * CLASSES
+        #: Classes given a measured neighbour's figures (:meth:`fill_between`).
+        self.filled = [False] * CLASSES
 
     def measured(self, k: int, figures: Mapping[str, float]) -> None:
         """Replace class ``k``'s prior with figures measured at training."""
@@ -219,6 +222,7 @@ class Estimate:
             if self.seen[k]:
                 continue
             near = min(measured, key=lambda m: (abs(m - k), m))
+            self.filled[k] = True
             for table in (
                 self.ratio,
                 self.spread,
@@ -243,6 +247,11 @@ class Estimate:
         r = payload / n
         self.spread[k] += (abs(r - self.ratio[k]) - self.spread[k]) * _ALPHA
         self.ratio[k] += (r - self.ratio[k]) * _ALPHA
+
+    def known(self, k: int) -> bool:
+        """Whether class ``k``'s figures come from measurements (its own, or a
+        neighbour's) rather than the declared prior alone."""
+        return self.seen[k] >= _MIN_MEASURED or self.filled[k]
 
     def gained(self, k: int, saved: float) -> None:
         """Refine class ``k``'s gain with what one try after another codec saved."""

@@ -224,6 +224,9 @@ class Wire:
         self.observers = observers
         self.origins = dict(origins)
         self._context_hook = context_hook
+        self._context_impls = self._context_impl_list() if context_hook is not None else []
+        self._codec_list = list(codecs.values())
+        self._taken = frozenset(c.method_id for c in codecs.values()) | {ESCAPE}
         self._cost_hook = cost_hook
         self._cost_models: dict[int, CostModel] = {}
         #: Faults met while asking for cost models: (where, what), reported by
@@ -446,27 +449,50 @@ class Wire:
         """
         out: list[CodecContext] = []
         faults: list[tuple[str, str]] = []
-        taken = set(self.by_id) | {ESCAPE}
-        impls = list(reversed(self._context_hook.get_hookimpls()))
-        for codec in self.codecs.values():
-            for impl in impls:
+        taken = set(self._taken)
+        for codec in self._codec_list:
+            for plugin, function, codec_first in self._context_impls:
                 try:
-                    ctx = impl.function(
-                        *[{"codec": codec, "direction": direction}[a] for a in impl.argnames]
-                    )
+                    if codec_first is None:
+                        ctx = function()
+                    elif codec_first:
+                        ctx = function(codec, direction)
+                    else:
+                        ctx = function(direction, codec)
                 except CONTAINED as exc:
-                    faults.append((f"context hook of {impl.plugin_name!r}", _raised(exc)))
+                    faults.append((f"context hook of {plugin!r}", _raised(exc)))
                     continue
                 if ctx is None:
                     continue
                 problem = _context_problem(ctx, taken)
                 if problem:
-                    faults.append((f"context of {codec.name!r} from {impl.plugin_name!r}", problem))
+                    faults.append((f"context of {codec.name!r} from {plugin!r}", problem))
                 else:
                     taken.add(ctx.method_id)
                     out.append(ctx)
                 break
         return out, faults
+
+    def _context_impl_list(self) -> list[tuple[str, Callable[..., Any], bool | None]]:
+        """The context hook's implementations in call order, each with how to
+        pass its arguments (a session is made per connection: no per-call dict)."""
+        out: list[tuple[str, Callable[..., Any], bool | None]] = []
+        for impl in reversed(self._context_hook.get_hookimpls()):
+            names = tuple(impl.argnames)
+            function = impl.function
+            if names == ("codec", "direction"):
+                out.append((impl.plugin_name, function, True))
+            elif names == ("direction", "codec"):
+                out.append((impl.plugin_name, function, False))
+            elif not names:
+                out.append((impl.plugin_name, function, None))
+            else:  # a subset: ("codec",) or ("direction",)
+
+                def partial(codec: Any, direction: str, f: Any = function, n: Any = names) -> Any:
+                    return f(*[{"codec": codec, "direction": direction}[a] for a in n])
+
+                out.append((impl.plugin_name, partial, True))
+        return out
 
 
 def _context_problem(ctx: Any, taken: set[int]) -> str | None:

@@ -181,7 +181,8 @@ class Cost:
     Per message of ``n`` bytes in size class ``k``, each candidate has an
     expected cost (bytes at its estimated ratio, plus its encoding and
     decoding CPU, where the share of messages it declines counts as raw) and
-    a lower bound (its ratio less twice its spread). The
+    a lower bound (the same with its ratio less twice its spread: a codec
+    that declines most messages of a size is rarely worth trying on one). The
     candidates are tried in order of expected cost, each only while its lower
     bound beats the cheapest frame so far (raw, at first) and, after the
     first, while what trying it saved on average exceeds its encoding CPU:
@@ -222,7 +223,8 @@ class Cost:
         the best context's frame, counting the contexts' full CPU (absorbing
         is avoidable now) and what every other context spends absorbing it at
         both ends. Never before every context was seen coding a few messages
-        of the size (at training or here), and every ``explore_every``-th
+        of the size or a neighbouring one (at training or here), and every
+        ``explore_every``-th
         such call says no anyway, so that the contexts' estimates stay fresh.
         """
         n = len(message)
@@ -232,7 +234,7 @@ class Cost:
         best_context = math.inf
         for ctx in contexts:
             e = self._by_id.get(ctx.method_id) or self._estimate(ctx)
-            if e.seen[k] < _KNOWN:
+            if not e.known(k):
                 return False  # learn what the context does first
             encode = e.encode[k] * n
             decode = e.decode[k] * n
@@ -271,13 +273,14 @@ class Cost:
             encode = e.encode[k] * n * (1.0 - e.absorbed)
             decode = e.decode[k] * n
             low = ratio - 2.0 * e.spread[k]
+            low = (1.0 - declined) * (low if low > 0.0 else 0.0) + declined
             plan.append(
                 (
                     # a declined message costs its encoding and stays as big
                     ((1.0 - declined) * ratio + declined) * n * byte_ns
                     + encode
                     + (1.0 - declined) * decode,
-                    (low if low > 0.0 else 0.0) * n * byte_ns + encode + decode,
+                    low * n * byte_ns + encode + (1.0 - declined) * decode,
                     encode,
                     codec,
                     e,
@@ -334,11 +337,6 @@ def _try(message: bytes, k: int, codec: Any, e: Estimate) -> tuple[int, bytes | 
     took = perf_counter_ns() - start
     e.observe(k, len(message), None if payload is None else len(payload), took)
     return took, payload
-
-
-#: Messages of a size class a context must have been seen coding before the
-#: policy sends messages of that class isolated for its sake.
-_KNOWN = 8
 
 
 def _first(item: tuple[Any, ...]) -> Any:
