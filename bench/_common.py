@@ -14,8 +14,10 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import attrs
 import zstandard
 
+from auracodec.core.config import Config
 from auracodec.core.corpus import Sample, read_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,6 +92,17 @@ def train_profile(source: Path, out: Path) -> Path:
     if cli(["train", str(source), "-o", str(out)]):
         sys.exit(f"auracodec train failed for {source}")
     return out
+
+
+def exhaustive(profile: Path) -> Config:
+    """The profile with the exhaustive ``smallest`` policy.
+
+    The compression tables (logs, sessions, checks, the ratio cap) measure
+    what the codecs achieve, so every codec sees every message, as when they
+    were first measured; ``bench/cost.py`` measures the default ``cost``
+    policy, which trades bytes for CPU at the configured prices.
+    """
+    return attrs.evolve(Config.load(profile), policy="smallest")
 
 
 def write(name: str, data: object) -> Path:

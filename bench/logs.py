@@ -21,7 +21,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from _common import CORPUS, LOG_SYSTEMS, bare_zstd, corpus, write
+from _common import CORPUS, LOG_SYSTEMS, bare_zstd, corpus, exhaustive, write
 
 from auracodec import Pipeline
 from auracodec.core.corpus import Sample, read_corpus
@@ -47,7 +47,7 @@ def system(name: str, where: Path) -> dict[str, object]:
         "zstd19_dict_ratio": round(raw / base, 4),
     }
     for label, only in (("templates_zstd", ["binary_semantic", "zstd"]), ("pipeline", None)):
-        pipe = Pipeline.from_config(profile, codecs=only)
+        pipe = Pipeline.from_config(exhaustive(profile), codecs=only)
         frames = [pipe.encode(m) for m in tail]
         assert [pipe.decode_bytes(f) for f in frames] == tail
         size = sum(map(len, frames))
@@ -68,9 +68,9 @@ def system(name: str, where: Path) -> dict[str, object]:
 def free_text(split: str, where: Path) -> dict[str, object]:
     profile = quiet_train(corpus(split, "train.jsonl"), where / split)
     test = [s.data for s in corpus(split, "test.jsonl")]
-    with_t = Pipeline.from_config(profile)
+    with_t = Pipeline.from_config(exhaustive(profile))
     without = Pipeline.from_config(
-        profile, codecs=[n for n in with_t.codecs if n != "binary_semantic"]
+        exhaustive(profile), codecs=[n for n in with_t.codecs if n != "binary_semantic"]
     )
     a = [len(with_t.encode(m)) for m in test]
     b = [len(without.encode(m)) for m in test]

@@ -19,7 +19,7 @@ import time
 import tomllib
 from pathlib import Path
 
-from _common import CORPUS, corpus, train_profile, write
+from _common import CORPUS, corpus, exhaustive, train_profile, write
 
 from auracodec import CorruptPayload, Pipeline
 from auracodec.plugins.brio import _brio
@@ -48,7 +48,7 @@ def fitted(profile: Path) -> int:
 
 
 def coded(profile: Path, messages: list[bytes]) -> dict[str, int]:
-    pipe = Pipeline.from_config(profile)
+    pipe = Pipeline.from_config(exhaustive(profile))
     session = pipe.session()
     return {
         "stateless": sum(len(pipe.encode(m)) for m in messages),

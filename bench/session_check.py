@@ -31,7 +31,7 @@ import tempfile
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from _common import CORPUS, corpus, train_profile, write
+from _common import CORPUS, corpus, exhaustive, train_profile, write
 
 from auracodec import DecodeError, Pipeline
 from auracodec.core.corpus import Sample
@@ -131,7 +131,7 @@ def desync(pipe: Pipeline, convs: list[list[Sample]], every: int) -> dict[str, d
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         profile = train_profile(CORPUS / "chat" / "train.jsonl", Path(tmp) / "chat")
-        pipe = Pipeline.from_config(profile)
+        pipe = Pipeline.from_config(exhaustive(profile))
         convs = grouped(corpus("chat", "test.jsonl"))
         results: dict[str, object] = {"cost": cost(pipe, convs)}
         results["desync"] = {str(e): desync(pipe, convs, e) for e in (0, 1, 4, 8)}

@@ -27,10 +27,11 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 
-from _common import CORPUS, corpus, train_profile, write
+from _common import CORPUS, corpus, exhaustive, train_profile, write
 
 from auracodec import Pipeline
 from auracodec.benchmark import permessage_deflate_sizes
+from auracodec.core.config import Config
 from auracodec.core.corpus import Sample
 from auracodec.loopback import Turn, stress
 
@@ -136,7 +137,7 @@ def over_websockets(pipe: Pipeline, convs: dict[str, list[Sample]], count: int) 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         profile = train_profile(CORPUS / "chat" / "train.jsonl", Path(tmp) / "chat")
-        trained = Pipeline.from_config(profile)
+        trained = Pipeline.from_config(exhaustive(profile))
         chat = conversations(corpus("chat", "test.jsonl"))
         results: dict[str, object] = {"chat_test": run(trained, chat)}
         replies = corpus("chat2", "test.jsonl")
@@ -146,7 +147,8 @@ def main() -> None:
         results["json_by_source"] = run(
             trained, conversations([Sample(s.data, "j", None) for s in corpus("json")])
         )
-        results["default_profile_chat_test"] = run(Pipeline.from_config(), chat)
+        default = Config.from_mapping({"selector": {"policy": "smallest"}})
+        results["default_profile_chat_test"] = run(Pipeline.from_config(default), chat)
         results["websockets_check"] = over_websockets(trained, chat, 40)
     for name, r in results.items():
         if "session_gain_over_stateless" in r:  # type: ignore[operator]
