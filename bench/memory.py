@@ -77,7 +77,8 @@ def case_sessions(pipe: Pipeline, n: int, after_message: bool) -> dict[str, Any]
         "rss_before": before,
         "rss_after": after,
         "bytes_per_session": round((after - before) / n),
-        "context_bytes_per_session": round(sum(s.memory() for s in keep[1:]) / n),
+        # what session.memory() reports (contexts, stats and its own objects)
+        "memory_reported_per_session": round(sum(s.memory() for s in keep[1:]) / n),
     }
 
 
