@@ -233,17 +233,20 @@ class Estimate:
             ):
                 table[k] = table[near]
 
-    def observe(self, k: int, size: int, payload: int | None, encode_ns: int) -> None:
-        """Refine class ``k`` with one encode: its payload size (``None``: declined)."""
+    def observe(self, k: int, size: int, payload: int | None, encode_ns: int | None) -> None:
+        """Refine class ``k`` with one encode: its payload size (``None``:
+        declined) and, when it was timed, its CPU time."""
         n = size or 1
         self.seen[k] += 1
-        self.encode[k] += (encode_ns / n - self.encode[k]) * _ALPHA
+        if encode_ns is not None:
+            self.encode[k] += (encode_ns / n - self.encode[k]) * _ALPHA
         if payload is None:
             self.declined[k] += (1.0 - self.declined[k]) * _ALPHA
             return
         self.declined[k] -= self.declined[k] * _ALPHA
-        decode = encode_ns / n * self.decode_per_encode[k]
-        self.decode[k] += (decode - self.decode[k]) * _ALPHA
+        if encode_ns is not None:
+            decode = encode_ns / n * self.decode_per_encode[k]
+            self.decode[k] += (decode - self.decode[k]) * _ALPHA
         r = payload / n
         self.spread[k] += (abs(r - self.ratio[k]) - self.spread[k]) * _ALPHA
         self.ratio[k] += (r - self.ratio[k]) * _ALPHA

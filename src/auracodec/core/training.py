@@ -219,8 +219,7 @@ def measure_costs(
     Every codec encodes and decodes every sample; every session context codes
     the samples of each conversation (and direction) in order. Times are the
     thread's CPU time, so that other work on the machine does not inflate
-    them (the ``cost`` policy refines them with wall-clock time, which is
-    cheaper to read per message).
+    them (the ``cost`` policy refines them the same way as it runs).
     """
     from .pipeline import Pipeline  # the pipeline imports training's users
 
