@@ -32,6 +32,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .core.corpus import Sample
+from .core.cost import Prices
 from .core.errors import AuraError
 from .core.pipeline import Pipeline
 from .core.stats import Percentiles
@@ -95,6 +96,8 @@ class Result:
     buckets: dict[str, Bucket]
     encode_us: Percentiles
     decode_us: Percentiles
+    #: Mean encode plus decode time per message, µs (wall clock, per message).
+    cpu_us: float = 0.0
     methods: dict[str, int] = attrs.Factory(dict)
     codecs: dict[str, Any] = attrs.Factory(dict)
     note: str = ""
@@ -141,6 +144,7 @@ def _result(
         buckets={k: Bucket(*v) for k, v in acc.items() if v[0]},
         encode_us=Percentiles.of(enc_ns),
         decode_us=Percentiles.of(dec_ns),
+        cpu_us=(sum(enc_ns) + sum(dec_ns)) / 1000 / max(len(messages), 1),
         **extra,
     )
 
@@ -337,8 +341,9 @@ def results_table(results: Sequence[Result]) -> Table:
     return t
 
 
-def summary_lines(results: Sequence[Result]) -> list[str]:
-    """What the pipeline chose: each method's share, and the template hit rate."""
+def summary_lines(results: Sequence[Result], prices: Prices | None = None) -> list[str]:
+    """What the pipeline chose: each method's share, and the template hit rate;
+    with ``prices``, what its messages cost against permessage-deflate's."""
     pipeline = next((r for r in results if r.kind == "pipeline"), None)
     if pipeline is None or not pipeline.messages:
         return []
@@ -347,6 +352,20 @@ def summary_lines(results: Sequence[Result]) -> list[str]:
         for n, c in sorted(pipeline.methods.items(), key=lambda kv: -kv[1])
     )
     lines = [f"pipeline methods: {shares}"]
+    deflate = next((r for r in results if r.name == "permessage-deflate"), None)
+    if prices is not None and deflate is not None and deflate.messages:
+
+        def usd(r: Result) -> float:
+            return prices.usd(r.bytes_out / r.messages, r.cpu_us * 1000)
+
+        cheapest = min(results, key=usd)
+        lines.append(
+            f"cost per message (bytes and CPU at ${prices.egress_usd_per_gb}/GB and "
+            f"${prices.cpu_usd_per_core_hour}/core-hour): pipeline "
+            f"{usd(pipeline) / usd(deflate):.2f}x permessage-deflate's, cheapest "
+            f"{cheapest.name} at {usd(cheapest) / usd(deflate):.2f}x; "
+            "`auracodec bench --cost` measures it per method and in sessions"
+        )
     templates = pipeline.codecs.get("binary_semantic")
     if templates:
         top = list(templates["per_template"].values())[:3]

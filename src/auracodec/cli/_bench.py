@@ -70,7 +70,7 @@ def run(args: argparse.Namespace, err: Console) -> int:
         )
     out = report_console(stdout_taken=args.json == STDOUT)
     out.print(results_table(results))
-    for line in summary_lines(results):
+    for line in summary_lines(results, pipe.config.prices):
         out.print(line)
     if args.json:
         payload = {
