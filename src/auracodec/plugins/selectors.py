@@ -224,8 +224,8 @@ class Cost:
         is avoidable now) and what every other context spends absorbing it at
         both ends. Never before every context was seen coding a few messages
         of the size or a neighbouring one (at training or here), and every
-        ``explore_every``-th
-        such call says no anyway, so that the contexts' estimates stay fresh.
+        ``explore_every``-th such call says no anyway, so that the contexts'
+        estimates stay fresh.
         """
         n = len(message)
         k = size_class(n)
@@ -246,7 +246,7 @@ class Cost:
         for codec in codecs:
             e = self._by_id.get(codec.method_id) or self._estimate(codec)
             d = e.declined[k]
-            cost = ((1.0 - d) * e.ratio[k] + d) * n * byte_ns
+            cost = _expected_share(e, k) * n * byte_ns
             cost += (e.encode[k] + (1.0 - d) * e.decode[k]) * n
             best_stateless = min(best_stateless, cost)
         if best_stateless + byte_ns >= best_context:
@@ -276,10 +276,7 @@ class Cost:
             low = (1.0 - declined) * (low if low > 0.0 else 0.0) + declined
             plan.append(
                 (
-                    # a declined message costs its encoding and stays as big
-                    ((1.0 - declined) * ratio + declined) * n * byte_ns
-                    + encode
-                    + (1.0 - declined) * decode,
+                    _expected_share(e, k) * n * byte_ns + encode + (1.0 - declined) * decode,
                     low * n * byte_ns + encode + (1.0 - declined) * decode,
                     encode,
                     codec,
@@ -303,11 +300,7 @@ class Cost:
                 tried = True
                 took, payload = _try(message, k, codec, e)
                 spent += took
-                cost = len(payload) * byte_ns + e.decode[k] * n if payload is not None else None
-                if best is not None:
-                    e.gained(k, best_cost - cost if cost is not None and cost < best_cost else 0.0)
-                if payload is not None and cost is not None and cost < best_cost:
-                    best, best_cost = (codec, payload), cost
+                best, best_cost = self._weigh(k, n, codec, e, payload, best, best_cost)
         extra = None
         if not tried and too_slow:
             extra = min(too_slow, key=_first)  # nothing fitted the budget: the fastest
@@ -322,12 +315,33 @@ class Cost:
         if extra is not None:
             _, codec, e = extra
             _, payload = _try(message, k, codec, e)
-            cost = len(payload) * byte_ns + e.decode[k] * n if payload is not None else None
-            if best is not None:
-                e.gained(k, best_cost - cost if cost is not None and cost < best_cost else 0.0)
-            if payload is not None and cost is not None and cost < best_cost:
-                best = (codec, payload)
+            best, _ = self._weigh(k, n, codec, e, payload, best, best_cost)
         return best
+
+    def _weigh(
+        self,
+        k: int,
+        n: int,
+        codec: Any,
+        e: Estimate,
+        payload: bytes | None,
+        best: Choice,
+        best_cost: float,
+    ) -> tuple[Choice, float]:
+        """The better of the best so far and ``codec``'s payload (its bytes and
+        expected decoding); what trying it after another one saved is learned."""
+        cost = math.inf if payload is None else len(payload) * self._byte_ns + e.decode[k] * n
+        if best is not None:
+            e.gained(k, best_cost - cost if cost < best_cost else 0.0)
+        if payload is not None and cost < best_cost:
+            return (codec, payload), cost
+        return best, best_cost
+
+
+def _expected_share(e: Estimate, k: int) -> float:
+    """Expected payload over message size: a declined message stays as big."""
+    d = e.declined[k]
+    return (1.0 - d) * e.ratio[k] + d
 
 
 #: One encode in TIMED has its CPU time read (about 1 µs per reading here,
