@@ -346,3 +346,13 @@ def test_training_keeps_the_starting_prices(tmp_path: Path) -> None:
     config = Config.load(profile.config_path)
     assert config.prices == Prices(0.05, 0.045)
     assert config.selector_table["explore_every"] == 8
+
+
+def test_oversized_estimates_are_refused_unread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("auracodec.core.cost.MAX_ESTIMATES_SIZE", 10)
+    (tmp_path / "costs.json").write_text('{"format": 1, "methods": {}}')
+    (tmp_path / "auracodec.toml").write_text('[selector]\nestimates = "costs.json"\n')
+    with pytest.raises(ConfigError, match=r"selector.estimates: .* more than the 10 allowed"):
+        Pipeline.from_config(tmp_path)

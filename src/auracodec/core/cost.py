@@ -57,6 +57,8 @@ CLASSES = 28
 
 #: The version of ``costs.json``.
 ESTIMATES_FORMAT = 1
+#: The largest ``costs.json`` read (a few KB per codec is usual).
+MAX_ESTIMATES_SIZE = 4 * 1024 * 1024
 
 _GB = 1 << 30
 _NS_PER_HOUR = 3600 * 10**9
@@ -318,9 +320,13 @@ class Estimates:
             return ConfigError(message, path=config_path, key=key)
 
         try:
-            data = json.loads(p.read_text(encoding="utf-8"))
+            size = p.stat().st_size
+            text = p.read_text(encoding="utf-8") if size <= MAX_ESTIMATES_SIZE else None
+            data = json.loads(text) if text is not None else None
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             raise error(f"cannot read cost estimates {p}: {exc}") from exc
+        if text is None:
+            raise error(f"{p} is {size} bytes, more than the {MAX_ESTIMATES_SIZE} allowed")
         if not isinstance(data, dict) or data.get("format") != ESTIMATES_FORMAT:
             raise error(
                 f"{p} is not auracodec cost estimates of format {ESTIMATES_FORMAT} "
