@@ -12,15 +12,15 @@ on both ends, exactly once, whichever codec carried it, so the two ends stay
 in step without telling each other which contexts exist. A context absorbs a
 message when it encodes or decodes it (coding and absorbing are the same
 model update, so a context never codes a message twice), and through
-``absorb`` when another codec carried it. The sending end offers every context to the
-selector beside the stateless codecs; a context the selector does not try
-absorbs the message afterwards. With the ``cost`` policy a context that codes
-to absorb anyway (BRIO's) is tried first and usually wins outright, so a
-message is coded once. A policy with an ``isolate(message, contexts,
-codecs)`` method may also send a message isolated (below) when coding or
-absorbing it in the contexts, at both ends, would cost more than they save:
-the ``cost`` policy does for long messages where BRIO is slower than its bytes
-are worth.
+``absorb`` when another codec carried it. The sending end offers every
+context to the selector beside the stateless codecs; a context the selector
+does not try absorbs the message afterwards. With the ``cost`` policy a
+context that codes to absorb anyway (BRIO's) is tried first and usually wins
+outright, so a message is coded once. A policy with an ``isolate(message,
+contexts, codecs)`` method may also send a message isolated (below) when
+coding or absorbing it in the contexts, at both ends, would cost more than
+they save: the ``cost`` policy does for long messages where BRIO is slower
+than its bytes are worth.
 
 Session frames are pipeline frames, with two additions that start with the
 reserved id ``0xff`` (never a method)::
