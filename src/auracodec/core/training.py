@@ -149,8 +149,13 @@ def train(
     header = (
         f"Written by auracodec {__version__} `auracodec train` on "
         f"{datetime.date.today().isoformat()}\n"
-        f"from {len(full)} messages ({total} bytes), {len(held_out)} of them held out to "
-        "measure costs. Paths are relative to this file."
+        f"from {len(full)} messages ({total} bytes); "
+        + (
+            f"{len(held_out)} of them held out to measure costs. "
+            if len(corpus) < len(full)
+            else f"costs measured on {len(held_out)} of them. "
+        )
+        + "Paths are relative to this file."
     )
     path = out / CONFIG_NAME
     path.write_text(dump_toml(tables, header), encoding="utf-8")
