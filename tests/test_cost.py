@@ -9,6 +9,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from auracodec import ConfigError, Pipeline, SessionFrame
 from auracodec.conformance import sample_messages
@@ -356,3 +358,77 @@ def test_oversized_estimates_are_refused_unread(
     (tmp_path / "auracodec.toml").write_text('[selector]\nestimates = "costs.json"\n')
     with pytest.raises(ConfigError, match=r"selector.estimates: .* more than the 10 allowed"):
         Pipeline.from_config(tmp_path)
+
+
+# -- properties -------------------------------------------------------------------------
+
+_PRICED = {
+    p: Pipeline.from_config(
+        Config.from_mapping(
+            {"selector": {"egress_usd_per_gb": p[0], "cpu_usd_per_core_hour": p[1]}}
+        )
+    )
+    for p in [(0.09, 0.045), (0.0, 0.045), (0.09, 0.0), (1e-6, 10.0), (50.0, 1e-6)]
+}
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.sampled_from(sorted(_PRICED)),
+    st.one_of(st.binary(max_size=3000), st.text(max_size=1500).map(str.encode)),
+)
+def test_any_prices_any_message_round_trips_within_one_byte(
+    prices: tuple[float, float], message: bytes
+) -> None:
+    pipe = _PRICED[prices]
+    frame = pipe.encode(message)
+    assert len(frame) <= len(message) + 1
+    assert pipe.decode_bytes(frame) == message
+
+
+class _Scripted:
+    """A policy that isolates messages as a script says (and picks the smallest)."""
+
+    def __init__(self, script: list[bool]) -> None:
+        self.script = script
+
+    def select(self, message: bytes, codecs: Sequence[Codec]) -> Choice:
+        return Smallest().select(message, codecs)
+
+    def isolate(self, message: bytes, contexts: Sequence[object], codecs: object) -> bool:
+        return self.script.pop() if self.script else False
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([*sample_messages()[:60], b"", b"x", b"\x00\xff" * 3]),
+            st.booleans(),  # the policy isolates it
+            st.booleans(),  # the caller isolates it
+        ),
+        min_size=1,
+        max_size=25,
+    ),
+    st.integers(0, 3),
+)
+def test_isolating_sessions_stay_in_step(
+    script: list[tuple[bytes, bool, bool]], check_every: int
+) -> None:
+    policy = _Scripted([auto for _, auto, _ in reversed(script)])
+
+    class Plugin:
+        @hookimpl
+        def auracodec_selector_policies(self) -> list[PolicyType]:
+            return [PolicyType("scripted", lambda settings: policy)]
+
+    config = Config.from_mapping({"selector": {"policy": "scripted"}})
+    pipe = Pipeline.from_config(config, plugins=[("scripted", Plugin())])
+    sender, receiver = pipe.session(check_every=check_every), pipe.session()
+    for message, _, isolated in script:
+        frame = sender.encode(message, isolated=isolated)
+        head = SessionFrame.parse(frame)
+        if not isolated:  # the policy's isolation never costs the one-byte bound
+            assert len(frame) - head.offset + (1 if head.isolated else 0) <= len(message) + 1
+        assert receiver.decode_bytes(frame) == message
+    assert receiver.failed is None
