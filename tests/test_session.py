@@ -25,9 +25,10 @@ class RecordingContext:
 
     cost = 1
 
-    def __init__(self, codec: Codec, method_id: int) -> None:
+    def __init__(self, codec: Codec, method_id: int, direction: str = "out") -> None:
         self.name = codec.name
         self.method_id = method_id
+        self.direction = direction
         self.codec = codec
         self.absorbed: list[bytes] = []
         self.resets = 0
@@ -73,9 +74,14 @@ class ContextPlugin:
     def auracodec_codec_context(self, codec: Codec, direction: str) -> RecordingContext | None:
         if codec.name != "zstd":
             return None
-        ctx = RecordingContext(codec, 0x1E)
+        ctx = RecordingContext(codec, 0x1E, direction)
         self.made.append(ctx)
         return ctx
+
+    def last(self, direction: str) -> RecordingContext:
+        """The context made last for ``direction`` (a session makes each
+        direction's contexts at that direction's first message)."""
+        return [c for c in self.made if c.direction == direction][-1]
 
 
 #: Without BRIO, whose own context would join the recording one.
@@ -111,7 +117,8 @@ def test_context_frames_are_used_and_stay_in_step(
         assert b.decode_bytes(frame) == prefix + b"item %d" % i
         if i:
             assert frame[0] == 0x1E  # the context won
-    out_a, _, _, in_b = plugin.made  # made in order: a out, a in, b out, b in
+    # a only sent and b only received: the last contexts made are theirs
+    out_a, in_b = plugin.last("out"), plugin.last("in")
     assert out_a.absorbed == in_b.absorbed
 
 
@@ -120,11 +127,11 @@ def test_isolated_messages_stay_out_of_context(
 ) -> None:
     a, b, plugin = pair
     a.decode(b.encode("hello"))
+    out_b, in_a = plugin.last("out"), plugin.last("in")  # made at the first message
     secret = "my password is hunter2, my password is hunter2"
     frame = b.encode(secret, isolated=True)
     assert frame[0] == 0xFF
     assert a.decode(frame) == secret
-    _, in_a, out_b, _ = plugin.made  # made in order: a out, a in, b out, b in
     assert in_a.absorbed == [b"hello"]
     assert out_b.absorbed == [b"hello"]
 

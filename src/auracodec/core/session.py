@@ -82,10 +82,12 @@ __all__ = ["Session"]
 _ids = itertools.count(1)
 
 #: What a session's own objects take, measured with tracemalloc on the
-#: default pipeline (its decoders and their entries, its stats objects, the
-#: session and its contexts' Python objects; tests/test_session.py keeps it
-#: honest), and what the decoder of isolated frames adds once built.
-SESSION_OBJECT_BYTES = 9_000
+#: default pipeline (the session, its stats objects; tests/test_session.py
+#: keeps it honest), and what its decoders (and the incoming contexts'
+#: Python objects) add once built: the plain one at the first frame, the one
+#: of isolated frames at the first isolated frame.
+SESSION_OBJECT_BYTES = 2_300
+DECODER_BYTES = 6_500
 ISOLATED_DECODER_BYTES = 5_900
 _CHECK_MASK = (1 << (8 * SessionFrame.CHECK_SIZE)) - 1
 
@@ -143,18 +145,15 @@ class Session:
         self.wire = wire
         self.id = session_id if session_id is not None else f"s{next(_ids)}"
         self.check_every = check_every
-        out, out_faults = wire.contexts("out")
-        incoming, in_faults = wire.contexts("in")
-        names = dict(wire.names)
-        names.update({c.method_id: f"{c.name}+context" for c in (*out, *incoming)})
         #: This session's counters, successes and failures (contexts appear as
         #: ``<codec>+context``).
-        self.stats = Stats(names)
-        for where, what in out_faults + in_faults:
-            report_fault(self.stats, where, None, what + "; the codec works statelessly")
-        self._out = out
-        self._in = {c.method_id: c for c in incoming}
-        self._order = self._candidate_order()
+        self.stats = Stats({**wire.names, **wire.context_names()})
+        # Each direction's contexts and decoders are made at its first use: a
+        # session that only sends (or only receives) never pays for the other.
+        self._out: list[CodecContext] | None = None
+        self._order: list[int] = []
+        self._in: dict[int, CodecContext] | None = None
+        self._decoder: FrameDecoder | None = None
         isolate = getattr(wire.policy, "isolate", None)
         #: The policy's judgement of whether a message is cheaper sent isolated
         #: (no context codes or absorbs it, at either end), if it has one.
@@ -164,12 +163,28 @@ class Session:
         self._sent = 0  # messages absorbed by the outgoing direction (when checking)
         self._out_digest = self._in_digest = 0
         self._check: int | None = None  # the check of the frame being decoded
+        self._isolated_decoder: FrameDecoder | None = None  # built at the first isolated frame
+
+    def _setup_out(self) -> list[CodecContext]:
+        out, faults = self.wire.contexts("out")
+        for where, what in faults:
+            report_fault(self.stats, where, None, what + "; the codec works statelessly")
+        self._out = out
+        self._order = self._candidate_order()
+        return out
+
+    def _setup_in(self) -> FrameDecoder:
+        wire = self.wire
+        incoming, faults = wire.contexts("in")
+        for where, what in faults:
+            report_fault(self.stats, where, None, what + "; the codec works statelessly")
+        self._in = {c.method_id: c for c in incoming}
         stateless = {mid: self._stateless_entry(c.decode) for mid, c in wire.by_id.items()}
         contexts = {mid: self._context_entry(c) for mid, c in self._in.items()}
         self._decoder = wire.decoder(
             {**stateless, **contexts}, self.stats, session=self.id, failed=self._stop
         )
-        self._isolated_decoder: FrameDecoder | None = None  # built at the first isolated frame
+        return self._decoder
 
     # -- outgoing -----------------------------------------------------------------
 
@@ -188,11 +203,12 @@ class Session:
         # The policy may find the message cheaper kept out of the contexts; if
         # it then goes raw, it is sent as a plain frame after all, so that no
         # frame is more than one byte longer than its message.
+        out = self._out if self._out is not None else self._setup_out()
         auto = (
             not isolated
-            and bool(self._out)
+            and bool(out)
             and self._isolate is not None
-            and self._cheaper_isolated(data)
+            and self._cheaper_isolated(data, out)
         )
         digest, sent = self._out_digest, self._sent
         check = None
@@ -211,7 +227,7 @@ class Session:
             raw_prefix = plain if auto else None
         else:
             prefix = plain
-            offers = [_Offer(c) for c in self._out]
+            offers = [_Offer(c) for c in out]
             pool: list[Any] = [*wire.candidates, *offers]
             candidates = [pool[k] for k in self._order]
         try:
@@ -226,20 +242,20 @@ class Session:
             # its prefix differs from the plain one at the first byte (no
             # flags), the second (a method id is never 0xff) or the third.
             if frame.startswith(plain) and frame[len(plain)] == wire.raw.method_id:
-                offers = [_Offer(c) for c in self._out]  # sent plain: the contexts absorb it
+                offers = [_Offer(c) for c in out]  # sent plain: the contexts absorb it
             else:  # isolated: out of the contexts and the digest
                 self._out_digest, self._sent = digest, sent
         self._settle(offers, data)
         self._flags = 0
         return frame
 
-    def _cheaper_isolated(self, data: bytes) -> bool:
+    def _cheaper_isolated(self, data: bytes, out: list[CodecContext]) -> bool:
         """Whether the policy finds ``data`` cheaper sent isolated: when the
         contexts would cost more to code or absorb it, at both ends, than
         what they save (BRIO on long messages, on a slow machine)."""
         assert self._isolate is not None
         try:
-            return bool(self._isolate(data, [_Offer(c) for c in self._out], self.wire.candidates))
+            return bool(self._isolate(data, [_Offer(c) for c in out], self.wire.candidates))
         except CONTAINED as exc:
             report_fault(
                 self.stats,
@@ -264,6 +280,7 @@ class Session:
     def _drop(self, ctx: CodecContext, what: str) -> None:
         """Stop using an outgoing context that failed (the peer's copy is then
         never asked to decode again, so the ends stay in step)."""
+        assert self._out is not None
         self._out.remove(ctx)
         self._order = self._candidate_order()
         report_fault(
@@ -276,7 +293,7 @@ class Session:
     def _candidate_order(self) -> list[int]:
         # The stateless codecs and the outgoing contexts, cheapest first (as
         # the pipeline orders its candidates): indexes into [*stateless, *contexts].
-        pool: list[Any] = [*self.wire.candidates, *self._out]
+        pool: list[Any] = [*self.wire.candidates, *(self._out or ())]
         return sorted(range(len(pool)), key=lambda k: (pool[k].cost, pool[k].method_id))
 
     def reset(self) -> None:
@@ -291,13 +308,13 @@ class Session:
         self._failed = self._failed or SessionError("waiting for the peer's reset")
 
     def _reset_out(self) -> None:
-        for c in self._out:
+        for c in self._out or ():
             c.reset()
         self._out_digest = 0
         self._sent = 0
 
     def _reset_in(self) -> None:
-        for c in self._in.values():
+        for c in (self._in or {}).values():
             c.reset()
         self._in_digest = 0
 
@@ -336,13 +353,15 @@ class Session:
             raise
         self._check = head.check
         if not head.isolated:
-            return data, head.offset, self._decoder
+            return data, head.offset, self._decoder or self._setup_in()
         return data, head.offset, self._isolated_decoder or self._build_isolated_decoder()
 
     def _build_isolated_decoder(self) -> FrameDecoder:
         wire = self.wire
         isolated = {mid: self._isolated_entry(c.decode) for mid, c in wire.by_id.items()}
-        refused = {mid: self._refuse_isolated for mid in self._in}
+        if self._decoder is None:
+            self._setup_in()
+        refused = {mid: self._refuse_isolated for mid in self._in or {}}
         self._isolated_decoder = wire.decoder(
             {**isolated, **refused}, self.stats, session=self.id, failed=self._stop
         )
@@ -389,7 +408,7 @@ class Session:
     def _absorbed(self, out: object, limit: int, coder: CodecContext | None) -> None:
         if type(out) is not bytes or len(out) > limit:
             return  # the decode core refuses it next, and the session stops
-        for ctx in self._in.values():
+        for ctx in (self._in or {}).values():
             if ctx is coder:
                 continue
             try:
@@ -422,13 +441,16 @@ class Session:
         """Bytes this session holds: its contexts (both directions), its
         counters and latency buffers, and its own objects (decoders and their
         tables, about :data:`SESSION_OBJECT_BYTES`)."""
-        objects = SESSION_OBJECT_BYTES + (
-            ISOLATED_DECODER_BYTES if self._isolated_decoder is not None else 0
-        )
-        contexts = sum(c.memory() for c in (*self._out, *self._in.values()))
-        return objects + self.stats.memory() + contexts
+        objects = SESSION_OBJECT_BYTES
+        if self._decoder is not None:
+            objects += DECODER_BYTES
+        if self._isolated_decoder is not None:
+            objects += ISOLATED_DECODER_BYTES
+        contexts: list[CodecContext] = [*(self._out or ()), *(self._in or {}).values()]
+        return objects + self.stats.memory() + sum(int(c.memory()) for c in contexts)
 
     @property
     def contexts(self) -> list[str]:
         """Names of the codecs that keep context in this session's outgoing direction."""
-        return [c.name for c in self._out]
+        out = self._out if self._out is not None else self._setup_out()
+        return [c.name for c in out]

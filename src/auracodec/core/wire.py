@@ -225,6 +225,7 @@ class Wire:
         self.origins = dict(origins)
         self._context_hook = context_hook
         self._context_impls = self._context_impl_list() if context_hook is not None else []
+        self._context_names: dict[int, str] | None = None
         self._codec_list = list(codecs.values())
         self._taken = frozenset(c.method_id for c in codecs.values()) | {ESCAPE}
         self._cost_hook = cost_hook
@@ -472,6 +473,17 @@ class Wire:
                     out.append(ctx)
                 break
         return out, faults
+
+    def context_names(self) -> dict[int, str]:
+        """Method id -> ``<codec>+context`` for the contexts sessions of this
+        pipeline get, both directions (asked of the hook once, for naming)."""
+        if self._context_names is None:
+            names = {}
+            for direction in ("out", "in"):
+                for ctx in self.contexts(direction)[0]:
+                    names[ctx.method_id] = f"{ctx.name}+context"
+            self._context_names = names
+        return self._context_names
 
     def _context_impl_list(self) -> list[tuple[str, Callable[..., Any], bool | None]]:
         """The context hook's implementations in call order, each with how to
