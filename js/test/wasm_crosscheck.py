@@ -8,7 +8,7 @@ code. Three commands:
         the first N messages of a JSONL corpus ({"conv", "role", "text"}),
         encoded with the profile's BRIO model (stateless, and in one context
         per conversation and role, in order), zstd with its dictionary and
-        brotli; plus what BRIO's decoder says about damaged payloads
+        brotli; plus what each decoder says about damaged payloads
         (truncated, one byte appended, one bit flipped): the message, another
         message, or the DecodeError's class.
     decode PROFILE IN.json
@@ -87,11 +87,14 @@ def encode(path: str, corpus: str, n: int, out: str) -> None:
             "zstd": zstd.encode(message).hex(),
             "brotli": brotli.encode(message).hex(),
         }
-        if payload is not None:
-            record["damage"] = {
-                kind: {"payload": d.hex(), "python": outcome(model.decode, d, message)}
-                for kind, d in damaged(payload).items()
+        record["damage"] = {
+            codec: {
+                kind: {"payload": d.hex(), "python": outcome(decode, d, message)}
+                for kind, d in damaged(bytes.fromhex(record[codec])).items()
             }
+            for codec, decode in (("brio", model.decode), ("zstd", zstd.decode), ("brotli", brotli.decode))
+            if record[codec] is not None
+        }
         records.append(record)
     Path(out).write_text(json.dumps({"max_ratio": max_ratio, "records": records}))
 
