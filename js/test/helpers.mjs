@@ -1,0 +1,56 @@
+// Shared by the tests: where the repository and Python are, and small helpers.
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const HERE = dirname(fileURLToPath(import.meta.url));
+/** The repository root (the Python package, its docs and golden vectors). */
+export const REPO = resolve(HERE, "..", "..");
+export const GOLDEN = join(REPO, "tests", "golden");
+export const CORPUS = process.env.AURACODEC_CORPUS ?? resolve(REPO, "..", "shared", "corpus");
+const VENV = process.env.AURACODEC_VENV ?? "/work/venv";
+export const PYTHON = process.env.AURACODEC_PYTHON ?? join(VENV, "bin", "python");
+const HELPER = join(HERE, "py", "crosscheck.py");
+
+/** Why the Python cross-checks cannot run here, or null. */
+export const noPython = existsSync(PYTHON) ? null : `no Python with auracodec at ${PYTHON} (set AURACODEC_PYTHON)`;
+export const noCorpus = existsSync(join(CORPUS, "logs")) ? null : `no shared corpus at ${CORPUS} (set AURACODEC_CORPUS)`;
+
+/** Run the Python cross-check helper; its stdout. PYTHONHASHSEED is fixed (see crosscheck.py). */
+export function python(...args) {
+  return execFileSync(PYTHON, [HELPER, ...args], {
+    encoding: "utf8",
+    env: { ...process.env, PYTHONHASHSEED: "0" },
+    maxBuffer: 256 * 1024 * 1024,
+  });
+}
+
+/** Run a command of the venv (`auracodec train ...`). */
+export function venv(command, ...args) {
+  return execFileSync(join(dirname(PYTHON), command), args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+}
+
+export function tempDir(prefix = "auracodec-js-") {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export const hex = (bytes) => Buffer.from(bytes).toString("hex");
+export const unhex = (text) => new Uint8Array(Buffer.from(text, "hex"));
+
+/** A golden vector's message (make.py's `describe` inverse). */
+export function goldenMessage(entry) {
+  if ("repeat" in entry) return new Uint8Array(entry.count).fill(parseInt(entry.repeat, 16));
+  return unhex(entry.hex);
+}
+
+/** `[class name, message]` of what `call` throws, or the hex of what it returns. */
+export function outcome(call) {
+  try {
+    const out = call();
+    return hex(typeof out === "string" ? new TextEncoder().encode(out) : out);
+  } catch (err) {
+    return [err.name, err.message];
+  }
+}
