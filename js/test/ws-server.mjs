@@ -1,0 +1,162 @@
+// Shared by the WebSocket tests (Node and browser): a real Python auracodec
+// server on 127.0.0.1, and a stand-in session for pipelines without contexts.
+import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { SessionFrame, SessionError } from "../dist/index.js";
+import { PYTHON, REPO, tempDir } from "./helpers.mjs";
+
+// An echo server: every message comes back through the connection's session
+// (or pipeline). A few commands make it misbehave, to test the client's
+// refusals; what happens to each connection is one JSON line on stdout.
+const SERVER = `
+import asyncio, json, sys
+from auracodec import Pipeline
+from auracodec.websocket import serve
+from auracodec.core.errors import DecodeError
+from websockets.exceptions import ConnectionClosed
+
+config, mode, max_connections = sys.argv[1] or None, sys.argv[2], int(sys.argv[3]) or None
+pipe = Pipeline.from_config(config)
+
+def say(**event):
+    print(json.dumps(event), flush=True)
+
+async def handler(conn):
+    try:
+        while True:
+            data = await conn.recv_bytes()
+            if data == b"!garbage":
+                await conn.ws.send(b"\\xfe\\x01\\x02")   # no such method
+            elif data == b"!text":
+                await conn.ws.send("a text frame")
+            elif data.startswith(b"!big "):
+                await conn.send(b"x" * int(data[5:]))
+            elif data.startswith(b"!close "):
+                await conn.close(int(data[7:]), "closing as asked")
+                return
+            else:
+                await conn.send(data)
+    except ConnectionClosed as exc:
+        rcvd = exc.rcvd
+        say(event="closed", code=rcvd.code if rcvd else None, reason=rcvd.reason if rcvd else None)
+    except DecodeError as exc:
+        say(event="refused", error=type(exc).__name__, message=str(exc))
+        raise
+
+async def main():
+    async with serve(handler, "127.0.0.1", 0, pipeline=pipe, mode=mode, max_connections=max_connections) as server:
+        port = server.sockets[0].getsockname()[1]
+        say(event="listening", port=port, fingerprint=pipe.fingerprint, codecs=list(pipe.codecs))
+        await asyncio.Future()
+
+asyncio.run(main())
+`;
+
+/** Profiles shared with the Python server: [pipeline] codecs lists exactly what both ends have. */
+export function writeProfiles(dir = tempDir("auracodec-ws-")) {
+  const files = {
+    identity: '[pipeline]\ncodecs = ["identity"]\n',
+    templates: '[pipeline]\ncodecs = ["identity", "binary_semantic"]\n',
+    // The Python venv may hold third-party codecs (auracodec-lz4): name the built-ins.
+    full: '[pipeline]\ncodecs = ["binary_semantic", "brio", "brotli", "identity", "zstd"]\n',
+    small: '[pipeline]\ncodecs = ["identity"]\nmax_message_size = 1000\n',
+  };
+  const paths = {};
+  for (const [name, text] of Object.entries(files)) {
+    paths[name] = join(dir, `${name}.toml`);
+    writeFileSync(paths[name], text);
+  }
+  return paths;
+}
+
+/**
+ * Start a Python auracodec echo server; resolves with `{ url, port,
+ * fingerprint, events, next(), stop() }` once it listens. `events` collects
+ * its JSON lines; `next(pred)` waits for one.
+ */
+export function startServer({ config = "", mode = "session", maxConnections = 0 } = {}) {
+  const child = spawn(PYTHON, ["-c", SERVER, config, mode, String(maxConnections)], {
+    env: { ...process.env, PYTHONPATH: join(REPO, "src"), PYTHONHASHSEED: "0" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  const events = [];
+  const waiting = [];
+  createInterface({ input: child.stdout }).on("line", (line) => {
+    const event = JSON.parse(line);
+    events.push(event);
+    for (const w of [...waiting]) if (w.pred(event)) {
+      waiting.splice(waiting.indexOf(w), 1);
+      w.resolve(event);
+    }
+  });
+  const next = (pred, timeout = 10_000) => {
+    const found = events.find(pred);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      const w = { pred, resolve };
+      waiting.push(w);
+      setTimeout(() => reject(new Error(`no such server event within ${timeout} ms; got ${JSON.stringify(events)}`)), timeout).unref();
+    });
+  };
+  const stop = () => new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once("exit", resolve);
+    child.kill("SIGTERM");
+  });
+  return new Promise((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`the Python server exited (${code}) before listening:\n${stderr}`)));
+    next((e) => e.event === "listening", 30_000).then(
+      (e) => resolve({ url: `ws://127.0.0.1:${e.port}/`, port: e.port, fingerprint: e.fingerprint, events, next, stop, stderr: () => stderr }),
+      reject,
+    );
+  });
+}
+
+/**
+ * A session for pipelines whose codecs have no contexts (identity,
+ * templates): there a Python session's frames are the pipeline's, plus the
+ * 0xff prefixes (isolated, control). Stands in until `Pipeline.session()`
+ * lands in the TypeScript package; it keeps no digest (`check_every` 0).
+ */
+export function contextFreeSession(pipeline) {
+  let failed = null;
+  let flags = 0;
+  return {
+    encode(message, { isolated = false } = {}) {
+      const inner = pipeline.encode(message);
+      const prefix = SessionFrame.prefix(flags, null, isolated);
+      flags = 0;
+      const out = new Uint8Array(prefix.length + inner.length);
+      out.set(prefix);
+      out.set(inner, prefix.length);
+      return out;
+    },
+    decodeBytes(frame) {
+      const head = SessionFrame.parse(frame);
+      if (head.flags & SessionFrame.RESET_DONE) failed = null;
+      if (failed !== null) throw new SessionError("the session refuses frames until the peer resets");
+      if (head.flags & SessionFrame.RESET_PLEASE) flags |= SessionFrame.RESET_DONE;
+      try {
+        return pipeline.decodeAt(frame instanceof Uint8Array ? frame : new Uint8Array(frame), head.offset);
+      } catch (err) {
+        failed = err;
+        flags |= SessionFrame.RESET_PLEASE;
+        throw err;
+      }
+    },
+    reset() {
+      flags |= SessionFrame.RESET_DONE;
+      failed = null;
+    },
+  };
+}
+
+/** The real session when the pipeline has one, else the stand-in (and why). */
+export function sessionFor(pipeline) {
+  if (typeof pipeline.session === "function") return { make: undefined, note: null };
+  return { make: () => contextFreeSession(pipeline), note: "Pipeline.session() not in this build: a context-free stand-in session" };
+}
