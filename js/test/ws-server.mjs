@@ -4,8 +4,10 @@ import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { SessionFrame, SessionError } from "../dist/index.js";
+import { contextFreeSession } from "./browser/session-standin.mjs";
 import { PYTHON, REPO, tempDir } from "./helpers.mjs";
+
+export { contextFreeSession };
 
 // An echo server: every message comes back through the connection's session
 // (or pipeline). A few commands make it misbehave, to test the client's
@@ -114,45 +116,6 @@ export function startServer({ config = "", mode = "session", maxConnections = 0 
       reject,
     );
   });
-}
-
-/**
- * A session for pipelines whose codecs have no contexts (identity,
- * templates): there a Python session's frames are the pipeline's, plus the
- * 0xff prefixes (isolated, control). Stands in until `Pipeline.session()`
- * lands in the TypeScript package; it keeps no digest (`check_every` 0).
- */
-export function contextFreeSession(pipeline) {
-  let failed = null;
-  let flags = 0;
-  return {
-    encode(message, { isolated = false } = {}) {
-      const inner = pipeline.encode(message);
-      const prefix = SessionFrame.prefix(flags, null, isolated);
-      flags = 0;
-      const out = new Uint8Array(prefix.length + inner.length);
-      out.set(prefix);
-      out.set(inner, prefix.length);
-      return out;
-    },
-    decodeBytes(frame) {
-      const head = SessionFrame.parse(frame);
-      if (head.flags & SessionFrame.RESET_DONE) failed = null;
-      if (failed !== null) throw new SessionError("the session refuses frames until the peer resets");
-      if (head.flags & SessionFrame.RESET_PLEASE) flags |= SessionFrame.RESET_DONE;
-      try {
-        return pipeline.decodeAt(frame instanceof Uint8Array ? frame : new Uint8Array(frame), head.offset);
-      } catch (err) {
-        failed = err;
-        flags |= SessionFrame.RESET_PLEASE;
-        throw err;
-      }
-    },
-    reset() {
-      flags |= SessionFrame.RESET_DONE;
-      failed = null;
-    },
-  };
 }
 
 /** The real session when the pipeline has one, else the stand-in (and why). */
