@@ -145,3 +145,26 @@ describe("exit statuses and messages are Python's", { skip }, () => {
     }
   });
 });
+
+// The full pipeline once the WebAssembly codecs are in Profile.pipeline().
+const { loadProfile } = await import("../dist/node.js");
+const fullSkip = skip || await (async () => {
+  const pipe = (await loadProfile(profiles.full)).pipeline();
+  const missing = [...pipe.codecs.values()].filter((c) => c.constructor.name === "Unavailable").map((c) => c.name);
+  return missing.length ? `the WebAssembly codecs are not wired into Profile.pipeline() yet (${missing.join(", ")} unavailable)` : false;
+})();
+
+describe("the full pipeline (BRIO, zstd, brotli, templates)", { skip: fullSkip }, () => {
+  const paths = fullSkip ? {} : samples();
+  for (const name of ["chat.jsonl", "json.jsonl", "apache.log", "latin1.txt"]) {
+    test(`${name}: Python's frames decode in JS, JS's in Python`, () => {
+      const cfg = ["--config", profiles.full];
+      const pyFrames = ok(run(py("compress", paths[name], ...cfg)), "python compress");
+      const methods = new Set(pyFrames.toString().split("\n").filter(Boolean).map((l) => JSON.parse(l).method));
+      const want = ok(run(py("decompress", ...cfg), pyFrames), "python decompress");
+      assert.equal(ok(run(js("decompress", ...cfg), pyFrames), "js decompress").toString(), want.toString(), [...methods].join(", "));
+      const jsFrames = ok(run(js("compress", paths[name], ...cfg)), "js compress");
+      assert.equal(ok(run(py("decompress", ...cfg), jsFrames), "python decompress of js frames").toString(), want.toString());
+    });
+  }
+});
