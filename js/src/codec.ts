@@ -36,13 +36,23 @@ export interface Codec {
   encode(message: Uint8Array): Uint8Array | null;
   decode(payload: Uint8Array, limit: number): Uint8Array;
   fingerprint(): Fingerprint;
+  /**
+   * This codec's state for one direction of a new session, or null (the
+   * codec then works statelessly in sessions), as Python's
+   * `auracodec_codec_context` hook. BRIO's is method id 0x13.
+   */
+  context?(direction: "in" | "out"): CodecContext | null;
+  /** Free what the codec holds outside the JavaScript heap (WebAssembly memory). */
+  close?(): void;
 }
 
 /**
  * A codec's state for one direction of a session (Python's `CodecContext`):
- * `encode` and `decode` also absorb the message; `absorb` takes in a message
- * another codec carried; `reset` returns to the initial state. (Sessions are
- * WIP: BRIO's context, 0x13, comes with the WebAssembly core.)
+ * `encode` and `decode` also absorb the message (`encode` absorbs it even
+ * when it declines); `absorb` takes in a message another codec carried;
+ * `reset` returns to the initial state; `memory` is the bytes it holds.
+ * Its method id is its own (BRIO's context: 0x13), distinct from every
+ * codec's.
  */
 export interface CodecContext {
   readonly name: string;
@@ -52,6 +62,9 @@ export interface CodecContext {
   decode(payload: Uint8Array, limit: number): Uint8Array;
   absorb(message: Uint8Array): void;
   reset(): void;
+  memory(): number;
+  /** Free what it holds outside the JavaScript heap; `reset` also does. */
+  close?(): void;
 }
 
 /** `identity`, method id 0x04: the payload is the message (the raw fallback). */

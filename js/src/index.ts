@@ -2,13 +2,14 @@
  * auracodec for browsers and Node (work in progress): the same frames,
  * errors and fingerprint as the Python package.
  *
- *     import { Profile, urlSource } from "auracodec";
- *     const profile = await Profile.load(urlSource("/profile/"));
- *     const pipe = profile.pipeline();          // + the WebAssembly codecs (WIP)
+ *     import { loadProfile } from "auracodec";  // a URL (browser) or a directory (Node)
+ *     const profile = await loadProfile("/profile/");
+ *     const pipe = profile.pipeline();          // BRIO, zstd, brotli on the WebAssembly core
  *     const frame = pipe.encode("hello");
  *     const text = pipe.decode(frame);
+ *     const session = pipe.session();           // contexts across a connection
  *
- * Node: `import { loadProfile } from "auracodec/node"` reads a directory.
+ * See README.md for the API.
  */
 
 export * from "./errors.js";
@@ -17,9 +18,17 @@ export type { Codec, CodecContext, Fingerprint } from "./codec.js";
 export { ESCAPE, FRAME_FORMAT, SessionFrame, asFrame, asMessage, asText } from "./framing.js";
 export type { FrameInput, Message } from "./framing.js";
 export { DEFAULT_MAX_MESSAGE_SIZE, Pipeline } from "./pipeline.js";
-export type { PipelineOptions } from "./pipeline.js";
-export { BUILTIN_CODECS, Profile, memorySource, pipelineFingerprint, urlSource } from "./profile.js";
-export type { ArtifactSource, CodecDescription, CodecFactories, CodecFactory, CodecSettings } from "./profile.js";
+export type { DecodeEntry, PipelineOptions } from "./pipeline.js";
+export { BUILTIN_CODECS, Profile, memorySource, pipelineFingerprint, urlSource, wasmFactories } from "./profile.js";
+export type { ArtifactSource, CodecDescription, CodecFactories, CodecFactory, CodecSettings, LoadOptions } from "./profile.js";
+export { Session, crc32, digest } from "./session.js";
+export type { EncodeOptions, SessionOptions } from "./session.js";
+export { AuraWasm, WasmError, defaultWasmUrl, loadWasm } from "./wasm.js";
+export type { WasmSource } from "./wasm.js";
+export { BrioCodec, BrioContext } from "./codecs/brio.js";
+export { ZstdCodec, ZstdContext } from "./codecs/zstd.js";
+export { BrotliCodec } from "./codecs/brotli.js";
+export { loadProfile } from "./load.js";
 export { readSmall, readVarint, unzigzag, varint, zigzag } from "./varint.js";
 export { sha256, sha256Hex } from "./sha256.js";
 export { TemplateCodec, TemplateSet, LibraryError, PatternError, parseTemplate, readLibrary } from "./templates/index.js";

@@ -1,12 +1,12 @@
 /**
- * Node only: load a profile from a directory (what `auracodec train` writes)
- * or from a config file path. Import from `auracodec/node`.
+ * Node: everything `auracodec` exports, plus {@link directorySource}.
+ * `loadProfile(path)` (from the main entry too) reads a directory (what
+ * `auracodec train` writes) or a config file path.
  */
 
-import { readFile, stat } from "node:fs/promises";
-import { basename, dirname, resolve } from "node:path";
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
 import type { ArtifactSource } from "./profile.js";
-import { Profile } from "./profile.js";
 
 /** Files relative to a directory. */
 export function directorySource(dir: string): ArtifactSource {
@@ -23,19 +23,6 @@ export function directorySource(dir: string): ArtifactSource {
       }
     },
   };
-}
-
-/** Load a profile from a directory holding `auracodec.toml`, or from a config file. */
-export async function loadProfile(path: string): Promise<Profile> {
-  const full = resolve(path);
-  let isDir = false;
-  try {
-    isDir = (await stat(full)).isDirectory();
-  } catch {
-    isDir = false;
-  }
-  if (isDir) return Profile.load(directorySource(full));
-  return Profile.load(directorySource(dirname(full)), { configFile: basename(full) });
 }
 
 export * from "./index.js";

@@ -19,7 +19,7 @@
  * of either policy decode the same everywhere.)
  */
 
-import type { Codec } from "./codec.js";
+import type { Codec, CodecContext } from "./codec.js";
 import { Identity } from "./codec.js";
 import {
   CodecFault,
@@ -31,6 +31,13 @@ import {
 } from "./errors.js";
 import { ESCAPE, asFrame, asMessage, asText, emptyFrame } from "./framing.js";
 import type { FrameInput, Message } from "./framing.js";
+import { Session } from "./session.js";
+import type { SessionOptions } from "./session.js";
+
+/** One decoder of a decode table: a codec, or a session's entry around one. */
+export interface DecodeEntry {
+  decode(payload: Uint8Array, limit: number): unknown;
+}
 
 /** The default output limit: 4 MiB, as Python's. */
 export const DEFAULT_MAX_MESSAGE_SIZE = 4 * 1024 * 1024;
@@ -42,6 +49,8 @@ export interface PipelineOptions {
   fingerprint?: string;
   /** Per method id, where a codec comes from, for the errors that name it. */
   origins?: ReadonlyMap<number, string>;
+  /** Sessions' default `checkEvery` (`[session] check_every`; 0: no checks). */
+  checkEvery?: number;
 }
 
 function raised(err: unknown): string {
@@ -72,8 +81,11 @@ export class Pipeline {
   readonly raw: Codec;
   /** Same as Python's `Pipeline.fingerprint` for the same profile ("" when not computed). */
   readonly fingerprint: string;
+  /** Sessions' default `checkEvery`. */
+  readonly checkEvery: number;
   private readonly table: (Codec | undefined)[];
   private readonly origins: ReadonlyMap<number, string>;
+  private closed = false;
 
   constructor(codecs: Iterable<Codec>, options: PipelineOptions = {}) {
     const limit = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
@@ -117,6 +129,9 @@ export class Pipeline {
     for (const [id, c] of byId) this.table[id] = c;
     this.origins = options.origins ?? new Map();
     this.fingerprint = options.fingerprint ?? "";
+    const every = options.checkEvery ?? 0;
+    if (!Number.isSafeInteger(every) || every < 0) throw new RangeError(`checkEvery must be an integer >= 0, got ${every}`);
+    this.checkEvery = every;
   }
 
   // -- encoding ------------------------------------------------------------
@@ -162,28 +177,98 @@ export class Pipeline {
    * session prefix). Every entry point goes through here.
    */
   decodeAt(frame: Uint8Array, skip: number): Uint8Array {
+    return this.decodeWith(frame, skip, this.table, this.names);
+  }
+
+  /**
+   * The decode core over a decode table (a session's: its contexts and the
+   * entries that keep them in step); `known` names the table's method ids,
+   * for `UnknownMethod` and `CodecFault`.
+   */
+  decodeWith(
+    frame: Uint8Array,
+    skip: number,
+    table: readonly (DecodeEntry | undefined)[],
+    known: ReadonlyMap<number, string>,
+  ): Uint8Array {
     if (frame.length <= skip) throw emptyFrame();
     const id = frame[skip];
-    const codec = this.table[id];
-    if (codec === undefined) {
-      throw new UnknownMethod(
-        id,
-        this.names,
-        id === ESCAPE ? "0xff starts only session frames" : "",
-      );
+    const entry = table[id];
+    if (entry === undefined) {
+      throw new UnknownMethod(id, known, id === ESCAPE ? "0xff starts only session frames" : "");
     }
     let out: unknown;
     try {
-      out = codec.decode(frame.subarray(skip + 1), this.maxMessageSize);
+      out = entry.decode(frame.subarray(skip + 1), this.maxMessageSize);
     } catch (err) {
       if (err instanceof DecodeError) throw err;
-      throw new CodecFault(codec.name, id, raised(err), this.origins.get(id) ?? "", err);
+      throw new CodecFault(known.get(id) ?? String(id), id, raised(err), this.origins.get(id) ?? "", err);
     }
     if (!(out instanceof Uint8Array)) {
-      throw new CodecFault(codec.name, id, `returned ${kindOf(out)}, not bytes`, this.origins.get(id) ?? "");
+      throw new CodecFault(known.get(id) ?? String(id), id, `returned ${kindOf(out)}, not bytes`, this.origins.get(id) ?? "");
     }
     if (out.length > this.maxMessageSize) throw new OutputLimitExceeded(this.maxMessageSize);
     return out;
+  }
+
+  // -- sessions ------------------------------------------------------------
+
+  /**
+   * One end of a connection (Python's `Pipeline.session`): contexts carried
+   * across the messages of each direction. `checkEvery` defaults to the
+   * profile's `[session] check_every`.
+   */
+  session(options: SessionOptions | string = {}): Session {
+    const opts = typeof options === "string" ? { id: options } : options;
+    return new Session(this, { ...opts, checkEvery: opts.checkEvery ?? this.checkEvery });
+  }
+
+  /**
+   * Each codec's context for one direction of a new session, with method ids
+   * no codec or earlier context has (Python's `Wire.contexts`); a codec whose
+   * `context` throws or gives a clashing id works statelessly in sessions.
+   */
+  contexts(direction: "in" | "out"): CodecContext[] {
+    const taken = new Set<number>([...this.byId.keys(), ESCAPE]);
+    const out: CodecContext[] = [];
+    for (const codec of this.codecs.values()) {
+      if (typeof codec.context !== "function") continue;
+      let ctx: CodecContext | null;
+      try {
+        ctx = codec.context(direction);
+      } catch {
+        continue;
+      }
+      if (ctx == null || !Number.isInteger(ctx.methodId) || ctx.methodId < 0 || ctx.methodId > 0xff || taken.has(ctx.methodId)) continue;
+      taken.add(ctx.methodId);
+      out.push(ctx);
+    }
+    return out;
+  }
+
+  /** `<codec>+context` by method id, for the contexts sessions of this pipeline get. */
+  contextNames(): Map<number, string> {
+    const names = new Map<number, string>();
+    for (const ctx of this.contexts("in")) {
+      names.set(ctx.methodId, `${ctx.name}+context`);
+      ctx.close?.();
+    }
+    return names;
+  }
+
+  /**
+   * Free what the codecs hold in WebAssembly memory (BRIO's model, zstd's
+   * dictionary). Sessions still open keep the model until they are closed.
+   * The pipeline is unusable afterwards.
+   */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const codec of this.codecs.values()) codec.close?.();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
   }
 
   /** The name of the codec a frame's method id names (no decoding). */

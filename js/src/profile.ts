@@ -18,7 +18,7 @@ import type { Codec, Fingerprint } from "./codec.js";
 import { Identity, METHOD_IDS } from "./codec.js";
 import { codecSettings, isTable, parseConfig } from "./config.js";
 import type { Config } from "./config.js";
-import { ConfigError } from "./errors.js";
+import { ConfigError, PluginError } from "./errors.js";
 import { FRAME_FORMAT } from "./framing.js";
 import { Pipeline } from "./pipeline.js";
 import { pyJsonDumps } from "./pyjson.js";
@@ -27,6 +27,35 @@ import { LibraryError, TemplateCodec, readLibrary, slotTypes } from "./templates
 import type { Layer } from "./templates/index.js";
 import { PatternError } from "./templates/patterns.js";
 import { parse } from "smol-toml";
+import { BrioCodec } from "./codecs/brio.js";
+import { BrotliCodec } from "./codecs/brotli.js";
+import { ZstdCodec } from "./codecs/zstd.js";
+import { AuraWasm, loadWasm } from "./wasm.js";
+import type { WasmSource } from "./wasm.js";
+
+/** The codecs whose core is the WebAssembly module. */
+const WASM_CODECS = ["brio", "zstd", "brotli"];
+
+export interface LoadOptions {
+  /** The config file's path in the source (default `auracodec.toml`; null: defaults). */
+  configFile?: string | null;
+  /**
+   * The WebAssembly core for BRIO, zstd and brotli: an instance, where to
+   * load it from, or null for none (those codecs then decline to encode and
+   * their frames fail with a `CodecFault`). Default: `auracodec.wasm` beside
+   * this module, loaded once and shared, when the profile has one of them.
+   */
+  wasm?: AuraWasm | WasmSource | null;
+}
+
+/** The factories of the WebAssembly codecs over one instance of the module. */
+export function wasmFactories(wasm: AuraWasm): CodecFactories {
+  return {
+    brio: (s) => new BrioCodec(wasm, s.artifact, s.values["max_ratio"] as number),
+    zstd: (s) => new ZstdCodec(wasm, { dictionary: s.artifact, sessionHistory: s.values["session_history"] as number }),
+    brotli: () => new BrotliCodec(wasm),
+  };
+}
 
 /** The codecs a pipeline has when `[pipeline] codecs` is absent, as Python's registry lists them. */
 export const BUILTIN_CODECS = ["binary_semantic", "brio", "brotli", "identity", "zstd"] as const;
@@ -89,6 +118,8 @@ export interface CodecDescription {
   readonly fingerprint: Fingerprint;
   readonly values: Readonly<Record<string, unknown>>;
   readonly artifact: Uint8Array | null;
+  /** Where the artifact came from (for errors). */
+  readonly where?: string | null;
 }
 
 /** A codec this build cannot run (yet): declines to encode; its frames are a contained fault. */
@@ -99,7 +130,7 @@ class Unavailable implements Codec {
     return null;
   }
   decode(): Uint8Array {
-    throw new Error(`the ${this.name} codec is not available in this build (no WebAssembly core loaded)`);
+    throw new Error(`the ${this.name} codec is not available (the profile was loaded without the WebAssembly core)`);
   }
   fingerprint(): Fingerprint {
     return this.fp;
@@ -124,18 +155,20 @@ export class Profile {
     private readonly layers: readonly Layer[],
     /** Same as Python's `Pipeline.from_config(profile).fingerprint`. */
     readonly fingerprint: string,
+    /** The WebAssembly core the profile's BRIO, zstd and brotli run on (null: none). */
+    readonly wasm: AuraWasm | null = null,
   ) {}
 
   /** The default profile: every built-in codec, no artifacts (Python's `Pipeline.from_config()`). */
-  static defaults(): Promise<Profile> {
-    return Profile.load(memorySource({}), { configFile: null });
+  static defaults(options: Omit<LoadOptions, "configFile"> = {}): Promise<Profile> {
+    return Profile.load(memorySource({}), { ...options, configFile: null });
   }
 
   /**
    * Load a profile from a source: its `auracodec.toml` (or `options.configFile`),
    * then every artifact it names, each checked against its declared SHA-256.
    */
-  static async load(source: ArtifactSource, options: { configFile?: string | null } = {}): Promise<Profile> {
+  static async load(source: ArtifactSource, options: LoadOptions = {}): Promise<Profile> {
     const file = options.configFile === undefined ? "auracodec.toml" : options.configFile;
     let config: Config;
     if (file === null) config = parseConfig(null, null);
@@ -168,11 +201,12 @@ export class Profile {
       const values = codecSettings(config, name);
       let artifact: Uint8Array | null = null;
       let fp: Fingerprint = {};
+      let where: string | null = null;
       if (name === "brio") {
         const path = values["model"] as string | null;
         if (path !== null) {
           const cap = values["model_size"] as number;
-          const where = source.where(path);
+          where = source.where(path);
           artifact = await read(name, "model", path, cap, (size) => `${where} is ${size} bytes, more than model_size = ${cap}; raise model_size to load it`);
           if (!artifact.length) {
             fail(name, "model", `${where} is empty: not a BRIO model; train one with \`auracodec train\` (or remove the model key to run BRIO untrained)`);
@@ -183,7 +217,7 @@ export class Profile {
       } else if (name === "zstd") {
         const path = values["dictionary"] as string | null;
         if (path !== null) {
-          const where = source.where(path);
+          where = source.where(path);
           artifact = await read(name, "dictionary", path, MAX_DICTIONARY, (size) => `${where}: ${size} bytes, more than the ${MAX_DICTIONARY} allowed`);
           checkSha(artifact, values["dictionary_sha256"] as string | null, () => fail(name, "dictionary", `${where}: content does not match dictionary_sha256 (corrupt or replaced)`));
         }
@@ -191,7 +225,7 @@ export class Profile {
       } else if (name === "binary_semantic") {
         layers = await readLayers(config, values, source);
       }
-      described.push({ name, methodId: METHOD_IDS[name], fingerprint: fp, values, artifact });
+      described.push({ name, methodId: METHOD_IDS[name], fingerprint: fp, values, artifact, where });
     }
     // The template codec's fingerprint needs its remainder codec's name and its library.
     const ts = described.find((d) => d.name === "binary_semantic");
@@ -201,7 +235,22 @@ export class Profile {
       described[described.indexOf(ts)] = { ...ts, fingerprint: fp };
     }
     described.sort((a, b) => a.methodId - b.methodId);
-    return new Profile(config, described, layers, pipelineFingerprint(described));
+    let wasm: AuraWasm | null = null;
+    if (options.wasm !== null && names.some((n) => WASM_CODECS.includes(n))) {
+      if (options.wasm instanceof AuraWasm) wasm = options.wasm;
+      else {
+        try {
+          wasm = await loadWasm(options.wasm);
+        } catch (err) {
+          const where = options.wasm === undefined ? "auracodec.wasm beside the auracodec module" : String(options.wasm);
+          throw new PluginError(
+            `cannot load the WebAssembly core (${where}): ${(err as Error).message}; ` +
+              "pass { wasm } to say where it is, or { wasm: null } to go without BRIO, zstd and brotli",
+          );
+        }
+      }
+    }
+    return new Profile(config, described, layers, pipelineFingerprint(described), wasm);
   }
 
   /** The largest message, as `[pipeline] max_message_size` says. */
@@ -211,18 +260,38 @@ export class Profile {
 
   /**
    * A pipeline with this profile's codecs: identity and the template codec
-   * built in, the others from `factories` (the WebAssembly codecs); a codec
-   * without a factory declines to encode and cannot decode (WIP).
+   * (with its remainder codec, BRIO else zstd for `remainder_codec =
+   * "auto"`) built in, BRIO, zstd and brotli over the profile's WebAssembly
+   * core; `factories` replace any of them by name. A codec without a core or
+   * factory declines to encode and cannot decode. Each pipeline holds its own
+   * copy of the model in the WebAssembly heap: `close()` it when done.
    */
   pipeline(factories: CodecFactories = {}): Pipeline {
     const names = this.codecs.map((c) => c.name);
     const built = new Map<string, Codec>();
+    const all: CodecFactories = { ...(this.wasm !== null ? wasmFactories(this.wasm) : {}), ...factories };
     // Remainder codecs first: the template codec composes them.
     const order = [...this.codecs].sort((a, b) => Number(a.name === "binary_semantic") - Number(b.name === "binary_semantic"));
     for (const d of order) {
       let codec: Codec;
-      const factory = factories[d.name];
-      if (factory !== undefined) codec = factory({ name: d.name, values: d.values, artifact: d.artifact, codecs: built });
+      const factory = all[d.name];
+      if (factory !== undefined) {
+        try {
+          codec = factory({ name: d.name, values: d.values, artifact: d.artifact, codecs: built });
+        } catch (err) {
+          for (const c of built.values()) c.close?.();
+          if (err instanceof PluginError && (d.name === "brio" || d.name === "zstd")) {
+            const key = d.name === "brio" ? "model" : "dictionary";
+            const where = d.where ?? "";
+            const size = d.artifact ? ` (${d.artifact.length} bytes)` : "";
+            throw new ConfigError(d.name === "brio" ? `${where}${size}: ${err.message}` : `${where}: ${err.message}`, {
+              path: this.config.path,
+              key: `codecs.${d.name}.${key}`,
+            });
+          }
+          throw err;
+        }
+      }
       else if (d.name === "identity") codec = new Identity();
       else if (d.name === "binary_semantic") {
         const remainder = remainderName(this.config, d.values, names);
@@ -230,7 +299,11 @@ export class Profile {
       } else codec = new Unavailable(d.name, d.methodId, d.fingerprint);
       built.set(d.name, codec);
     }
-    return new Pipeline(built.values(), { maxMessageSize: this.config.maxMessageSize, fingerprint: this.fingerprint });
+    return new Pipeline(built.values(), {
+      maxMessageSize: this.config.maxMessageSize,
+      fingerprint: this.fingerprint,
+      checkEvery: this.config.checkEvery,
+    });
   }
 }
 

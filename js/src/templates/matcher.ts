@@ -392,9 +392,13 @@ export class TemplateSet {
     if (message.length > this.maxMessageSize) return null;
     const msg = bstr(message);
     let best: Plan | null = null;
+    // Equally cheap candidates go to the lower template id, as in Python
+    // (matcher.py `encode`), whatever order the candidates come in.
     for (const c of this.candidates(msg)) {
       const plan = this.plan(c, msg);
-      if (plan !== null && (best === null || plan.cost < best.cost)) best = plan;
+      if (plan !== null && (best === null || plan.cost < best.cost || (plan.cost === best.cost && c.id < best.c.id))) {
+        best = plan;
+      }
     }
     if (best === null) return null;
     const payload = this.build(best, message);
