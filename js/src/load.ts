@@ -18,19 +18,10 @@ function isSource(x: unknown): x is ArtifactSource {
   return typeof x === "object" && x !== null && !(x instanceof URL) && typeof (x as ArtifactSource).read === "function";
 }
 
-/** Split a location into its directory and, when it names a `.toml` file, the file. */
-function split(href: string): [string, string | undefined] {
-  const path = href.replace(/[?#].*$/, "");
-  if (!/\.toml$/i.test(path)) return [href.endsWith("/") ? href : href + "/", undefined];
-  const cut = path.lastIndexOf("/") + 1;
-  return [path.slice(0, cut), decodeURIComponent(path.slice(cut))];
-}
-
 /** Files under a directory of the local filesystem (Node, Deno, Bun). */
 async function fileSource(dir: URL): Promise<ArtifactSource> {
-  const specifier = "node:fs/promises"; // not bundled: browsers never come here
-  const { readFile } = (await import(/* @vite-ignore */ specifier)) as typeof import("node:fs/promises");
-  const { fileURLToPath } = (await import(/* @vite-ignore */ "node:url".toString())) as typeof import("node:url");
+  const { readFile } = (await import(/* @vite-ignore */ FS)) as typeof import("node:fs/promises");
+  const { fileURLToPath } = (await import(/* @vite-ignore */ URLS)) as typeof import("node:url");
   return {
     where: (path) => fileURLToPath(new URL(path, dir)),
     async read(path) {
@@ -45,39 +36,33 @@ async function fileSource(dir: URL): Promise<ArtifactSource> {
   };
 }
 
+// Not bundled: only a file: location gets here, never in a browser.
+const FS = "node:fs/promises";
+const URLS = "node:url";
+
 /** Load a profile from a URL (browser), a directory or config file path (Node), or a source. */
 export async function loadProfile(location: string | URL | ArtifactSource, options: LoadOptions = {}): Promise<Profile> {
   if (isSource(location)) return Profile.load(location, options);
-  const text = String(location);
   const page = (globalThis as { location?: { href: string } }).location?.href;
   let url: URL;
-  if (location instanceof URL || /^[a-z][a-z0-9+.-]*:/i.test(text) && !/^[a-z]:[\\/]/i.test(text)) url = new URL(text);
-  else if (page !== undefined) url = new URL(text, page);
-  else {
-    // A filesystem path (Node): absolute from the working directory.
-    const specifier = "node:url";
-    const { pathToFileURL } = (await import(/* @vite-ignore */ specifier)) as typeof import("node:url");
-    const { stat } = (await import(/* @vite-ignore */ "node:fs/promises".toString())) as typeof import("node:fs/promises");
-    let isDir = false;
-    try {
-      isDir = (await stat(text)).isDirectory();
-    } catch {
-      isDir = false;
-    }
-    url = pathToFileURL(text);
-    if (isDir && !url.href.endsWith("/")) url = new URL(url.href + "/");
-    if (!isDir && !/\.toml$/i.test(text)) {
-      // a config file by another name: its directory and its name
-      const href = url.href;
-      const cut = href.lastIndexOf("/") + 1;
-      return Profile.load(await fileSource(new URL(href.slice(0, cut))), {
-        ...options,
-        configFile: decodeURIComponent(href.slice(cut)),
-      });
-    }
+  let isFile: boolean;
+  if (location instanceof URL || page !== undefined || /^(https?|file):/i.test(location)) {
+    url = new URL(String(location), page);
+    isFile = /\.toml$/i.test(url.pathname);
+  } else {
+    // A filesystem path (Node): a directory, or a config file.
+    const { pathToFileURL } = (await import(/* @vite-ignore */ URLS)) as typeof import("node:url");
+    const { stat } = (await import(/* @vite-ignore */ FS)) as typeof import("node:fs/promises");
+    url = pathToFileURL(location);
+    isFile = !(await stat(url).then((s) => s.isDirectory(), () => false));
   }
-  const [dir, file] = split(url.href);
-  const configFile = options.configFile !== undefined ? options.configFile : file;
-  const source = url.protocol === "file:" ? await fileSource(new URL(dir)) : urlSource(dir);
+  let href = url.href.replace(/[?#].*$/, "");
+  let configFile = options.configFile;
+  if (isFile) {
+    const cut = href.lastIndexOf("/") + 1;
+    if (configFile === undefined) configFile = decodeURIComponent(href.slice(cut));
+    href = href.slice(0, cut);
+  } else if (!href.endsWith("/")) href += "/";
+  const source = url.protocol === "file:" ? await fileSource(new URL(href)) : urlSource(href);
   return Profile.load(source, configFile === undefined ? options : { ...options, configFile });
 }

@@ -83,9 +83,9 @@ export class Pipeline {
   readonly fingerprint: string;
   /** Sessions' default `checkEvery`. */
   readonly checkEvery: number;
-  private readonly table: (Codec | undefined)[];
-  private readonly origins: ReadonlyMap<number, string>;
-  private closed = false;
+  readonly #table: (Codec | undefined)[];
+  readonly #origins: ReadonlyMap<number, string>;
+  #closed = false;
 
   constructor(codecs: Iterable<Codec>, options: PipelineOptions = {}) {
     const limit = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
@@ -125,9 +125,9 @@ export class Pipeline {
     this.candidates = [...byName.values()]
       .filter((c) => c !== raw)
       .sort((a, b) => a.cost - b.cost || a.methodId - b.methodId);
-    this.table = new Array(256);
-    for (const [id, c] of byId) this.table[id] = c;
-    this.origins = options.origins ?? new Map();
+    this.#table = new Array(256);
+    for (const [id, c] of byId) this.#table[id] = c;
+    this.#origins = options.origins ?? new Map();
     this.fingerprint = options.fingerprint ?? "";
     const every = options.checkEvery ?? 0;
     if (!Number.isSafeInteger(every) || every < 0) throw new RangeError(`checkEvery must be an integer >= 0, got ${every}`);
@@ -177,7 +177,7 @@ export class Pipeline {
    * session prefix). Every entry point goes through here.
    */
   decodeAt(frame: Uint8Array, skip: number): Uint8Array {
-    return this.decodeWith(frame, skip, this.table, this.names);
+    return this.decodeWith(frame, skip, this.#table, this.names);
   }
 
   /**
@@ -202,10 +202,10 @@ export class Pipeline {
       out = entry.decode(frame.subarray(skip + 1), this.maxMessageSize);
     } catch (err) {
       if (err instanceof DecodeError) throw err;
-      throw new CodecFault(known.get(id) ?? String(id), id, raised(err), this.origins.get(id) ?? "", err);
+      throw new CodecFault(known.get(id) ?? String(id), id, raised(err), this.#origins.get(id) ?? "", err);
     }
     if (!(out instanceof Uint8Array)) {
-      throw new CodecFault(known.get(id) ?? String(id), id, `returned ${kindOf(out)}, not bytes`, this.origins.get(id) ?? "");
+      throw new CodecFault(known.get(id) ?? String(id), id, `returned ${kindOf(out)}, not bytes`, this.#origins.get(id) ?? "");
     }
     if (out.length > this.maxMessageSize) throw new OutputLimitExceeded(this.maxMessageSize);
     return out;
@@ -262,8 +262,8 @@ export class Pipeline {
    * The pipeline is unusable afterwards.
    */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.#closed) return;
+    this.#closed = true;
     for (const codec of this.codecs.values()) codec.close?.();
   }
 
@@ -275,7 +275,7 @@ export class Pipeline {
   methodOf(frame: FrameInput): string {
     const data = asFrame(frame);
     if (data.length === 0) throw emptyFrame();
-    const codec = this.table[data[0]];
+    const codec = this.#table[data[0]];
     if (codec === undefined) throw new UnknownMethod(data[0], this.names);
     return codec.name;
   }

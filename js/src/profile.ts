@@ -242,11 +242,7 @@ export class Profile {
         try {
           wasm = await loadWasm(options.wasm);
         } catch (err) {
-          const where = options.wasm === undefined ? "auracodec.wasm beside the auracodec module" : String(options.wasm);
-          throw new PluginError(
-            `cannot load the WebAssembly core (${where}): ${(err as Error).message}; ` +
-              "pass { wasm } to say where it is, or { wasm: null } to go without BRIO, zstd and brotli",
-          );
+          throw new PluginError(`cannot load the WebAssembly core (${String(options.wasm ?? "auracodec.wasm")}): ${(err as Error).message}`);
         }
       }
     }

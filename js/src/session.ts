@@ -125,18 +125,18 @@ type Candidate = Pick<Codec, "methodId" | "cost" | "encode">;
 export class Session {
   readonly id: string;
   readonly checkEvery: number;
-  private out: CodecContext[] | null = null;
-  private inContexts: Map<number, CodecContext> | null = null;
-  private plain: (DecodeEntry | undefined)[] | null = null;
-  private isolatedTable: (DecodeEntry | undefined)[] | null = null;
-  private known: Map<number, string> | null = null;
-  private failedError: DecodeError | null = null;
-  private flags = 0; // control flags for the next outgoing frame
-  private sent = 0; // messages absorbed by the outgoing direction (when checking)
-  private outDigest = 0;
-  private inDigest = 0;
-  private check: number | null = null; // the check of the frame being decoded
-  private closed = false;
+  #out: CodecContext[] | null = null;
+  #inContexts: Map<number, CodecContext> | null = null;
+  #plain: (DecodeEntry | undefined)[] | null = null;
+  #isolatedTable: (DecodeEntry | undefined)[] | null = null;
+  #known: Map<number, string> | null = null;
+  #failedError: DecodeError | null = null;
+  #flags = 0; // control flags for the next outgoing frame
+  #sent = 0; // messages absorbed by the outgoing direction (when checking)
+  #outDigest = 0;
+  #inDigest = 0;
+  #check: number | null = null; // the check of the frame being decoded
+  #closed = false;
 
   constructor(readonly pipeline: Pipeline, options: SessionOptions = {}) {
     const every = options.checkEvery ?? 0;
@@ -145,49 +145,49 @@ export class Session {
     this.checkEvery = every;
   }
 
-  private setupOut(): CodecContext[] {
-    this.assertOpen();
-    this.out = this.pipeline.contexts("out");
-    return this.out;
+  #setupOut(): CodecContext[] {
+    this.#assertOpen();
+    this.#out = this.pipeline.contexts("out");
+    return this.#out;
   }
 
-  private setupIn(): (DecodeEntry | undefined)[] {
-    this.assertOpen();
+  #setupIn(): (DecodeEntry | undefined)[] {
+    this.#assertOpen();
     const contexts = this.pipeline.contexts("in");
-    this.inContexts = new Map(contexts.map((c) => [c.methodId, c]));
-    this.known = new Map(this.pipeline.names);
-    for (const c of contexts) this.known.set(c.methodId, `${c.name}+context`);
+    this.#inContexts = new Map(contexts.map((c) => [c.methodId, c]));
+    this.#known = new Map(this.pipeline.names);
+    for (const c of contexts) this.#known.set(c.methodId, `${c.name}+context`);
     const table: (DecodeEntry | undefined)[] = new Array(256);
     for (const [id, codec] of this.pipeline.byId) {
       table[id] = {
         decode: (payload, limit) => {
           const out = codec.decode(payload, limit);
-          this.absorbed(out, limit, null);
+          this.#absorbed(out, limit, null);
           return out;
         },
       };
     }
-    for (const [id, ctx] of this.inContexts) {
+    for (const [id, ctx] of this.#inContexts) {
       table[id] = {
         decode: (payload, limit) => {
           const out = ctx.decode(payload, limit);
-          this.absorbed(out, limit, ctx);
+          this.#absorbed(out, limit, ctx);
           return out;
         },
       };
     }
-    this.plain = table;
+    this.#plain = table;
     return table;
   }
 
-  private setupIsolated(): (DecodeEntry | undefined)[] {
-    if (this.plain === null) this.setupIn();
+  #setupIsolated(): (DecodeEntry | undefined)[] {
+    if (this.#plain === null) this.#setupIn();
     const table: (DecodeEntry | undefined)[] = new Array(256);
     for (const [id, codec] of this.pipeline.byId) {
       table[id] = {
         decode: (payload, limit) => {
           const out = codec.decode(payload, limit);
-          this.verifyCheck();
+          this.#verifyCheck();
           return out;
         },
       };
@@ -197,13 +197,13 @@ export class Session {
         throw new SessionError("an isolated frame cannot use a session context");
       },
     };
-    for (const id of this.inContexts!.keys()) table[id] = refuse;
-    this.isolatedTable = table;
+    for (const id of this.#inContexts!.keys()) table[id] = refuse;
+    this.#isolatedTable = table;
     return table;
   }
 
-  private assertOpen(): void {
-    if (this.closed) throw new Error(`session ${this.id} is closed`);
+  #assertOpen(): void {
+    if (this.#closed) throw new Error(`session ${this.id} is closed`);
   }
 
   // -- outgoing --------------------------------------------------------------
@@ -214,42 +214,42 @@ export class Session {
    * and BREACH); its frame is one byte longer.
    */
   encode(message: Message, options: EncodeOptions = {}): Uint8Array {
-    this.assertOpen();
+    this.#assertOpen();
     const isolated = options.isolated ?? false;
     const pipe = this.pipeline;
     const data = asMessage(message);
     if (data.length > pipe.maxMessageSize) throw new MessageTooLarge(data.length, pipe.maxMessageSize);
-    const out = this.out ?? this.setupOut();
+    const out = this.#out ?? this.#setupOut();
     let check: number | null = null;
     if (!isolated && this.checkEvery) {
-      this.outDigest = digest(this.outDigest, data);
-      this.sent += 1;
-      if (this.sent % this.checkEvery === 0) check = this.outDigest & CHECK_MASK;
+      this.#outDigest = digest(this.#outDigest, data);
+      this.#sent += 1;
+      if (this.#sent % this.checkEvery === 0) check = this.#outDigest & CHECK_MASK;
     }
     let prefix: Uint8Array;
     let offers: Offer[] = [];
     let candidates: readonly Candidate[];
     if (isolated) {
-      prefix = SessionFrame.prefix(this.flags, null, true);
+      prefix = SessionFrame.prefix(this.#flags, null, true);
       candidates = pipe.candidates;
     } else {
-      prefix = SessionFrame.prefix(this.flags, check, false);
+      prefix = SessionFrame.prefix(this.#flags, check, false);
       offers = out.map((c) => new Offer(c));
       // The stateless codecs and the contexts, cheapest first (stable).
       candidates = [...pipe.candidates, ...offers].sort((a, b) => a.cost - b.cost || a.methodId - b.methodId);
     }
     let frame: Uint8Array;
     try {
-      frame = this.choose(data, candidates, prefix);
+      frame = this.#choose(data, candidates, prefix);
     } finally {
-      this.settle(offers, data);
+      this.#settle(offers, data);
     }
-    this.flags = 0;
+    this.#flags = 0;
     return frame;
   }
 
   /** The smallest payload of the candidates, raw when none is smaller than the message. */
-  private choose(data: Uint8Array, candidates: readonly Candidate[], prefix: Uint8Array): Uint8Array {
+  #choose(data: Uint8Array, candidates: readonly Candidate[], prefix: Uint8Array): Uint8Array {
     let bestId = this.pipeline.raw.methodId;
     let best = data;
     for (const codec of candidates) {
@@ -276,7 +276,7 @@ export class Session {
    * one that failed is not used again (the peer's copy is then never asked
    * to decode again, so both ends stay in step).
    */
-  private settle(offers: Offer[], data: Uint8Array): void {
+  #settle(offers: Offer[], data: Uint8Array): void {
     for (const offer of offers) {
       if (offer.error === null && !offer.tried) {
         try {
@@ -285,9 +285,9 @@ export class Session {
           offer.error = `raised ${raisedName(err)} in absorb`;
         }
       }
-      if (offer.error !== null && this.out !== null) {
-        const at = this.out.indexOf(offer.context);
-        if (at >= 0) this.out.splice(at, 1);
+      if (offer.error !== null && this.#out !== null) {
+        const at = this.#out.indexOf(offer.context);
+        if (at >= 0) this.#out.splice(at, 1);
       }
     }
   }
@@ -298,81 +298,81 @@ export class Session {
    * own); frames from the peer are refused until its reset marker arrives.
    */
   reset(): void {
-    this.resetOut();
-    this.flags |= SessionFrame.RESET_DONE | SessionFrame.RESET_PLEASE;
-    this.failedError ??= new SessionError("waiting for the peer's reset");
+    this.#resetOut();
+    this.#flags |= SessionFrame.RESET_DONE | SessionFrame.RESET_PLEASE;
+    this.#failedError ??= new SessionError("waiting for the peer's reset");
   }
 
-  private resetOut(): void {
-    for (const c of this.out ?? []) c.reset();
-    this.outDigest = 0;
-    this.sent = 0;
+  #resetOut(): void {
+    for (const c of this.#out ?? []) c.reset();
+    this.#outDigest = 0;
+    this.#sent = 0;
   }
 
-  private resetIn(): void {
-    for (const c of this.inContexts?.values() ?? []) c.reset();
-    this.inDigest = 0;
+  #resetIn(): void {
+    for (const c of this.#inContexts?.values() ?? []) c.reset();
+    this.#inDigest = 0;
   }
 
   // -- incoming --------------------------------------------------------------
 
   /** Decode one incoming frame into text. */
   decode(frame: FrameInput): string {
-    return this.incoming(frame, true) as string;
+    return this.#incoming(frame, true) as string;
   }
 
   /** Decode one incoming frame into bytes. */
   decodeBytes(frame: FrameInput): Uint8Array {
-    return this.incoming(frame, false) as Uint8Array;
+    return this.#incoming(frame, false) as Uint8Array;
   }
 
-  private incoming(input: FrameInput, text: boolean): string | Uint8Array {
-    this.assertOpen();
+  #incoming(input: FrameInput, text: boolean): string | Uint8Array {
+    this.#assertOpen();
     const data = asFrame(input);
     let head: SessionFrame;
     try {
       head = SessionFrame.parse(data);
       if (head.flags & SessionFrame.RESET_DONE) {
-        this.resetIn();
-        this.failedError = null;
+        this.#resetIn();
+        this.#failedError = null;
       }
       if (head.flags & SessionFrame.RESET_PLEASE) {
-        this.resetOut();
-        this.flags |= SessionFrame.RESET_DONE;
+        this.#resetOut();
+        this.#flags |= SessionFrame.RESET_DONE;
       }
-      if (this.failedError !== null) {
+      if (this.#failedError !== null) {
         throw new SessionError(
           `session ${this.id} refuses frames since an earlier one failed ` +
-            `(${this.failedError.message}); waiting for the peer's reset`,
+            `(${this.#failedError.message}); waiting for the peer's reset`,
         );
       }
     } catch (err) {
-      this.stop(err);
+      this.#stop(err);
       throw err;
     }
-    this.check = head.check;
-    const table = head.isolated ? (this.isolatedTable ?? this.setupIsolated()) : (this.plain ?? this.setupIn());
+    this.#check = head.check;
+    const table = head.isolated ? (this.#isolatedTable ?? this.#setupIsolated()) : (this.#plain ?? this.#setupIn());
     try {
-      const out = this.pipeline.decodeWith(data, head.offset, table, this.known!);
+      const out = this.pipeline.decodeWith(data, head.offset, table, this.#known!);
       return text ? asText(out) : out;
     } catch (err) {
-      this.stop(err);
+      this.#stop(err);
       throw err;
     }
   }
 
   /** The incoming direction refuses frames until the peer resets. */
-  private stop(err: unknown): void {
+  #stop(err: unknown): void {
     if (!(err instanceof DecodeError)) return; // not a frame's fault: propagates as it is
-    if (!(err instanceof SessionError) || this.failedError === null) {
-      this.failedError = err;
-      this.flags |= SessionFrame.RESET_PLEASE; // asked on the next outgoing frame
+    if (!(err instanceof SessionError) || this.#failedError === null) {
+      this.#failedError = err;
+      this.#flags |= SessionFrame.RESET_PLEASE; // asked on the next outgoing frame
     }
   }
 
-  private absorbed(out: unknown, limit: number, coder: CodecContext | null): void {
+  #absorbed(out: unknown, limit: number, coder: CodecContext | null): void {
     if (!(out instanceof Uint8Array) || out.length > limit) return; // the decode core refuses it next
-    for (const ctx of this.inContexts!.values()) {
+    for (const ctx of this.#inContexts!.values()) {
       if (ctx === coder) continue;
       try {
         ctx.absorb(out);
@@ -380,17 +380,17 @@ export class Session {
         throw new CodecFault(`${ctx.name}+context`, ctx.methodId, `raised ${raisedName(err)} in absorb`, "", err);
       }
     }
-    this.inDigest = digest(this.inDigest, out);
-    this.verifyCheck();
+    this.#inDigest = digest(this.#inDigest, out);
+    this.#verifyCheck();
   }
 
-  private verifyCheck(): void {
-    const check = this.check;
-    this.check = null;
-    if (check !== null && check !== (this.inDigest & CHECK_MASK)) {
+  #verifyCheck(): void {
+    const check = this.#check;
+    this.#check = null;
+    if (check !== null && check !== (this.#inDigest & CHECK_MASK)) {
       throw new SessionError(
         `session ${this.id} is out of step with its peer: the peer's check ${hex4(check)} ` +
-          `differs from ours ${hex4(this.inDigest & CHECK_MASK)} (a frame was damaged, dropped, replayed or reordered)`,
+          `differs from ours ${hex4(this.#inDigest & CHECK_MASK)} (a frame was damaged, dropped, replayed or reordered)`,
       );
     }
   }
@@ -399,28 +399,28 @@ export class Session {
 
   /** The error that stopped the incoming direction, until the peer resets (else null). */
   get failed(): DecodeError | null {
-    return this.failedError;
+    return this.#failedError;
   }
 
   /** Names of the codecs that keep context in this session's outgoing direction. */
   get contexts(): string[] {
-    return (this.out ?? this.setupOut()).map((c) => c.name);
+    return (this.#out ?? this.#setupOut()).map((c) => c.name);
   }
 
   /** Bytes the contexts of both directions hold (in the WebAssembly heap for BRIO). */
   memory(): number {
     let total = 0;
-    for (const c of [...(this.out ?? []), ...(this.inContexts?.values() ?? [])]) total += c.memory();
+    for (const c of [...(this.#out ?? []), ...(this.#inContexts?.values() ?? [])]) total += c.memory();
     return total;
   }
 
   /** Free the contexts' memory; the session is unusable afterwards. */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    for (const c of [...(this.out ?? []), ...(this.inContexts?.values() ?? [])]) (c.close ?? c.reset).call(c);
-    this.out = [];
-    this.inContexts = new Map();
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const c of [...(this.#out ?? []), ...(this.#inContexts?.values() ?? [])]) (c.close ?? c.reset).call(c);
+    this.#out = [];
+    this.#inContexts = new Map();
   }
 
   [Symbol.dispose](): void {

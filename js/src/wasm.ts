@@ -28,20 +28,20 @@ export type WasmSource =
   | PromiseLike<Response>;
 
 /** The C ABI's status codes (auracodec.c; BRIO's `_core.h`). */
-export const Status = {
-  OK: 0,
-  DECLINED: 1,
-  ENOMEM: -1,
-  ETRUNC: -2,
-  ETRAIL: -3,
-  ELIMIT: -4,
-  ECORRUPT: -5,
-  EMODEL: -6,
-  EPARAM: -7,
-  EBROKEN: -8,
-  ERATIO: -9,
-  EDICT: -10,
-} as const;
+export const enum Status {
+  OK = 0,
+  DECLINED = 1,
+  ENOMEM = -1,
+  ETRUNC = -2,
+  ETRAIL = -3,
+  ELIMIT = -4,
+  ECORRUPT = -5,
+  EMODEL = -6,
+  EPARAM = -7,
+  EBROKEN = -8,
+  ERATIO = -9,
+  EDICT = -10,
+}
 
 interface Exports {
   readonly memory: WebAssembly.Memory;
@@ -105,13 +105,13 @@ export function forget(owner: object): void {
 /** One instance of the module, and the byte plumbing of its C ABI. */
 export class AuraWasm {
   readonly exports: Exports;
-  private readonly resultAt: number;
-  private scratch = 0;
-  private scratchSize = 0;
+  readonly #resultAt: number;
+  #scratch = 0;
+  #scratchSize = 0;
 
   constructor(instance: WebAssembly.Instance) {
     this.exports = instance.exports as unknown as Exports;
-    this.resultAt = this.exports.ac_result();
+    this.#resultAt = this.exports.ac_result();
   }
 
   /** Bytes of linear memory (it only grows). */
@@ -122,18 +122,18 @@ export class AuraWasm {
   /** Copy `bytes` into the reusable input buffer; its address. */
   input(bytes: Uint8Array): number {
     const x = this.exports;
-    if (bytes.length > this.scratchSize || this.scratch === 0) {
-      x.ac_free(this.scratch);
-      this.scratch = 0;
-      this.scratchSize = 0;
+    if (bytes.length > this.#scratchSize || this.#scratch === 0) {
+      x.ac_free(this.#scratch);
+      this.#scratch = 0;
+      this.#scratchSize = 0;
       const want = Math.max(bytes.length, 4096);
       const p = x.ac_alloc(want);
       if (!p) throw new WasmError(Status.ENOMEM, "input buffer");
-      this.scratch = p;
-      this.scratchSize = want;
+      this.#scratch = p;
+      this.#scratchSize = want;
     }
-    new Uint8Array(x.memory.buffer, this.scratch, bytes.length).set(bytes);
-    return this.scratch;
+    new Uint8Array(x.memory.buffer, this.#scratch, bytes.length).set(bytes);
+    return this.#scratch;
   }
 
   /** Copy `bytes` into a new allocation the caller hands to the module. */
@@ -145,12 +145,12 @@ export class AuraWasm {
     return p;
   }
 
-  private record(): [number, number, number] {
-    const v = new Uint32Array(this.exports.memory.buffer, this.resultAt, 3);
+  #record(): [number, number, number] {
+    const v = new Uint32Array(this.exports.memory.buffer, this.#resultAt, 3);
     return [v[0], v[1], v[2]];
   }
 
-  private cstring(p: number): string {
+  #cstring(p: number): string {
     const b = new Uint8Array(this.exports.memory.buffer);
     let end = p;
     while (b[end]) end++;
@@ -160,8 +160,8 @@ export class AuraWasm {
   /** The outcome of a coding call that returned `rc`: the result bytes copied out and freed. */
   take(rc: number): Outcome {
     if (rc === Status.DECLINED) return { ok: true, bytes: null };
-    const [ptr, len, why] = this.record();
-    if (rc !== Status.OK) return why ? { ok: false, status: rc, why: this.cstring(why) } : { ok: false, status: rc };
+    const [ptr, len, why] = this.#record();
+    if (rc !== Status.OK) return why ? { ok: false, status: rc, why: this.#cstring(why) } : { ok: false, status: rc };
     const out = new Uint8Array(this.exports.memory.buffer, ptr, len).slice();
     this.exports.ac_free(ptr);
     return { ok: true, bytes: out };
@@ -169,62 +169,31 @@ export class AuraWasm {
 
   /** The handle a constructor left in the result record, or the failure. */
   handle(rc: number): { ok: true; handle: number } | { ok: false; status: number; why?: string } {
-    const [ptr, , why] = this.record();
-    if (rc !== Status.OK) return why ? { ok: false, status: rc, why: this.cstring(why) } : { ok: false, status: rc };
+    const [ptr, , why] = this.#record();
+    if (rc !== Status.OK) return why ? { ok: false, status: rc, why: this.#cstring(why) } : { ok: false, status: rc };
     return { ok: true, handle: ptr };
   }
 
-  // -- BRIO ---------------------------------------------------------------------
+  /**
+   * Copy `bytes` in and call `fn(handle?, ptr, len, ...args)`, one of the
+   * coding functions of the ABI (`exports.ac_brio_decode`, ...): its outcome.
+   */
+  run(fn: (...args: number[]) => number, handle: number | null, bytes: Uint8Array, ...args: number[]): Outcome {
+    const p = this.input(bytes);
+    const rc = handle === null ? fn(p, bytes.length, ...args.map(size)) : fn(handle, p, bytes.length, ...args.map(size));
+    return this.take(rc);
+  }
 
-  /** Load a model from its file's bytes (null: the neutral model); a handle, or why not. */
+  /** Load a BRIO model from its file's bytes (null: the neutral model); a handle, or why not. */
   brioModelLoad(blob: Uint8Array | null): { ok: true; handle: number } | { ok: false; status: number; why?: string } {
     const p = blob === null ? 0 : this.copyIn(blob); // the model takes the copy over
     return this.handle(this.exports.ac_brio_model_load(p, blob === null ? 0 : blob.length));
   }
 
-  brioEncode(model: number, message: Uint8Array, maxRatio: number): Outcome {
-    const p = this.input(message);
-    return this.take(this.exports.ac_brio_encode(model, p, message.length, maxRatio));
-  }
-
-  brioDecode(model: number, payload: Uint8Array, limit: number, maxRatio: number): Outcome {
-    const p = this.input(payload);
-    return this.take(this.exports.ac_brio_decode(model, p, payload.length, size(limit), maxRatio));
-  }
-
-  brioContextEncode(ctx: number, message: Uint8Array, maxRatio: number): Outcome {
-    const p = this.input(message);
-    return this.take(this.exports.ac_brio_context_encode(ctx, p, message.length, maxRatio));
-  }
-
-  brioContextAbsorb(ctx: number, message: Uint8Array): number {
-    const p = this.input(message);
-    return this.exports.ac_brio_context_absorb(ctx, p, message.length);
-  }
-
-  brioContextDecode(ctx: number, payload: Uint8Array, limit: number, maxRatio: number): Outcome {
-    const p = this.input(payload);
-    return this.take(this.exports.ac_brio_context_decode(ctx, p, payload.length, size(limit), maxRatio));
-  }
-
-  // -- zstd and brotli ------------------------------------------------------------
-
   /** A zstd dictionary (a zstd dictionary, or raw content): a handle, or why not. */
   zstdDict(bytes: Uint8Array): { ok: true; handle: number } | { ok: false; status: number; why?: string } {
     const p = this.input(bytes);
     return this.handle(this.exports.ac_zstd_dict_new(p, bytes.length));
-  }
-
-  /** Decode a zstd payload of the wire format (compact or escape form); dict 0: none. */
-  zstdDecode(dict: number, payload: Uint8Array, limit: number): Outcome {
-    const p = this.input(payload);
-    return this.take(this.exports.ac_zstd_decode(dict, p, payload.length, size(limit)));
-  }
-
-  /** Decode a brotli stream (RFC 7932). */
-  brotliDecode(payload: Uint8Array, limit: number): Outcome {
-    const p = this.input(payload);
-    return this.take(this.exports.ac_brotli_decode(p, payload.length, size(limit)));
   }
 }
 

@@ -51,16 +51,16 @@ function decoded(out: Outcome, limit: number, n: number, maxRatio: number): Uint
 
 /** The model in the wasm heap, freed when its codec and every context let go of it. */
 class ModelRef {
-  private refs = 1;
+  #refs = 1;
   constructor(readonly wasm: AuraWasm, public handle: number) {}
 
   acquire(): void {
     if (this.handle === 0) throw new WasmError(Status.EPARAM, "brio: the codec is closed");
-    this.refs++;
+    this.#refs++;
   }
 
   release(): void {
-    if (this.refs > 0 && --this.refs === 0 && this.handle !== 0) {
+    if (this.#refs > 0 && --this.#refs === 0 && this.handle !== 0) {
       this.wasm.exports.ac_brio_model_free(this.handle);
       this.handle = 0;
     }
@@ -73,9 +73,9 @@ export class BrioCodec implements Codec {
   readonly methodId = METHOD_ID;
   readonly cost = 30;
   readonly maxRatio: number;
-  private readonly model: ModelRef;
-  private readonly hash: string;
-  private open = true;
+  readonly #model: ModelRef;
+  readonly #hash: string;
+  #open = true;
 
   /**
    * `model`: the model file's bytes, or null for the neutral (untrained)
@@ -91,27 +91,27 @@ export class BrioCodec implements Codec {
       if (loaded.status === Status.ENOMEM) throw new WasmError(loaded.status, "brio model");
       throw new PluginError(`invalid BRIO model: ${loaded.why ?? "status " + loaded.status}`, { plugin: NAME });
     }
-    this.model = new ModelRef(wasm, loaded.handle);
+    this.#model = new ModelRef(wasm, loaded.handle);
     this.maxRatio = maxRatio;
-    this.hash = model !== null ? sha256Hex(model) : "neutral";
-    const ref = this.model;
+    this.#hash = model !== null ? sha256Hex(model) : "neutral";
+    const ref = this.#model;
     track(this, () => ref.release()); // the contexts hold their own references
   }
 
-  private get handle(): number {
-    if (!this.open) throw new WasmError(Status.EPARAM, "brio: the codec is closed");
-    return this.model.handle;
+  get #handle(): number {
+    if (!this.#open) throw new WasmError(Status.EPARAM, "brio: the codec is closed");
+    return this.#model.handle;
   }
 
   /** The payload, or null when the message is beyond the ratio cap (zstd carries it). */
   encode(message: Uint8Array): Uint8Array | null {
-    const out = this.wasm.brioEncode(this.handle, message, this.maxRatio);
+    const out = this.wasm.run(this.wasm.exports.ac_brio_encode, this.#handle, message, this.maxRatio);
     if (!out.ok) throw new WasmError(out.status, "brio encode");
     return out.bytes;
   }
 
   decode(payload: Uint8Array, limit: number): Uint8Array {
-    return decoded(this.wasm.brioDecode(this.handle, payload, limit, this.maxRatio), limit, payload.length, this.maxRatio);
+    return decoded(this.wasm.run(this.wasm.exports.ac_brio_decode, this.#handle, payload, limit, this.maxRatio), limit, payload.length, this.maxRatio);
   }
 
   /** At most this many payload bytes for a message of `size` bytes. */
@@ -120,7 +120,7 @@ export class BrioCodec implements Codec {
   }
 
   fingerprint(): Fingerprint {
-    return { format: FORMAT_VERSION, model: this.hash, max_ratio: this.maxRatio };
+    return { format: FORMAT_VERSION, model: this.#hash, max_ratio: this.maxRatio };
   }
 
   /** A session context for one direction (0x13); its C state is made at its first message. */
@@ -130,15 +130,15 @@ export class BrioCodec implements Codec {
 
   /** Bytes the model holds in the wasm heap (its tables and the blob it reads in place). */
   memory(): number {
-    return this.open ? this.wasm.exports.ac_brio_model_memory(this.model.handle) >>> 0 : 0;
+    return this.#open ? this.wasm.exports.ac_brio_model_memory(this.#model.handle) >>> 0 : 0;
   }
 
   /** Free the model (once the contexts made from it are freed too). */
   close(): void {
-    if (!this.open) return;
-    this.open = false;
+    if (!this.#open) return;
+    this.#open = false;
     forget(this);
-    this.model.release();
+    this.#model.release();
   }
 
   [Symbol.dispose](): void {
@@ -147,15 +147,15 @@ export class BrioCodec implements Codec {
 
   /** @internal a new C context on this model, holding the model until it is freed. */
   newContext(): [number, () => void] {
-    this.handle; // throws once closed
-    this.model.acquire();
+    this.#handle; // throws once closed
+    this.#model.acquire();
     const x = this.wasm.exports;
-    const s = x.ac_brio_context_new(this.model.handle);
+    const s = x.ac_brio_context_new(this.#model.handle);
     if (!s) {
-      this.model.release();
+      this.#model.release();
       throw new WasmError(Status.ENOMEM, "brio context");
     }
-    const model = this.model;
+    const model = this.#model;
     let freed = false;
     return [
       s,
@@ -179,53 +179,56 @@ export class BrioContext implements CodecContext {
   readonly name = NAME;
   readonly methodId = CONTEXT_ID;
   readonly cost = 31;
-  private ctx = 0;
-  private free: (() => void) | null = null;
+  #ctx = 0;
+  #free: (() => void) | null = null;
 
   constructor(private readonly codec: BrioCodec) {}
 
-  private handle(): number {
-    if (this.ctx === 0) {
+  #handle(): number {
+    if (this.#ctx === 0) {
       const [s, free] = this.codec.newContext();
-      this.ctx = s;
-      this.free = free;
+      this.#ctx = s;
+      this.#free = free;
       track(this, free);
     }
-    return this.ctx;
+    return this.#ctx;
   }
 
   /** The payload, or null beyond the ratio cap; the message is absorbed either way. */
   encode(message: Uint8Array): Uint8Array | null {
-    const out = this.codec.wasm.brioContextEncode(this.handle(), message, this.codec.maxRatio);
+    const wasm = this.codec.wasm;
+    const out = wasm.run(wasm.exports.ac_brio_context_encode, this.#handle(), message, this.codec.maxRatio);
     if (out.ok) return out.bytes;
     if (out.status === Status.EBROKEN) throw new SessionError(BROKEN);
     throw new WasmError(out.status, "brio context encode");
   }
 
   decode(payload: Uint8Array, limit: number): Uint8Array {
-    const out = this.codec.wasm.brioContextDecode(this.handle(), payload, limit, this.codec.maxRatio);
+    const wasm = this.codec.wasm;
+    const out = wasm.run(wasm.exports.ac_brio_context_decode, this.#handle(), payload, limit, this.codec.maxRatio);
     return decoded(out, limit, payload.length, this.codec.maxRatio);
   }
 
   /** Take in a message another codec carried (coding it without a cap, output dropped). */
   absorb(message: Uint8Array): void {
-    const rc = this.codec.wasm.brioContextAbsorb(this.handle(), message);
-    if (rc === Status.OK || rc === Status.DECLINED) return;
-    if (rc === Status.EBROKEN) throw new SessionError(BROKEN);
-    throw new WasmError(rc, "brio context absorb");
+    const wasm = this.codec.wasm;
+    const out = wasm.run(wasm.exports.ac_brio_context_absorb, this.#handle(), message);
+    if (out.ok) return;
+    if (out.status === Status.EBROKEN) throw new SessionError(BROKEN);
+    throw new WasmError(out.status, "brio context absorb");
   }
 
   reset(): void {
-    if (this.ctx !== 0) {
+    if (this.#ctx !== 0) {
       forget(this);
-      this.free!();
-      this.ctx = 0;
-      this.free = null;
+      this.#free!();
+      this.#ctx = 0;
+      this.#free = null;
     }
   }
 
   memory(): number {
-    return this.ctx === 0 ? 0 : this.codec.wasm.exports.ac_brio_context_memory(this.ctx) >>> 0;
+    return this.#ctx === 0 ? 0 : this.codec.wasm.exports.ac_brio_context_memory(this.#ctx) >>> 0;
   }
 
   close(): void {

@@ -36,19 +36,19 @@ export class BrotliCodec implements Codec {
         `brotli stream declares a large window (${wbits}): expected an RFC 7932 stream, whose window codes stop at WBITS 24`,
       );
     }
-    const out = this.wasm.brotliDecode(payload, limit);
+    const out = this.wasm.run(this.wasm.exports.ac_brotli_decode, null, payload, limit);
     if (out.ok && out.bytes !== null) return out.bytes;
     switch (out.ok ? Status.ECORRUPT : out.status) {
       case Status.ETRUNC:
         throw new TruncatedFrame(`brotli stream ends early (${n} bytes)`);
       case Status.ETRAIL:
-        throw new TrailingData(`${n - this.streamLength(payload, limit)} bytes follow the end of the brotli stream`);
+        throw new TrailingData(`${n - this.#streamLength(payload, limit)} bytes follow the end of the brotli stream`);
       case Status.ELIMIT:
         throw new OutputLimitExceeded(limit);
       case Status.ENOMEM:
         throw new WasmError(Status.ENOMEM, "brotli");
       default:
-        throw this.diagnose(payload, limit);
+        throw this.#diagnose(payload, limit);
     }
   }
 
@@ -59,9 +59,9 @@ export class BrotliCodec implements Codec {
    * the longest prefix without one is found (log2(n) decodes, error path
    * only) and decoded alone.
    */
-  private diagnose(payload: Uint8Array, limit: number): Error {
+  #diagnose(payload: Uint8Array, limit: number): Error {
     const status = (k: number): number => {
-      const out = this.wasm.brotliDecode(payload.subarray(0, k), limit);
+      const out = this.wasm.run(this.wasm.exports.ac_brotli_decode, null, payload.subarray(0, k), limit);
       return out.ok ? Status.OK : out.status;
     };
     let lo = 0;
@@ -79,12 +79,12 @@ export class BrotliCodec implements Codec {
    * Where a stream followed by other bytes ends (error path only): the
    * shortest prefix that is not cut short, found in log2(n) decodes.
    */
-  private streamLength(payload: Uint8Array, limit: number): number {
+  #streamLength(payload: Uint8Array, limit: number): number {
     let lo = 1;
     let hi = payload.length - 1;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const out = this.wasm.brotliDecode(payload.subarray(0, mid), limit);
+      const out = this.wasm.run(this.wasm.exports.ac_brotli_decode, null, payload.subarray(0, mid), limit);
       if (!out.ok && out.status === Status.ETRUNC) lo = mid + 1;
       else hi = mid;
     }

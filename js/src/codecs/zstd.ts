@@ -73,7 +73,7 @@ function decodePayload(wasm: AuraWasm, dict: number, payload: Uint8Array, limit:
     input[4] = (header >> 16) & 0xff;
     input.set(payload.subarray(1), 5);
   }
-  const out = wasm.zstdDecode(dict, input, limit);
+  const out = wasm.run(wasm.exports.ac_zstd_decode, dict, input, limit);
   if (out.ok && out.bytes !== null) return out.bytes;
   const status = out.ok ? Status.ECORRUPT : out.status;
   if (status === Status.ELIMIT) throw new OutputLimitExceeded(limit);
@@ -95,14 +95,14 @@ export class ZstdCodec implements Codec {
   readonly cost = 10;
   readonly dictionary: Uint8Array | null;
   readonly sessionHistory: number;
-  private dict = 0;
-  private readonly hash: string;
-  private open = true;
+  #dict = 0;
+  readonly #hash: string;
+  #open = true;
 
   constructor(readonly wasm: AuraWasm, options: ZstdOptions = {}) {
     this.dictionary = options.dictionary ?? null;
     this.sessionHistory = options.sessionHistory ?? 0;
-    this.hash = this.dictionary !== null ? sha256Hex(this.dictionary) : "";
+    this.#hash = this.dictionary !== null ? sha256Hex(this.dictionary) : "";
     if (this.dictionary !== null) {
       const made = wasm.zstdDict(this.dictionary);
       if (!made.ok) {
@@ -110,7 +110,7 @@ export class ZstdCodec implements Codec {
         throw new PluginError(`not a valid zstd dictionary (${made.why ?? "status " + made.status})`, { plugin: NAME });
       }
       const handle = made.handle;
-      this.dict = handle;
+      this.#dict = handle;
       track(this, () => wasm.exports.ac_zstd_dict_free(handle));
     }
   }
@@ -121,12 +121,12 @@ export class ZstdCodec implements Codec {
   }
 
   decode(payload: Uint8Array, limit: number): Uint8Array {
-    if (!this.open) throw new WasmError(Status.EPARAM, "zstd: the codec is closed");
-    return decodePayload(this.wasm, this.dict, payload, limit);
+    if (!this.#open) throw new WasmError(Status.EPARAM, "zstd: the codec is closed");
+    return decodePayload(this.wasm, this.#dict, payload, limit);
   }
 
   fingerprint(): Fingerprint {
-    return { format: 1, dictionary: this.hash, session: this.sessionHistory };
+    return { format: 1, dictionary: this.#hash, session: this.sessionHistory };
   }
 
   /** The session context (0x12) when `session_history` > 0. */
@@ -135,12 +135,12 @@ export class ZstdCodec implements Codec {
   }
 
   close(): void {
-    if (!this.open) return;
-    this.open = false;
-    if (this.dict !== 0) {
+    if (!this.#open) return;
+    this.#open = false;
+    if (this.#dict !== 0) {
       forget(this);
-      this.wasm.exports.ac_zstd_dict_free(this.dict);
-      this.dict = 0;
+      this.wasm.exports.ac_zstd_dict_free(this.#dict);
+      this.#dict = 0;
     }
   }
 
@@ -159,8 +159,8 @@ export class ZstdContext implements CodecContext {
   readonly name = NAME;
   readonly methodId = CONTEXT_ID;
   readonly cost = 11;
-  private history = new Uint8Array(0);
-  private failed: string | null = null;
+  #history = new Uint8Array(0);
+  #failed: string | null = null;
 
   constructor(private readonly codec: ZstdCodec) {}
 
@@ -170,14 +170,14 @@ export class ZstdContext implements CodecContext {
   }
 
   decode(payload: Uint8Array, limit: number): Uint8Array {
-    if (this.failed !== null) {
-      throw new CorruptPayload(`zstd session context refuses frames since one failed (${this.failed}); reset it first`);
+    if (this.#failed !== null) {
+      throw new CorruptPayload(`zstd session context refuses frames since one failed (${this.#failed}); reset it first`);
     }
     try {
       const base = this.codec.dictionary ?? new Uint8Array(0);
-      const content = new Uint8Array(base.length + this.history.length);
+      const content = new Uint8Array(base.length + this.#history.length);
       content.set(base);
-      content.set(this.history, base.length);
+      content.set(this.#history, base.length);
       let dict = 0;
       const wasm = this.codec.wasm;
       if (content.length) {
@@ -200,28 +200,28 @@ export class ZstdContext implements CodecContext {
       this.absorb(message);
       return message;
     } catch (err) {
-      if (err instanceof DecodeError) this.failed = err.message;
+      if (err instanceof DecodeError) this.#failed = err.message;
       throw err;
     }
   }
 
   absorb(message: Uint8Array): void {
     const cap = this.codec.sessionHistory;
-    const total = this.history.length + message.length;
+    const total = this.#history.length + message.length;
     const keep = Math.min(total, cap);
     const next = new Uint8Array(keep);
     const fromHistory = Math.max(0, keep - message.length);
-    next.set(this.history.subarray(this.history.length - fromHistory), 0);
+    next.set(this.#history.subarray(this.#history.length - fromHistory), 0);
     next.set(message.subarray(message.length - (keep - fromHistory)), fromHistory);
-    this.history = next;
+    this.#history = next;
   }
 
   reset(): void {
-    this.history = new Uint8Array(0);
-    this.failed = null;
+    this.#history = new Uint8Array(0);
+    this.#failed = null;
   }
 
   memory(): number {
-    return this.history.length;
+    return this.#history.length;
   }
 }

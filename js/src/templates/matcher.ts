@@ -278,11 +278,11 @@ interface SlotGroup {
 export class TemplateSet {
   readonly maxRatio: number;
   readonly maxMessageSize: number;
-  private readonly byId = new Map<number, Compiled>();
-  private readonly index = new Map<string, Compiled[]>();
-  private readonly anchorless: Compiled[] = [];
-  private readonly byFirstByte = new Map<number, Compiled[]>();
-  private readonly byFirstSlot = new Map<string, SlotGroup>();
+  readonly #byId = new Map<number, Compiled>();
+  readonly #index = new Map<string, Compiled[]>();
+  readonly #anchorless: Compiled[] = [];
+  readonly #byFirstByte = new Map<number, Compiled[]>();
+  readonly #byFirstSlot = new Map<string, SlotGroup>();
 
   constructor(
     templates: readonly Template[],
@@ -295,15 +295,15 @@ export class TemplateSet {
     if (maxRatio < 1) throw new RangeError(`max_ratio must be at least 1, got ${maxRatio}`);
     this.maxRatio = maxRatio;
     this.maxMessageSize = maxMessageSize;
-    for (const t of templates) this.byId.set(t.id, new Compiled(t, normalizers));
+    for (const t of templates) this.#byId.set(t.id, new Compiled(t, normalizers));
     const frequency = new Map<string, number>();
     const tokens = new Map<number, string[]>();
-    for (const [tid, c] of this.byId) {
+    for (const [tid, c] of this.#byId) {
       const toks = c.literalTokens();
       tokens.set(tid, toks);
       for (const t of new Set(toks)) frequency.set(t, (frequency.get(t) ?? 0) + 1);
     }
-    for (const [tid, c] of this.byId) {
+    for (const [tid, c] of this.#byId) {
       if (c.template.retired) continue; // decoded, never chosen
       const toks = tokens.get(tid)!;
       if (toks.length) {
@@ -315,44 +315,44 @@ export class TemplateSet {
           if (a < b || (a === b && (t.length > best.length || (t.length === best.length && t < best)))) best = t;
         }
         c.anchor = best;
-        let list = this.index.get(best);
-        if (list === undefined) this.index.set(best, (list = []));
+        let list = this.#index.get(best);
+        if (list === undefined) this.#index.set(best, (list = []));
         list.push(c);
       } else {
-        this.anchorless.push(c);
+        this.#anchorless.push(c);
         const first = c.template.parts[0];
         if (!isSlot(first)) {
           const b = first.charCodeAt(0);
-          let list = this.byFirstByte.get(b);
-          if (list === undefined) this.byFirstByte.set(b, (list = []));
+          let list = this.#byFirstByte.get(b);
+          if (list === undefined) this.#byFirstByte.set(b, (list = []));
           list.push(c);
         } else {
           const next = c.template.parts[1];
           const after = next !== undefined && !isSlot(next) ? next : "";
           const key = first.kind + "\0" + after;
-          let group = this.byFirstSlot.get(key);
+          let group = this.#byFirstSlot.get(key);
           if (group === undefined) {
             group = { test: normalizers.get(first.kind) ?? null, after, members: [], probe: "" };
-            this.byFirstSlot.set(key, group);
+            this.#byFirstSlot.set(key, group);
           }
           group.members.push(c);
         }
       }
     }
-    for (const group of this.byFirstSlot.values()) group.probe = commonPrefix(group.members.map((c) => c.probe));
+    for (const group of this.#byFirstSlot.values()) group.probe = commonPrefix(group.members.map((c) => c.probe));
   }
 
   get size(): number {
-    return this.byId.size;
+    return this.#byId.size;
   }
 
   candidates(msg: string): Compiled[] {
     const found: Compiled[] = [];
-    if (msg && this.anchorless.length) {
-      for (const c of this.byFirstByte.get(msg.charCodeAt(0)) ?? []) {
+    if (msg && this.#anchorless.length) {
+      for (const c of this.#byFirstByte.get(msg.charCodeAt(0)) ?? []) {
         if (msg.includes(c.probe)) found.push(c);
       }
-      for (const group of this.byFirstSlot.values()) {
+      for (const group of this.#byFirstSlot.values()) {
         if (!msg.includes(group.probe)) continue;
         if (group.test !== null) {
           const end = group.test.match(msg, 0);
@@ -364,7 +364,7 @@ export class TemplateSet {
     const tokens = split(msg);
     let tokenSet: Set<string> | null = null;
     for (const token of tokens) {
-      const list = this.index.get(token);
+      const list = this.#index.get(token);
       if (list === undefined) continue;
       tokenSet ??= new Set(tokens);
       for (const c of list) {
@@ -395,22 +395,22 @@ export class TemplateSet {
     // Equally cheap candidates go to the lower template id, as in Python
     // (matcher.py `encode`), whatever order the candidates come in.
     for (const c of this.candidates(msg)) {
-      const plan = this.plan(c, msg);
+      const plan = this.#plan(c, msg);
       if (plan !== null && (best === null || plan.cost < best.cost || (plan.cost === best.cost && c.id < best.c.id))) {
         best = plan;
       }
     }
     if (best === null) return null;
-    const payload = this.build(best, message);
+    const payload = this.#build(best, message);
     return message.length > this.budget(best.c, payload.length) ? null : payload;
   }
 
-  private plan(c: Compiled, msg: string): Plan | null {
+  #plan(c: Compiled, msg: string): Plan | null {
     let m = c.match(msg, 0);
-    if (m !== null && m[0] === msg.length) return this.estimate(c, FULL, 0, msg.length, m[1], 0);
+    if (m !== null && m[0] === msg.length) return this.#estimate(c, FULL, 0, msg.length, m[1], 0);
     if (!this.partial) return null;
     let best: Plan | null = null;
-    if (m !== null) best = this.estimate(c, PREFIX, 0, m[0], m[1], msg.length - m[0]);
+    if (m !== null) best = this.#estimate(c, PREFIX, 0, m[0], m[1], msg.length - m[0]);
     if (c.leading !== null) {
       const start = msg.indexOf(c.leading, 1);
       if (start > 0) {
@@ -418,10 +418,10 @@ export class TemplateSet {
         if (m !== null) {
           const [end, values] = m;
           let plan: Plan;
-          if (end === msg.length) plan = this.estimate(c, SUFFIX, start, end, values, start);
+          if (end === msg.length) plan = this.#estimate(c, SUFFIX, start, end, values, start);
           else {
             const rest = varintSize(start) + start + msg.length - end;
-            plan = this.estimate(c, INFIX, start, end, values, rest);
+            plan = this.#estimate(c, INFIX, start, end, values, rest);
           }
           if (best === null || plan.cost < best.cost) best = plan;
         }
@@ -430,7 +430,7 @@ export class TemplateSet {
     return best;
   }
 
-  private estimate(c: Compiled, mode: number, start: number, end: number, values: Value[], rest: number): Plan {
+  #estimate(c: Compiled, mode: number, start: number, end: number, values: Value[], rest: number): Plan {
     const coded = this.remainder !== null ? CODED_EIGHTHS : 8;
     let cost = 8 * varintSize(c.id * 8 + mode);
     for (const v of values) {
@@ -444,12 +444,12 @@ export class TemplateSet {
     return { cost, c, mode, start, end, values };
   }
 
-  private build(plan: Plan, message: Uint8Array): Uint8Array {
+  #build(plan: Plan, message: Uint8Array): Uint8Array {
     const { c, mode, start, end } = plan;
     const values = new ByteWriter(message.length + 16);
     for (const v of plan.values) {
       if (v instanceof Uint8Array) values.bytes(v);
-      else this.text(values, message.subarray(v[0], v[1]));
+      else this.#text(values, message.subarray(v[0], v[1]));
     }
     const body = values.finish();
     if (mode === FULL) return new ByteWriter(body.length + 4).varint(c.id * 8 + FULL).bytes(body).finish();
@@ -479,7 +479,7 @@ export class TemplateSet {
   }
 
   /** A word or text value: `varint(len << 1 | packed) || bytes`. */
-  private text(w: ByteWriter, value: Uint8Array): void {
+  #text(w: ByteWriter, value: Uint8Array): void {
     if (this.remainder !== null && value.length >= PACK_TEXT_MIN) {
       const coded = this.remainder.encode(value);
       if (coded !== null && coded.length < value.length) {
@@ -497,7 +497,7 @@ export class TemplateSet {
     const tid = head >> 3n;
     const packed = (head >> 2n) & 1n;
     const mode = Number(head & 3n);
-    const c = tid <= BigInt(Number.MAX_SAFE_INTEGER) ? this.byId.get(Number(tid)) : undefined;
+    const c = tid <= BigInt(Number.MAX_SAFE_INTEGER) ? this.#byId.get(Number(tid)) : undefined;
     if (c === undefined) throw new CorruptPayload(`unknown template id ${tid} (this library has ${this.size})`);
     const budget = this.budget(c, payload.length);
     const cap = Math.min(limit, budget); // every part is checked against it as it comes
@@ -533,11 +533,11 @@ export class TemplateSet {
         pos += Number(n);
         if (h & 1n) {
           if (this.remainder === null) throw new CorruptPayload("packed slot, but no remainder codec is set");
-          value = this.unpack(this.remainder, value, cap - size, limit, budget, payload);
+          value = this.#unpack(this.remainder, value, cap - size, limit, budget, payload);
         }
       }
       size += value.length;
-      if (size > cap) throw this.beyond(limit, budget, payload);
+      if (size > cap) throw this.#beyond(limit, budget, payload);
       values.push(value);
     }
     if (mode === FULL) {
@@ -550,7 +550,7 @@ export class TemplateSet {
       if (this.remainder === null) throw new CorruptPayload("packed remainder, but no remainder codec is set");
       let room = cap - size;
       if (mode === INFIX) room += varintSize(room); // the remainder also holds varint(len(before))
-      rest = this.unpack(this.remainder, rest, room, limit, budget, payload);
+      rest = this.#unpack(this.remainder, rest, room, limit, budget, payload);
     }
     let before: Uint8Array;
     let after: Uint8Array;
@@ -566,20 +566,20 @@ export class TemplateSet {
       before = rest;
       after = new Uint8Array(0);
     }
-    if (size + before.length + after.length > cap) throw this.beyond(limit, budget, payload);
+    if (size + before.length + after.length > cap) throw this.#beyond(limit, budget, payload);
     return join([before, ...values, after], size + before.length + after.length);
   }
 
-  private unpack(codec: Codec, data: Uint8Array, room: number, limit: number, budget: number, payload: Uint8Array): Uint8Array {
+  #unpack(codec: Codec, data: Uint8Array, room: number, limit: number, budget: number, payload: Uint8Array): Uint8Array {
     try {
       return codec.decode(data, room);
     } catch (err) {
-      if (err instanceof OutputLimitExceeded) throw this.beyond(limit, budget, payload);
+      if (err instanceof OutputLimitExceeded) throw this.#beyond(limit, budget, payload);
       throw err;
     }
   }
 
-  private beyond(limit: number, budget: number, payload: Uint8Array): CorruptPayload | OutputLimitExceeded {
+  #beyond(limit: number, budget: number, payload: Uint8Array): CorruptPayload | OutputLimitExceeded {
     if (limit <= budget) return new OutputLimitExceeded(limit);
     const n = payload.length;
     return new CorruptPayload(

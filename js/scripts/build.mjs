@@ -1,0 +1,55 @@
+// The one-module build: TypeScript to dist/ (tsc, for Node and the tests),
+// then dist/auracodec.js, every module of src/index.ts and smol-toml in one
+// ES module (esbuild, pinned in package.json), beside dist/auracodec.wasm,
+// which it loads from its own URL. Builds the wasm module too when it is
+// missing (js/wasm/build.sh: Debian clang, lld, wasi-libc,
+// libclang-rt-14-dev-wasm32). Prints raw and gzip -9 sizes.
+//
+//   node scripts/build.mjs            (npm run build)
+//   node scripts/build.mjs --wasm     rebuild the wasm module first
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import { build } from "esbuild";
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const dist = join(root, "dist");
+const wasm = join(dist, "auracodec.wasm");
+
+execFileSync(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", join(root, "tsconfig.json")], { stdio: "inherit" });
+if (process.argv.includes("--wasm") || !existsSync(wasm)) {
+  execFileSync("sh", [join(root, "wasm", "build.sh")], { stdio: "inherit" });
+}
+
+const result = await build({
+  entryPoints: [join(root, "src", "index.ts")],
+  outfile: join(dist, "auracodec.js"),
+  bundle: true,
+  format: "esm",
+  platform: "neutral",
+  mainFields: ["module", "main"],
+  external: ["node:*"], // dynamic imports on the file: path only (Node); never run in browsers
+  target: "es2022",
+  minify: true,
+  keepNames: false, // error classes set their own names (errors.ts)
+  legalComments: "none",
+  charset: "utf8",
+  metafile: true,
+  logLevel: "warning",
+});
+
+const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
+const report = (file, budget) => {
+  const bytes = readFileSync(file);
+  const gz = gzipSync(bytes, { level: 9 }).length;
+  const verdict = gz <= budget * 1024 ? "within" : "OVER";
+  console.log(`${file.slice(root.length + 1)}: ${kb(bytes.length)} raw, ${kb(gz)} gzip -9 (${verdict} the ${budget} KB budget)`);
+  return gz <= budget * 1024;
+};
+const inputs = Object.entries(result.metafile.outputs)[0][1].inputs;
+const largest = Object.entries(inputs).sort((a, b) => b[1].bytesInOutput - a[1].bytesInOutput).slice(0, 5);
+console.log("largest parts of auracodec.js: " + largest.map(([f, i]) => `${f.replace(/^.*node_modules\//, "")} ${kb(i.bytesInOutput)}`).join(", "));
+const ok = [report(join(dist, "auracodec.js"), 30), report(wasm, 250)].every(Boolean);
+if (!ok && process.argv.includes("--strict")) process.exit(1);
