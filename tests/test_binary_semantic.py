@@ -11,7 +11,10 @@ import datetime
 import ipaddress
 import itertools
 import json
+import os
 import random
+import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -237,6 +240,36 @@ def test_best_template_wins() -> None:
     assert payload[0] >> 3 == 2
     assert tset.decode(payload, 1000) == m
     assert tset.stats()["per_template"][2]["hits"] == 1
+
+
+_TIE = """
+import sys
+from auracodec.plugins.binary_semantic.library import parse_template
+from auracodec.plugins.binary_semantic.matcher import TemplateSet
+from auracodec.plugins.binary_semantic.normalizers import BUILTIN
+types = {name: cls() for name, cls in BUILTIN.items()}
+# Both cost the same on the message: an id byte and a 2-byte word.
+templates = [parse_template(i, t, types) for i, t in ((7, "ab {word} z"), (3, "{word} cd z"))]
+sys.stdout.write(TemplateSet(templates, types).encode(b"ab cd z").hex())
+"""
+
+
+def test_ties_go_to_the_lower_template_id_in_every_process() -> None:
+    # Candidates come in set order, which hash randomisation varies between
+    # processes; encode must not (the codec contract: deterministic).
+    payloads = {
+        subprocess.run(
+            [sys.executable, "-c", _TIE],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in range(6)
+    }
+    assert len(payloads) == 1
+    (payload,) = payloads
+    assert bytes.fromhex(payload)[0] >> 3 == 3
 
 
 def test_decode_errors() -> None:
