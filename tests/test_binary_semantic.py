@@ -42,7 +42,7 @@ from auracodec.plugins.binary_semantic.library import (
     template_text,
 )
 from auracodec.plugins.binary_semantic.matcher import TemplateSet
-from auracodec.plugins.binary_semantic.normalizers import BUILTIN, declarations
+from auracodec.plugins.binary_semantic.normalizers import BUILTIN, declarations, ipv6_text
 from auracodec.plugins.binary_semantic.patterns import Pattern, PatternError
 
 NORMALIZERS = {name: cls() for name, cls in BUILTIN.items()}
@@ -117,6 +117,29 @@ def test_normalizers_refuse_what_they_cannot_restore() -> None:
     assert NORMALIZERS["int"].pack(b"-0") is None
     assert NORMALIZERS["int"].match(b"1" * 20, 0) == -1
     assert NORMALIZERS["ipv4"].match(b"1.2.3.456", 0) == -1
+
+
+_GROUPS = st.sampled_from([b"\0\0", b"\0\0", b"\0\x01", b"\xff\xff"]) | st.binary(
+    min_size=2, max_size=2
+)
+
+
+@given(st.lists(_GROUPS, min_size=8, max_size=8).map(b"".join))
+def test_ipv6_text_is_rfc5952_and_python_independent(raw: bytes) -> None:
+    text = ipv6_text(raw)
+    assert ipaddress.IPv6Address(text.decode()).packed == raw
+    if ipaddress.IPv6Address(raw).ipv4_mapped is None:  # 3.13 writes those dotted
+        assert text.decode() == str(ipaddress.IPv6Address(raw))
+    ipv6 = NORMALIZERS["ipv6"]
+    assert ipv6.unpack(ipv6.pack(text) or b"", 0) == (text, 16)
+
+
+def test_ipv4_mapped_ipv6_keeps_its_hex_form() -> None:
+    # Python 3.13's ipaddress writes this ::ffff:1.2.3.4; the format does not.
+    ipv6 = NORMALIZERS["ipv6"]
+    packed = ipv6.pack(b"::ffff:102:304")
+    assert packed is not None and ipv6.unpack(packed, 0) == (b"::ffff:102:304", 16)
+    assert ipv6.pack(b"::ffff:1.2.3.4") is None
 
 
 def test_patterns() -> None:
