@@ -11,7 +11,10 @@ import datetime
 import ipaddress
 import itertools
 import json
+import os
 import random
+import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -39,7 +42,7 @@ from auracodec.plugins.binary_semantic.library import (
     template_text,
 )
 from auracodec.plugins.binary_semantic.matcher import TemplateSet
-from auracodec.plugins.binary_semantic.normalizers import BUILTIN, declarations
+from auracodec.plugins.binary_semantic.normalizers import BUILTIN, declarations, ipv6_text
 from auracodec.plugins.binary_semantic.patterns import Pattern, PatternError
 
 NORMALIZERS = {name: cls() for name, cls in BUILTIN.items()}
@@ -114,6 +117,29 @@ def test_normalizers_refuse_what_they_cannot_restore() -> None:
     assert NORMALIZERS["int"].pack(b"-0") is None
     assert NORMALIZERS["int"].match(b"1" * 20, 0) == -1
     assert NORMALIZERS["ipv4"].match(b"1.2.3.456", 0) == -1
+
+
+_GROUPS = st.sampled_from([b"\0\0", b"\0\0", b"\0\x01", b"\xff\xff"]) | st.binary(
+    min_size=2, max_size=2
+)
+
+
+@given(st.lists(_GROUPS, min_size=8, max_size=8).map(b"".join))
+def test_ipv6_text_is_rfc5952_and_python_independent(raw: bytes) -> None:
+    text = ipv6_text(raw)
+    assert ipaddress.IPv6Address(text.decode()).packed == raw
+    if ipaddress.IPv6Address(raw).ipv4_mapped is None:  # 3.13 writes those dotted
+        assert text.decode() == str(ipaddress.IPv6Address(raw))
+    ipv6 = NORMALIZERS["ipv6"]
+    assert ipv6.unpack(ipv6.pack(text) or b"", 0) == (text, 16)
+
+
+def test_ipv4_mapped_ipv6_keeps_its_hex_form() -> None:
+    # Python 3.13's ipaddress writes this ::ffff:1.2.3.4; the format does not.
+    ipv6 = NORMALIZERS["ipv6"]
+    packed = ipv6.pack(b"::ffff:102:304")
+    assert packed is not None and ipv6.unpack(packed, 0) == (b"::ffff:102:304", 16)
+    assert ipv6.pack(b"::ffff:1.2.3.4") is None
 
 
 def test_patterns() -> None:
@@ -237,6 +263,36 @@ def test_best_template_wins() -> None:
     assert payload[0] >> 3 == 2
     assert tset.decode(payload, 1000) == m
     assert tset.stats()["per_template"][2]["hits"] == 1
+
+
+_TIE = """
+import sys
+from auracodec.plugins.binary_semantic.library import parse_template
+from auracodec.plugins.binary_semantic.matcher import TemplateSet
+from auracodec.plugins.binary_semantic.normalizers import BUILTIN
+types = {name: cls() for name, cls in BUILTIN.items()}
+# Both cost the same on the message: an id byte and a 2-byte word.
+templates = [parse_template(i, t, types) for i, t in ((7, "ab {word} z"), (3, "{word} cd z"))]
+sys.stdout.write(TemplateSet(templates, types).encode(b"ab cd z").hex())
+"""
+
+
+def test_ties_go_to_the_lower_template_id_in_every_process() -> None:
+    # Candidates come in set order, which hash randomisation varies between
+    # processes; encode must not (the codec contract: deterministic).
+    payloads = {
+        subprocess.run(
+            [sys.executable, "-c", _TIE],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in range(6)
+    }
+    assert len(payloads) == 1
+    (payload,) = payloads
+    assert bytes.fromhex(payload)[0] >> 3 == 3
 
 
 def test_decode_errors() -> None:

@@ -432,3 +432,17 @@ def test_isolating_sessions_stay_in_step(
             assert len(frame) - head.offset + (1 if head.isolated else 0) <= len(message) + 1
         assert receiver.decode_bytes(frame) == message
     assert receiver.failed is None
+
+
+def test_estimates_missing_figures_keep_the_prior(tmp_path: Path) -> None:
+    # A hand-edited costs.json: a class with counts but no times or sizes.
+    (tmp_path / "costs.json").write_text(
+        '{"format": 1, "methods": {"zstd": {"7": {"messages": 9, "bytes": 900}}}}'
+    )
+    (tmp_path / "auracodec.toml").write_text('[selector]\nestimates = "costs.json"\n')
+    pipe = Pipeline.from_config(tmp_path)
+    model = pipe.wire.cost_model(pipe.codecs["zstd"])
+    est = pipe.policy.estimates.of("zstd", model)  # type: ignore[attr-defined]
+    assert est.ratio[7] == model.ratio and est.seen[7] == 9
+    m = b"a message of about a hundred bytes, " * 3
+    assert pipe.decode_bytes(pipe.encode(m)) == m

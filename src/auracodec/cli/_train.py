@@ -17,7 +17,7 @@ from ..core.config import Config
 from ..core.corpus import read_corpus
 from ..core.errors import AuraError
 from ..core.pipeline import Pipeline
-from ..core.training import CONFIG_NAME, ProfileUpdate, train
+from ..core.training import CONFIG_NAME, ESTIMATES_NAME, ProfileUpdate, train
 from ._command import Subparsers, add_command, add_config_option
 from ._output import TaskProgress, progress_bars, tagged
 
@@ -55,6 +55,12 @@ def run(args: argparse.Namespace, err: Console) -> int:
             profile = train(samples, update.staging, config=config, progress=TaskProgress(progress))
         for r in profile.results:
             err.print(f"  {r.codec}: {r.summary}")
+        if profile.costs_measured:
+            held = "held-out " if profile.costs_measured < len(samples) // 2 else ""
+            err.print(
+                f"  costs: every codec measured on {profile.costs_measured} {held}messages "
+                f"({ESTIMATES_NAME}, for the cost policy)"
+            )
         after = Pipeline.from_config(update.staging).fingerprint  # proves the profile loads
         changed = update.existing and before != after
         if changed and not args.force:

@@ -201,15 +201,18 @@ class Estimate:
         size = figures.get("bytes", 0)
         if messages < _MIN_MEASURED or size <= 0:
             return
-        coded = messages - figures.get("declined", 0)
+        # Figures a costs.json lacks keep the prior (the file may be hand-edited).
+        coded = max(messages - figures.get("declined", 0), 0)
+        coded_bytes = figures.get("coded_bytes", 0)
         self.seen[k] = int(messages)
         self.declined[k] = 1.0 - coded / messages
-        if coded > 0 and figures.get("coded_bytes", 0) > 0:
-            self.ratio[k] = figures["payload"] / figures["coded_bytes"]
+        if coded and coded_bytes > 0 and "payload" in figures:
+            self.ratio[k] = figures["payload"] / coded_bytes
             self.spread[k] = figures.get("spread", self.ratio[k] * 0.25)
-        self.encode[k] = figures["encode_ns"] / size
-        if "decode_ns" in figures and coded > 0 and figures.get("coded_bytes", 0) > 0:
-            self.decode[k] = figures["decode_ns"] / figures["coded_bytes"]
+        if "encode_ns" in figures:
+            self.encode[k] = figures["encode_ns"] / size
+        if coded and coded_bytes > 0 and "decode_ns" in figures:
+            self.decode[k] = figures["decode_ns"] / coded_bytes
             if figures.get("coded_encode_ns", 0) > 0:
                 self.decode_per_encode[k] = figures["decode_ns"] / figures["coded_encode_ns"]
 

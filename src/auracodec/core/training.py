@@ -87,6 +87,8 @@ class TrainedProfile:
     results: tuple[TrainResult, ...]
     messages: int
     message_bytes: int
+    #: Messages the codecs' costs were measured on (0: not measured).
+    costs_measured: int = 0
 
 
 def train(
@@ -159,6 +161,7 @@ def train(
     )
     path = out / CONFIG_NAME
     path.write_text(dump_toml(tables, header), encoding="utf-8")
+    measured_on = 0
     if held_out:
         # Measured with the trained profile as written, then referenced from it.
         try:
@@ -176,7 +179,8 @@ def train(
             write_estimates(out / ESTIMATES_NAME, measured, len(held_out))
             tables["selector"]["estimates"] = ESTIMATES_NAME
             path.write_text(dump_toml(tables, header), encoding="utf-8")
-    return TrainedProfile(path, tuple(results), len(full), total)
+            measured_on = len(held_out)
+    return TrainedProfile(path, tuple(results), len(full), total, measured_on)
 
 
 #: Where ``auracodec train`` writes the cost estimates, in the profile.

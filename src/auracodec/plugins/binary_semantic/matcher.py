@@ -357,9 +357,14 @@ class TemplateSet:
     def encode(self, msg: bytes) -> bytes | None:
         best: _Plan | None = None
         if len(msg) <= self.max_message_size:
+            # Candidates come in set order, which varies between processes
+            # (hash randomisation): ties go to the lower template id, so that
+            # every process encodes a message alike (the codec contract).
             for c in self.candidates(msg):
                 plan = self._plan(c, msg)
-                if plan is not None and (best is None or plan.cost < best.cost):
+                if plan is not None and (
+                    best is None or (plan.cost, c.id) < (best.cost, best.c.id)
+                ):
                     best = plan
         payload = None
         if best is not None:

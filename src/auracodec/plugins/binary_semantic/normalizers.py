@@ -281,14 +281,40 @@ class Ipv6:
 
     def pack(self, value: bytes) -> bytes | None:
         try:
-            addr = ipaddress.IPv6Address(value.decode("ascii"))
+            packed = ipaddress.IPv6Address(value.decode("ascii")).packed
         except (ValueError, UnicodeDecodeError):
             return None
-        return addr.packed if str(addr).encode() == value else None
+        return packed if ipv6_text(packed) == value else None
 
     def unpack(self, data: bytes, pos: int) -> tuple[bytes, int]:
         raw, pos = take(data, pos, 16, "ipv6")
-        return str(ipaddress.IPv6Address(raw)).encode(), pos
+        return ipv6_text(raw), pos
+
+
+def ipv6_text(raw: bytes) -> bytes:
+    """The RFC 5952 text of a 16-byte address: lower-case hex groups without
+    leading zeros, the first longest run of two or more zero groups as ``::``.
+
+    Written here rather than taken from ``ipaddress``, whose text changes
+    between Python versions (3.13 writes IPv4-mapped addresses as
+    ``::ffff:1.2.3.4``): the format must not depend on the decoder's Python.
+    Every address is written in hex groups, as Python 3.11 writes it.
+    """
+    groups = [int.from_bytes(raw[i : i + 2], "big") for i in range(0, 16, 2)]
+    best_at, best_len, at = -1, 1, -1
+    for i, g in enumerate([*groups, 1]):  # a sentinel ends the last run
+        if g == 0 and at < 0:
+            at = i
+        elif g != 0 and at >= 0:
+            if i - at > best_len:
+                best_at, best_len = at, i - at
+            at = -1
+    hexes = [f"{g:x}" for g in groups]
+    if best_at < 0:
+        return ":".join(hexes).encode()
+    head = ":".join(hexes[:best_at])
+    tail = ":".join(hexes[best_at + best_len :])
+    return f"{head}::{tail}".encode()
 
 
 # -- timestamps ---------------------------------------------------------------------
