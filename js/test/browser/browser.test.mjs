@@ -1,36 +1,77 @@
 // The client in headless Chromium (Debian's /usr/bin/chromium, driven by
-// puppeteer-core): a static page on 127.0.0.1 loads the ES modules and the
-// wasm, connects to a real Python auracodec server and checks a conversation.
+// puppeteer-core), as a web page would use it: the bundle dist/auracodec.js
+// (which loads dist/auracodec.wasm), a trained full profile (BRIO,
+// templates, zstd, brotli) served over HTTP, the real Session, a plain
+// WebSocket to a real Python auracodec server (chat_server.py) on 127.0.0.1.
+// The page sends the client's turns of a chat/test conversation, the server
+// answers with the next turns; each end checks every message it receives.
 //
 //     node --test test/browser/
+//
+// AURACODEC_JS_PROFILE=DIR reuses a profile trained on chat/train.jsonl
+// (else one is trained, ~15 s).
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { extname, join, normalize, resolve } from "node:path";
+import { createInterface } from "node:readline";
 import { after, before, test } from "node:test";
-import { CORPUS, HERE, noCorpus, noPython, tempDir } from "../helpers.mjs";
-import { startServer, writeProfiles } from "../ws-server.mjs";
+import { CORPUS, HERE, PYTHON, REPO, noCorpus, noPython, tempDir, venv } from "../helpers.mjs";
 
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const ROOT = resolve(HERE, "..");
 const skip = !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM)`
-  : !existsSync(join(ROOT, "dist", "auracodec.wasm")) ? "no dist/auracodec.wasm (sh js/wasm/build.sh)"
+  : !existsSync(join(ROOT, "dist", "auracodec.js")) ? "no dist/auracodec.js (npm run build)"
   : noPython ?? noCorpus ?? false;
 
+// What both ends have: the Python venv may hold third-party codecs (auracodec-lz4).
+const CODECS = ["binary_semantic", "brio", "brotli", "identity", "zstd"];
 const TYPES = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".json": "application/json", ".toml": "text/plain" };
 
-/** Static files: the package (dist/, node_modules/smol-toml, test/browser/) and the profile under /profile/. */
-function staticServer(profileDir, conversation) {
+/** A trained profile copied to a directory of its own, its codecs pinned to CODECS. */
+function profile() {
+  let source = process.env.AURACODEC_JS_PROFILE;
+  if (!source) {
+    source = join(tempDir("auracodec-browser-train-"), "chat");
+    venv("auracodec", "train", join(CORPUS, "chat", "train.jsonl"), "-o", source);
+  }
+  const dir = join(tempDir("auracodec-browser-"), "profile");
+  cpSync(source, dir, { recursive: true });
+  const toml = join(dir, "auracodec.toml");
+  const text = readFileSync(toml, "utf8");
+  const pin = `codecs = ${JSON.stringify(CODECS)}`;
+  writeFileSync(toml, text.includes("[pipeline]\n") ? text.replace("[pipeline]\n", `[pipeline]\n${pin}\n`) : `${text}\n[pipeline]\n${pin}\n`);
+  return dir;
+}
+
+/** The longest chat/test conversation (user turns from the page), and a few edge cases. */
+function conversation() {
+  const lines = readFileSync(join(CORPUS, "chat", "test.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+  const convs = new Map();
+  for (const l of lines) convs.set(l.conv, [...(convs.get(l.conv) ?? []), l]);
+  const longest = [...convs.values()].sort((a, b) => b.length - a.length)[0];
+  return [
+    ...longest.map((l) => ({ from: l.role === "assistant" ? "server" : "client", text: l.text })),
+    { from: "client", text: "" },
+    { from: "server", text: "" },
+    { from: "client", text: "héllo ✓ 🎉 — ça va?" },
+    { from: "server", text: "Très bien, merci! ✓ 🎉" },
+    { from: "client", text: "x".repeat(3000) },
+    { from: "server", text: longest.at(-1).text.repeat(3) },
+  ];
+}
+
+/** Static files: dist/ and test/browser/ of the package, the profile under /profile/, the script. */
+function staticServer(profileDir, script) {
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
-    let file;
     if (path === "/conversation.json") {
       res.writeHead(200, { "content-type": "application/json" });
-      return res.end(JSON.stringify(conversation));
+      return res.end(JSON.stringify(script));
     }
-    if (path.startsWith("/profile/")) file = join(profileDir, normalize(path.slice("/profile/".length)));
-    else file = join(ROOT, normalize(path));
-    const allowed = file.startsWith(profileDir) || ["dist", "node_modules/smol-toml", "test/browser"].some((d) => file.startsWith(join(ROOT, d) + "/"));
+    const file = path.startsWith("/profile/") ? join(profileDir, normalize(path.slice("/profile/".length))) : join(ROOT, normalize(path));
+    const allowed = file.startsWith(profileDir + "/") || ["dist", "test/browser"].some((d) => file.startsWith(join(ROOT, d) + "/"));
     if (!allowed || !existsSync(file)) {
       res.writeHead(404);
       return res.end("not found");
@@ -41,55 +82,101 @@ function staticServer(profileDir, conversation) {
   return new Promise((ok) => server.listen(0, "127.0.0.1", () => ok(server)));
 }
 
-function conversation() {
-  const lines = readFileSync(join(CORPUS, "chat", "test.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
-  const convs = new Map();
-  for (const l of lines) convs.set(l.conv, [...(convs.get(l.conv) ?? []), l]);
-  const longest = [...convs.values()].sort((a, b) => b.length - a.length)[0];
-  return [...longest.map((l) => l.text), "", "héllo ✓ 🎉", "x".repeat(3000)];
+/** chat_server.py: resolves with `{ url, fingerprint, events, next(pred), stop() }` once it listens. */
+function pythonServer(profileDir, scriptFile) {
+  const child = spawn(PYTHON, [join(HERE, "browser", "chat_server.py"), profileDir, scriptFile], {
+    env: { ...process.env, PYTHONPATH: join(REPO, "src"), PYTHONHASHSEED: "0" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  const events = [];
+  const waiting = [];
+  createInterface({ input: child.stdout }).on("line", (line) => {
+    const event = JSON.parse(line);
+    events.push(event);
+    for (const w of [...waiting]) if (w.pred(event)) waiting.splice(waiting.indexOf(w), 1) && w.resolve(event);
+  });
+  const next = (pred, timeout = 20_000) => events.find(pred) ? Promise.resolve(events.find(pred)) : new Promise((resolve, reject) => {
+    waiting.push({ pred, resolve });
+    setTimeout(() => reject(new Error(`no such server event in ${timeout} ms: ${JSON.stringify(events)}\n${stderr}`)), timeout).unref();
+  });
+  const stop = () => new Promise((ok) => (child.exitCode !== null ? ok() : (child.once("exit", ok), child.kill("SIGTERM"))));
+  return new Promise((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`chat_server.py exited (${code}) before listening:\n${stderr}`)));
+    next((e) => e.event === "listening", 60_000).then(
+      (e) => resolve({ url: `ws://127.0.0.1:${e.port}/`, fingerprint: e.fingerprint, codecs: e.codecs, events, next, stop }),
+      reject,
+    );
+  });
 }
 
-let ws;
+let py;
 let http;
 let browser;
-const profileDir = tempDir("auracodec-browser-");
+let script;
 before(async () => {
   if (skip) return;
-  const profiles = writeProfiles();
-  writeFileSync(join(profileDir, "auracodec.toml"), readFileSync(profiles.templates));
-  ws = await startServer({ config: profiles.templates, mode: "session" });
-  http = await staticServer(profileDir, conversation());
+  const dir = profile();
+  script = conversation();
+  const scriptFile = join(dir, "..", "script.json");
+  writeFileSync(scriptFile, JSON.stringify(script));
+  py = await pythonServer(dir, scriptFile);
+  http = await staticServer(dir, script);
   const puppeteer = (await import("puppeteer-core")).default;
   browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu"] });
 });
 after(async () => {
   await browser?.close();
   http?.close();
-  await ws?.stop();
+  await py?.stop();
 });
 
-test("Chromium: a multi-turn conversation in session mode with a Python server, every message checked",
-  { skip, timeout: 120_000 }, async (t) => {
+test("Chromium: the bundle, a trained profile, a multi-turn conversation in session mode with a Python server, both directions checked",
+  { skip, timeout: 180_000 }, async (t) => {
     const page = await browser.newPage();
-    const console = [];
-    page.on("console", (m) => console.push(m.text()));
-    page.on("pageerror", (e) => console.push(String(e)));
+    const lines = [];
+    page.on("console", (m) => lines.push(m.text()));
+    page.on("pageerror", (e) => lines.push(String(e)));
+    const requested = [];
+    page.on("request", (r) => requested.push(new URL(r.url()).pathname));
     const { port } = http.address();
     const url = `http://127.0.0.1:${port}/test/browser/index.html?` +
-      new URLSearchParams({ ws: ws.url, profile: "/profile/", conversation: "/conversation.json" });
+      new URLSearchParams({ ws: py.url, profile: "/profile/", conversation: "/conversation.json" });
     await page.goto(url);
-    await page.waitForFunction("window.auracodecResult !== undefined", { timeout: 60_000 });
+    await page.waitForFunction("window.auracodecResult !== undefined", { timeout: 150_000 });
     const result = await page.evaluate("window.auracodecResult");
-    assert.equal(result.ok, true, JSON.stringify(result) + "\n" + console.join("\n"));
-    assert.equal(result.checked, conversation().length);
-    assert.ok(result.checked > 10);
-    assert.equal(result.fingerprint, ws.fingerprint);
-    assert.ok(result.wasmExports > 0);
+    assert.equal(result.ok, true, JSON.stringify(result) + "\n" + lines.join("\n"));
+    for (const c of CODECS) assert.ok(result.codecs.includes(c), `${c} in the page's pipeline`);
+    assert.equal(result.fingerprint, py.fingerprint);
+    assert.equal(result.protocol, `auracodec.1.session.${py.fingerprint}`);
     assert.deepEqual(result.closed, { code: 1000, reason: "" });
-    // Browsers do not show a refused handshake's status or body.
-    assert.equal(result.refusal?.name, "HandshakeError", JSON.stringify(result.refusal));
-    await ws.next((e) => e.event === "closed" && e.code === 1000);
-    t.diagnostic(`${result.userAgent}: ${result.checked} messages, ${result.messageBytes} bytes in ${result.frameBytes} frame bytes` +
-      `${result.standIn ? " (stand-in session: no Pipeline.session() yet)" : ""}`);
-    t.diagnostic(`refused in the browser: ${result.refusal.message}`);
+    assert.match(result.refusal ?? "", /refused or closed before opening/);
+    // Only the bundle, its wasm and the profile: no other module of dist/.
+    assert.deepEqual([...new Set(requested.filter((p) => p.startsWith("/dist/")))].sort(), ["/dist/auracodec.js", "/dist/auracodec.wasm"]);
+
+    // Every turn, in both directions: the page checked the server's, the server the page's.
+    assert.equal(result.turns.length, script.length);
+    await py.next((e) => e.event === "closed");
+    const serverTurns = py.events.filter((e) => e.event === "turn");
+    assert.equal(serverTurns.length, script.length, JSON.stringify(py.events));
+    for (const [i, turn] of script.entries()) {
+      const page = result.turns[i];
+      const server = serverTurns[i];
+      assert.equal(page.from, turn.from);
+      assert.equal(server.sender, turn.from);
+      assert.equal(server.frame, page.frame, `turn ${i}: frame size alike on both ends`);
+      if (turn.from === "server") assert.equal(page.ok, true, `turn ${i} verified in the page`);
+      else assert.equal(server.ok, true, `turn ${i} verified by the Python server`);
+      assert.equal(server.method, page.method, `turn ${i}: method`);
+    }
+    const closed = py.events.find((e) => e.event === "closed");
+    assert.equal(closed.code, 1000);
+    const methods = new Map();
+    for (const turn of result.turns) methods.set(`${turn.from} ${turn.method}`, (methods.get(`${turn.from} ${turn.method}`) ?? 0) + 1);
+    assert.ok([...methods.keys()].some((m) => m.startsWith("server") && !m.endsWith("raw") && !m.endsWith("identity")), "the server compressed");
+    assert.ok(result.turns.some((t) => t.from === "client" && t.isolated), "an isolated frame from the page");
+    const total = result.turns.reduce((n, t) => n + t.bytes, 0);
+    const frames = result.turns.reduce((n, t) => n + t.frame, 0);
+    t.diagnostic(`${result.userAgent}: ${result.turns.length} turns, ${total} bytes in ${frames} frame bytes; methods ${JSON.stringify(Object.fromEntries(methods))}`);
   });
