@@ -1,0 +1,34 @@
+// Open a page in headless Chromium (puppeteer-core, Debian's /usr/bin/chromium
+// or $CHROMIUM), wait for `window.<global>` to be set, print it as JSON and
+// optionally take a screenshot. Used by tests/test_demo_browser.py (the
+// `auracodec demo --browser` page) and for docs/img/demo-browser.png.
+//
+//   node test/browser/visit.mjs URL [--global auracodecDemo] [--screenshot FILE] [--timeout MS]
+import puppeteer from "puppeteer-core";
+
+const args = process.argv.slice(2);
+const opt = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
+const url = args[0];
+const global = opt("--global", "auracodecDemo");
+const screenshot = opt("--screenshot", null);
+const timeout = Number(opt("--timeout", "60000"));
+
+const browser = await puppeteer.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu"],
+});
+try {
+  const page = await browser.newPage();
+  await page.setViewport({ width: 1200, height: 900, deviceScaleFactor: 1 });
+  const lines = [];
+  page.on("console", (m) => lines.push(m.text()));
+  page.on("pageerror", (e) => lines.push(String(e)));
+  await page.goto(url);
+  await page.waitForFunction(`window.${global} !== undefined`, { timeout });
+  const result = await page.evaluate(`window.${global}`);
+  if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
+  console.log(JSON.stringify({ ...result, console: lines }));
+} finally {
+  await browser.close();
+}
