@@ -16,12 +16,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import auracodec
 from auracodec.cli._demo import js_assets
-
 from conftest import corpus_path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,7 +54,7 @@ def test_the_wheel_ships_the_page_and_the_client() -> None:
 
 @pytest.mark.skipif(
     not (JS / "dist" / "auracodec.wasm").is_file(),
-    reason="no js/dist build (cd js && npm run build)",
+    reason="no js/dist (npm run build)",
 )
 def test_shipped_client_is_the_current_build() -> None:
     # npm run build copies them (js/scripts/copy-assets.mjs); this fails when it was not run.
@@ -98,7 +98,7 @@ def _demo(*args: str) -> tuple[subprocess.Popen[str], str]:
     raise AssertionError(f"the demo printed no URL:\n{err}")
 
 
-def _visit(url: str, *extra: str) -> dict:
+def _visit(url: str, *extra: str) -> dict[str, Any]:
     out = subprocess.run(
         [NODE or "node", str(JS / "test" / "browser" / "visit.mjs"), url, *extra],
         capture_output=True,
@@ -107,7 +107,8 @@ def _visit(url: str, *extra: str) -> dict:
         cwd=JS,
     )
     assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
 
 
 def _stop(proc: subprocess.Popen[str]) -> tuple[int, str, str]:
@@ -157,11 +158,13 @@ def test_demo_browser_trained_profile(tmp_path: Path) -> None:
     _check(proc, url)
 
 
-def test_demo_browser_says_when_the_client_is_missing(monkeypatch, tmp_path) -> None:
+def test_demo_browser_says_when_the_client_is_missing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     from auracodec.cli import _demo
     from auracodec.core.errors import AuraError
 
     monkeypatch.setattr(_demo, "__file__", str(tmp_path / "a" / "b" / "c" / "_demo.py"))
     monkeypatch.setattr("importlib.resources.files", lambda package: tmp_path / "no-such-package")
-    with pytest.raises(AuraError, match="no JavaScript client.*npm run build"):
+    with pytest.raises(AuraError, match=r"no JavaScript client.*npm run build"):
         js_assets()
