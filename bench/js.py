@@ -62,9 +62,17 @@ def profile_dir(arg: str | None, work: Path) -> Path:
     if not arg and not os.environ.get("AURACODEC_JS_PROFILE"):
         source = work / "trained"
         subprocess.run(
-            [sys.executable, "-m", "auracodec", "train", str(CORPUS / "chat" / "train.jsonl"),
-             "-o", str(source)],
-            check=True, capture_output=True,
+            [
+                sys.executable,
+                "-m",
+                "auracodec",
+                "train",
+                str(CORPUS / "chat" / "train.jsonl"),
+                "-o",
+                str(source),
+            ],
+            check=True,
+            capture_output=True,
         )
     dest = work / "profile"
     shutil.copytree(source, dest)
@@ -105,7 +113,9 @@ def python_round(pipe: Pipeline, groups: dict[str, list[bytes]], best: dict[str,
 def node_run(profile: Path, frames_file: Path, rounds: int) -> dict[str, Any]:
     out = subprocess.run(
         ["node", str(JS / "bench" / "decode.mjs"), str(profile), str(frames_file), str(rounds)],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     result: dict[str, Any] = json.loads(out.stdout)
     return result
@@ -138,9 +148,19 @@ class _Files(SimpleHTTPRequestHandler):
 
 def chromium_run(url: str, rounds: int) -> dict[str, Any]:
     out = subprocess.run(
-        ["node", str(JS / "test" / "browser" / "visit.mjs"), f"{url}bench/page.html?rounds={rounds}",
-         "--global", "auracodecBench", "--timeout", "600000"],
-        check=True, capture_output=True, text=True, cwd=JS,
+        [
+            "node",
+            str(JS / "test" / "browser" / "visit.mjs"),
+            f"{url}bench/page.html?rounds={rounds}",
+            "--global",
+            "auracodecBench",
+            "--timeout",
+            "600000",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=JS,
     )
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     if "error" in result:
@@ -158,7 +178,9 @@ def main() -> None:
     ap.add_argument("--no-chromium", action="store_true")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "js.json"))
     args = ap.parse_args()
-    chromium = not args.no_chromium and Path(os.environ.get("CHROMIUM", "/usr/bin/chromium")).exists()
+    chromium = (
+        not args.no_chromium and Path(os.environ.get("CHROMIUM", "/usr/bin/chromium")).exists()
+    )
 
     with tempfile.TemporaryDirectory(prefix="auracodec-bench-js-") as tmp:
         work = Path(tmp)
@@ -167,7 +189,9 @@ def main() -> None:
         messages = [s.data for s in read_corpus([CORPUS / "chat" / "test.jsonl"])][: args.messages]
         groups = frames(pipe, messages)
         frames_file = work / "frames.json"
-        frames_file.write_text(json.dumps({"groups": {n: [f.hex() for f in g] for n, g in groups.items()}}))
+        frames_file.write_text(
+            json.dumps({"groups": {n: [f.hex() for f in g] for n, g in groups.items()}})
+        )
         py_bytes = {n: sum(len(pipe.decode_bytes(f)) for f in g) for n, g in groups.items()}
 
         handler = type("Files", (_Files,), {"work": work})
@@ -217,13 +241,20 @@ def main() -> None:
     for name, budget in (("auracodec.js", 30), ("auracodec.wasm", 250)):
         data = (JS / "dist" / name).read_bytes()
         gz = len(gzip.compress(data, 9, mtime=0))
-        sizes[name] = {"bytes": len(data), "gzip9_bytes": gz, "gzip9_kb": round(gz / KB, 1),
-                       "budget_kb": budget, "within": gz <= budget * KB}
+        sizes[name] = {
+            "bytes": len(data),
+            "gzip9_bytes": gz,
+            "gzip9_kb": round(gz / KB, 1),
+            "budget_kb": budget,
+            "within": gz <= budget * KB,
+        }
     py_brio = py_best["brio"] / py_bytes["brio"]
     result = {
         "what": "decode time per byte, the JavaScript client (bundle + wasm) against Python's C "
         "extensions on the same frames; sizes of js/dist after gzip -9 (bench/js.py docstring)",
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "machine": (
+            f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+        ),
         "profile": f"trained on chat/train.jsonl, fingerprint {pipe.fingerprint}",
         "messages": f"first {len(messages)} of chat/test.jsonl",
         "rounds": args.rounds,
@@ -231,9 +262,12 @@ def main() -> None:
         "python": {
             "clock": "time.process_time_ns",
             "codecs": {
-                n: {"frames": len(groups[n]), "bytes": py_bytes[n],
+                n: {
+                    "frames": len(groups[n]),
+                    "bytes": py_bytes[n],
                     "ns_per_byte": round(py_best[n] / py_bytes[n], 2),
-                    "x_brio": round(py_best[n] / py_bytes[n] / py_brio, 3)}
+                    "x_brio": round(py_best[n] / py_bytes[n] / py_brio, 3),
+                }
                 for n in groups
             },
         },
@@ -244,14 +278,18 @@ def main() -> None:
     goals = {
         "brio_node_at_most_2x_python": result["node"]["codecs"]["brio"]["x_python"] <= 2,
         "templates_and_zstd_faster_than_brio_node": all(
-            result["node"]["codecs"][n]["x_brio"] < 1 for n in ("zstd", "binary_semantic")),
+            result["node"]["codecs"][n]["x_brio"] < 1 for n in ("zstd", "binary_semantic")
+        ),
         "js_within_30kb_gzip": sizes["auracodec.js"]["within"],
         "wasm_within_250kb_gzip": sizes["auracodec.wasm"]["within"],
     }
     if chrome:
-        goals["brio_chromium_at_most_2x_python"] = result["chromium"]["codecs"]["brio"]["x_python"] <= 2
+        goals["brio_chromium_at_most_2x_python"] = (
+            result["chromium"]["codecs"]["brio"]["x_python"] <= 2
+        )
         goals["templates_and_zstd_faster_than_brio_chromium"] = all(
-            result["chromium"]["codecs"][n]["x_brio"] < 1 for n in ("zstd", "binary_semantic"))
+            result["chromium"]["codecs"][n]["x_brio"] < 1 for n in ("zstd", "binary_semantic")
+        )
     result["goals_met"] = goals
     Path(args.out).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     print(json.dumps(result, indent=2, ensure_ascii=False))
