@@ -26,7 +26,7 @@
 // of chat2/test, the first 200 json payloads, the first 150 lines of each
 // log) for quick runs.
 //
-// Needs Python's auracodec (AURACODEC_PYTHON, default /work/venv) and the
+// Needs Python's auracodec (AURACODEC_PYTHON, default: python3 on PATH) and the
 // shared corpus (AURACODEC_CORPUS, default ../shared/corpus); skipped with a
 // reason otherwise. AURACODEC_JS_PROFILE and AURACODEC_JS_LOGS_PROFILE name
 // profiles already trained (chat/train, and the logs' first 200 lines).

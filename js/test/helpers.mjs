@@ -10,8 +10,17 @@ export const HERE = dirname(fileURLToPath(import.meta.url));
 export const REPO = resolve(HERE, "..", "..");
 export const GOLDEN = join(REPO, "tests", "golden");
 export const CORPUS = process.env.AURACODEC_CORPUS ?? resolve(REPO, "..", "shared", "corpus");
-const VENV = process.env.AURACODEC_VENV ?? "/work/venv";
-export const PYTHON = process.env.AURACODEC_PYTHON ?? join(VENV, "bin", "python");
+export const PYTHON = process.env.AURACODEC_PYTHON ?? findPython();
+
+/** A python3 on PATH that imports auracodec (its full path), or "python3". */
+function findPython() {
+  try {
+    const code = "import sys, auracodec; print(sys.executable)";
+    return execFileSync("python3", ["-c", code], { encoding: "utf8" }).trim();
+  } catch {
+    return "python3";
+  }
+}
 const HELPER = join(HERE, "py", "crosscheck.py");
 
 /** Why the Python cross-checks cannot run here, or null. */

@@ -48,8 +48,18 @@ CHECKS = (0, 1, 3)
 #: The built-in codecs only: the venv may have third-party ones (the example
 #: lz4 plugin) that the JavaScript client does not have.
 BUILTIN = ["binary_semantic", "brio", "brotli", "identity", "zstd"]
-LOG_SYSTEMS = ["Android", "Apache", "BGL", "HDFS", "HealthApp", "Linux", "OpenSSH", "Spark",
-               "Thunderbird", "Zookeeper"]
+LOG_SYSTEMS = [
+    "Android",
+    "Apache",
+    "BGL",
+    "HDFS",
+    "HealthApp",
+    "Linux",
+    "OpenSSH",
+    "Spark",
+    "Thunderbird",
+    "Zookeeper",
+]
 
 #: (name, files under the corpus directory, profile, sample: keep every n-th
 #: conversation, or the first n messages of a stream without conversations).
@@ -58,8 +68,10 @@ SETS = [
     ("chat2/test", ["chat2/test.jsonl"], "chat", ("every", 1)),
     ("json", ["json/messages.jsonl"], "chat", ("first", 200)),
     *((f"logs/{s}", [f"logs/{s}/{s}_2k.log"], "logs", ("first", 150)) for s in LOG_SYSTEMS),
-    *((f"logs/{s} templates", [f"logs/{s}/{s}_2k.log"], "logs-templates", ("first", 150))
-      for s in LOG_SYSTEMS),
+    *(
+        (f"logs/{s} templates", [f"logs/{s}/{s}_2k.log"], "logs-templates", ("first", 150))
+        for s in LOG_SYSTEMS
+    ),
 ]
 
 
@@ -129,8 +141,15 @@ def encode(spec_path: str, out: str) -> None:
         pipe = pipes[profile]
         stream_list = streams(corpus, files, tuple(sample) if spec["sample"] else None)
         stateless, stream_rows = encode_set(pipe, stream_list)
-        sets.append({"name": name, "profile": profile, "fingerprint": pipe.fingerprint,
-                     "stateless": stateless, "streams": stream_rows})
+        sets.append(
+            {
+                "name": name,
+                "profile": profile,
+                "fingerprint": pipe.fingerprint,
+                "stateless": stateless,
+                "streams": stream_rows,
+            }
+        )
     with open(out, "w") as fh:
         json.dump({"sets": sets}, fh)
 
@@ -149,13 +168,20 @@ def decode(spec_path: str, path: str, out: str) -> None:
     report = []
     for s in data["sets"]:
         pipe = pipes[s["profile"]]
-        row = {"name": s["name"], "fingerprint": pipe.fingerprint, "stateless": 0, "sessions": 0,
-               "mismatches": []}
+        row = {
+            "name": s["name"],
+            "fingerprint": pipe.fingerprint,
+            "stateless": 0,
+            "sessions": 0,
+            "mismatches": [],
+        }
         for r in s["stateless"]:
             got = outcome(lambda: pipe.decode_bytes(bytes.fromhex(r["f"])))
             row["stateless"] += 1
             if got != r["m"]:
-                row["mismatches"].append({"kind": "stateless", "f": r["f"], "want": r["m"], "got": got})
+                row["mismatches"].append(
+                    {"kind": "stateless", "f": r["f"], "want": r["m"], "got": got}
+                )
         for st in s["streams"]:
             a, b = pipe.session(f"pa-{st['id']}"), pipe.session(f"pb-{st['id']}")
             for e in st["events"]:
@@ -163,8 +189,15 @@ def decode(spec_path: str, path: str, out: str) -> None:
                 got = outcome(lambda: receiver.decode_bytes(bytes.fromhex(e["f"])))
                 row["sessions"] += 1
                 if got != e["m"]:
-                    row["mismatches"].append({"kind": "session", "stream": st["id"], "f": e["f"],
-                                              "want": e["m"], "got": got})
+                    row["mismatches"].append(
+                        {
+                            "kind": "session",
+                            "stream": st["id"],
+                            "f": e["f"],
+                            "want": e["m"],
+                            "got": got,
+                        }
+                    )
         report.append(row)
     with open(out, "w") as fh:
         json.dump({"sets": report}, fh)

@@ -88,8 +88,15 @@ def encode(profile: str, corpus: str, n: int, out: str) -> None:
             events.append({"d": d, "m": m.hex(), "f": f.hex(), "iso": isolated(j), "reset": reset})
         sessions.append({"conv": conv, "check": check, "events": events})
     with open(out, "w") as fh:
-        json.dump({"fingerprint": pipe.fingerprint, "stateless": stateless, "extra": extra,
-                   "sessions": sessions}, fh)
+        json.dump(
+            {
+                "fingerprint": pipe.fingerprint,
+                "stateless": stateless,
+                "extra": extra,
+                "sessions": sessions,
+            },
+            fh,
+        )
 
 
 def outcome(call) -> object:
@@ -160,8 +167,12 @@ def mutate(profile: str, path: str, n: int, out: str, seed: int = 20251130) -> N
     for _ in range(n):
         if rng.random() < 0.45:
             f = damaged(rng, rng.choice(frames))
-            row = {"kind": "stateless", "f": f.hex(), "r": outcome(lambda: pipe.decode_bytes(f)),
-                   "text": outcome(lambda: pipe.decode(f).encode())}
+            row = {
+                "kind": "stateless",
+                "f": f.hex(),
+                "r": outcome(lambda: pipe.decode_bytes(f)),
+                "text": outcome(lambda: pipe.decode(f).encode()),
+            }
             codec = pipe.wire.by_id.get(f[0]) if f else None
             if codec is not None:
                 limit = rng.choice([0, 16, 100, 1000])
@@ -173,7 +184,9 @@ def mutate(profile: str, path: str, n: int, out: str, seed: int = 20251130) -> N
         events = s["events"]
         i = rng.randrange(len(events))
         d = events[i]["d"]
-        mine = [e for e in events[: i + 2] if e["d"] == d]  # this direction's frames, up to one after
+        mine = [
+            e for e in events[: i + 2] if e["d"] == d
+        ]  # this direction's frames, up to one after
         pos = sum(1 for e in events[:i] if e["d"] == d)
         bad = damaged(rng, bytes.fromhex(mine[pos]["f"]))
         receiver = pipe.session("r")
@@ -181,11 +194,23 @@ def mutate(profile: str, path: str, n: int, out: str, seed: int = 20251130) -> N
         for e in mine[:pos]:
             history.append(outcome(lambda: receiver.decode_bytes(bytes.fromhex(e["f"]))))
         got = outcome(lambda: receiver.decode(bad).encode())
-        after = (outcome(lambda: receiver.decode_bytes(bytes.fromhex(mine[pos + 1]["f"])))
-                 if pos + 1 < len(mine) else None)
-        rows.append({"kind": "session", "conv": s["conv"], "d": d, "pos": pos, "f": bad.hex(),
-                     "history_ok": all(h == e["m"] for h, e in zip(history, mine)),
-                     "r": got, "after": after})
+        after = (
+            outcome(lambda: receiver.decode_bytes(bytes.fromhex(mine[pos + 1]["f"])))
+            if pos + 1 < len(mine)
+            else None
+        )
+        rows.append(
+            {
+                "kind": "session",
+                "conv": s["conv"],
+                "d": d,
+                "pos": pos,
+                "f": bad.hex(),
+                "history_ok": all(h == e["m"] for h, e in zip(history, mine)),
+                "r": got,
+                "after": after,
+            }
+        )
     with open(out, "w") as fh:
         json.dump(rows, fh)
 
