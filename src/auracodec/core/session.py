@@ -204,12 +204,8 @@ class Session:
         # it then goes raw, it is sent as a plain frame after all, so that no
         # frame is more than one byte longer than its message.
         out = self._out if self._out is not None else self._setup_out()
-        auto = (
-            not isolated
-            and bool(out)
-            and self._isolate is not None
-            and self._cheaper_isolated(data, out)
-        )
+        offers = [] if isolated else [_Offer(c) for c in out]
+        auto = bool(offers) and self._isolate is not None and self._cheaper_isolated(data, offers)
         digest, sent = self._out_digest, self._sent
         check = None
         if not isolated and self.check_every:  # the digest is only ever sent, not kept for us
@@ -218,7 +214,6 @@ class Session:
             if self._sent % self.check_every == 0:
                 check = self._out_digest & _CHECK_MASK
         plain = SessionFrame.prefix(self._flags, check, isolated=False)
-        offers: list[_Offer] = []
         raw_prefix = None
         candidates: Sequence[Any]
         if isolated or auto:
@@ -227,7 +222,6 @@ class Session:
             raw_prefix = plain if auto else None
         else:
             prefix = plain
-            offers = [_Offer(c) for c in out]
             pool: list[Any] = [*wire.candidates, *offers]
             candidates = [pool[k] for k in self._order]
         try:
@@ -235,27 +229,26 @@ class Session:
                 data, candidates, self.stats, prefix=prefix, raw_prefix=raw_prefix, session=self.id
             )
         except BaseException:
-            self._settle(offers, data)
+            self._settle([] if auto else offers, data)
             raise
-        if auto:
-            # A plain prefix and the raw id cannot start an isolated frame:
-            # its prefix differs from the plain one at the first byte (no
-            # flags), the second (a method id is never 0xff) or the third.
-            if frame.startswith(plain) and frame[len(plain)] == wire.raw.method_id:
-                offers = [_Offer(c) for c in out]  # sent plain: the contexts absorb it
-            else:  # isolated: out of the contexts and the digest
-                self._out_digest, self._sent = digest, sent
+        # A plain prefix and the raw id cannot start an isolated frame: its
+        # prefix differs from the plain one at the first byte (no flags), the
+        # second (a method id is never 0xff) or the third. A message the
+        # policy isolated but that went raw in a plain frame is absorbed.
+        if auto and not (frame.startswith(plain) and frame[len(plain)] == wire.raw.method_id):
+            offers = []  # isolated: out of the contexts and the digest
+            self._out_digest, self._sent = digest, sent
         self._settle(offers, data)
         self._flags = 0
         return frame
 
-    def _cheaper_isolated(self, data: bytes, out: list[CodecContext]) -> bool:
+    def _cheaper_isolated(self, data: bytes, offers: list[_Offer]) -> bool:
         """Whether the policy finds ``data`` cheaper sent isolated: when the
         contexts would cost more to code or absorb it, at both ends, than
         what they save (BRIO on long messages, on a slow machine)."""
         assert self._isolate is not None
         try:
-            return bool(self._isolate(data, [_Offer(c) for c in out], self.wire.candidates))
+            return bool(self._isolate(data, offers, self.wire.candidates))
         except CONTAINED as exc:
             report_fault(
                 self.stats,
