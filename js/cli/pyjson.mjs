@@ -10,6 +10,8 @@
 
 export class JsonError extends Error {}
 
+import { pyQuote } from "../dist/pyjson.js";
+
 const WS = new Set([" ", "\t", "\n", "\r"]);
 const NUMBER = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?/y;
 
@@ -147,22 +149,7 @@ export function floatRepr(x) {
 }
 
 /** Python's `json.dumps(s, ensure_ascii=False)` of a string. */
-export function dumpString(s) {
-  let out = '"';
-  for (const ch of s) {
-    const c = ch.charCodeAt(0);
-    if (ch === '"') out += '\\"';
-    else if (ch === "\\") out += "\\\\";
-    else if (ch === "\n") out += "\\n";
-    else if (ch === "\r") out += "\\r";
-    else if (ch === "\t") out += "\\t";
-    else if (ch === "\b") out += "\\b";
-    else if (ch === "\f") out += "\\f";
-    else if (c < 0x20) out += "\\u" + c.toString(16).padStart(4, "0");
-    else out += ch;
-  }
-  return out + '"';
-}
+export const dumpString = (s) => pyQuote(s, false);
 
 /** Python's `json.dumps(value, ensure_ascii=False)` of a parsed value. */
 export function dumps(v) {

@@ -8,7 +8,12 @@ import { byCodePoint } from "./templates/library.js";
 
 export type PyJson = string | number | boolean | null | readonly PyJson[] | { readonly [key: string]: PyJson };
 
-function str(s: string): string {
+/**
+ * A string as Python's `json.dumps` writes it: `ensureAscii` (Python's
+ * default, and what fingerprints use) escapes everything beyond ASCII as
+ * `\uXXXX` UTF-16 units; without it only control characters are escaped.
+ */
+export function pyQuote(s: string, ensureAscii = true): string {
   let out = '"';
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -20,7 +25,7 @@ function str(s: string): string {
     else if (ch === "\t") out += "\\t";
     else if (ch === "\b") out += "\\b";
     else if (ch === "\f") out += "\\f";
-    else if (c < 0x20 || c >= 0x80) out += "\\u" + c.toString(16).padStart(4, "0");
+    else if (c < 0x20 || (ensureAscii && c >= 0x80)) out += "\\u" + c.toString(16).padStart(4, "0");
     else out += ch;
   }
   return out + '"';
@@ -30,7 +35,7 @@ export function pyJsonDumps(value: PyJson): string {
   if (value === null) return "null";
   if (value === true) return "true";
   if (value === false) return "false";
-  if (typeof value === "string") return str(value);
+  if (typeof value === "string") return pyQuote(value);
   if (typeof value === "number") {
     if (!Number.isInteger(value)) throw new TypeError(`fingerprints hold integers, not ${value}`);
     return String(value);
@@ -38,5 +43,5 @@ export function pyJsonDumps(value: PyJson): string {
   if (Array.isArray(value)) return "[" + value.map(pyJsonDumps).join(", ") + "]";
   const obj = value as { readonly [key: string]: PyJson };
   const keys = Object.keys(obj).sort(byCodePoint);
-  return "{" + keys.map((k) => `${str(k)}: ${pyJsonDumps(obj[k])}`).join(", ") + "}";
+  return "{" + keys.map((k) => `${pyQuote(k)}: ${pyJsonDumps(obj[k])}`).join(", ") + "}";
 }

@@ -27,14 +27,24 @@ const HELPER = join(HERE, "py", "crosscheck.py");
 export const noPython = existsSync(PYTHON) ? null : `no Python with auracodec at ${PYTHON} (set AURACODEC_PYTHON)`;
 export const noCorpus = existsSync(join(CORPUS, "logs")) ? null : `no shared corpus at ${CORPUS} (set AURACODEC_CORPUS)`;
 
-/** Run the Python cross-check helper; its stdout. PYTHONHASHSEED is fixed (see crosscheck.py). */
-export function python(...args) {
-  return execFileSync(PYTHON, [HELPER, ...args], {
+/**
+ * Run a Python script with this checkout's src/ first on PYTHONPATH; its
+ * stdout. PYTHONHASHSEED is fixed (see py/crosscheck.py).
+ */
+export function runPython(script, ...args) {
+  return execFileSync(PYTHON, [script, ...args], {
     encoding: "utf8",
-    env: { ...process.env, PYTHONHASHSEED: "0" },
+    env: {
+      ...process.env,
+      PYTHONHASHSEED: "0",
+      PYTHONPATH: [join(REPO, "src"), process.env.PYTHONPATH].filter(Boolean).join(":"),
+    },
     maxBuffer: 256 * 1024 * 1024,
   });
 }
+
+/** Run the Python cross-check helper (py/crosscheck.py); its stdout. */
+export const python = (...args) => runPython(HELPER, ...args);
 
 /** Run a command of the venv (`auracodec train ...`). */
 export function venv(command, ...args) {

@@ -10,38 +10,33 @@
 //   DecodeError class, or the same "decodes to the message / to another").
 //
 // Needs a Python with auracodec's C extensions built (AURACODEC_PYTHON,
-// default python3; the repository's src/ is put first on PYTHONPATH) and the
+// default a python3 on PATH that imports auracodec; the repository's src/ is
+// put first on PYTHONPATH) and the
 // shared corpora (AURACODEC_CORPUS, default ../shared/corpus); skipped with a
 // reason otherwise. AURACODEC_WASM_PROFILE names a trained profile directory;
 // without it the test trains one (a few seconds).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 
 import { instantiate, WasmCodecError } from "../wasm/loader.mjs";
+import { CORPUS, HERE, PYTHON, noPython, runPython } from "./helpers.mjs";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const HELPER = fileURLToPath(new URL("wasm_crosscheck.py", import.meta.url));
-const PYTHON = process.env.AURACODEC_PYTHON ?? "python3";
-const CORPUS = process.env.AURACODEC_CORPUS ?? join(ROOT, "..", "shared", "corpus");
+const HELPER = join(HERE, "wasm_crosscheck.py");
 const N = 500;
 const LIMIT = 4 << 20;
-const env = { ...process.env, PYTHONPATH: [join(ROOT, "src"), process.env.PYTHONPATH].filter(Boolean).join(":") };
-
-function python(...args) {
-  const r = spawnSync(PYTHON, args, { env, encoding: "utf8", maxBuffer: 64 << 20 });
-  if (r.status !== 0) throw new Error(`${PYTHON} ${args.join(" ")}: ${r.stderr || r.error}`);
-  return r.stdout;
-}
+const python = runPython;
 
 function why() {
+  if (noPython) return noPython;
   if (!existsSync(join(CORPUS, "chat", "test.jsonl"))) return `no corpus at ${CORPUS}`;
-  const r = spawnSync(PYTHON, ["-c", "import auracodec.plugins.brio._brio"], { env, encoding: "utf8" });
-  if (r.status !== 0) return `${PYTHON} cannot import auracodec's BRIO extension (build it first)`;
+  try {
+    runPython("-c", "import auracodec.plugins.brio._brio");
+  } catch {
+    return `${PYTHON} cannot import auracodec's BRIO extension (build it first)`;
+  }
   return null;
 }
 

@@ -6,18 +6,18 @@
 // PROFILE: a trained profile directory (auracodec train chat/train.jsonl);
 // the payloads are its BRIO model's stateless encodings of the first N
 // messages of chat/test.jsonl (default 500), made by the C extension
-// (js/test/wasm_crosscheck.py, with AURACODEC_PYTHON, default python3).
+// (js/test/wasm_crosscheck.py, with the Python js/test/helpers.mjs finds:
+// AURACODEC_PYTHON, or a python3 on PATH that imports auracodec).
 // Each side decodes them all ROUNDS times (default 20); the best round
 // counts. Figures are per byte of decoded message. "wasm call" is the
 // module's own work (payload already in its memory, result left there);
 // "loader" adds what a JS caller pays: copying the payload in and the
 // message out.
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 
+import { CORPUS, REPO, runPython as python } from "../test/helpers.mjs";
 import { instantiate } from "./loader.mjs";
 
 const [profile, n = "500", rounds = "20"] = process.argv.slice(2);
@@ -25,18 +25,8 @@ if (!profile) {
   console.error("usage: node js/wasm/bench.mjs PROFILE [N] [ROUNDS]");
   process.exit(2);
 }
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const HELPER = join(ROOT, "js", "test", "wasm_crosscheck.py");
-const PYTHON = process.env.AURACODEC_PYTHON ?? "python3";
-const CORPUS = process.env.AURACODEC_CORPUS ?? join(ROOT, "..", "shared", "corpus");
+const HELPER = join(REPO, "js", "test", "wasm_crosscheck.py");
 const LIMIT = 4 << 20;
-const env = { ...process.env, PYTHONPATH: [join(ROOT, "src"), process.env.PYTHONPATH].filter(Boolean).join(":") };
-
-function python(...args) {
-  const r = spawnSync(PYTHON, args, { env, encoding: "utf8", maxBuffer: 64 << 20 });
-  if (r.status !== 0) throw new Error(`${PYTHON} ${args.join(" ")}: ${r.stderr || r.error}`);
-  return r.stdout;
-}
 
 const work = mkdtempSync(join(tmpdir(), "auracodec-bench-"));
 try {
