@@ -16,7 +16,7 @@ export const PYTHON = process.env.AURACODEC_PYTHON ?? findPython();
 function findPython() {
   try {
     const code = "import sys, auracodec; print(sys.executable)";
-    return execFileSync("python3", ["-c", code], { encoding: "utf8" }).trim();
+    return execFileSync("python3", ["-c", code], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
   } catch {
     return "python3";
   }
