@@ -1,12 +1,13 @@
 /*
  * auracodec.c - the C ABI of auracodec's WebAssembly module (no Python).
  *
- * One module holds every decoder of the wire format (docs/wire-format.md) and
- * BRIO's encoders, compiled from the same C sources as the Python extension
- * (src/auracodec/plugins/brio/_{predict,coder,session,model,train}.c) plus the
- * official zstd decompressor and brotli decoder (js/vendor/).  The JS side
- * (js/wasm/loader.mjs) copies inputs in with ac_alloc, calls one function,
- * reads the result and frees it.
+ * One module holds every decoder of the wire format (docs/wire-format.md),
+ * BRIO's and zstd's encoders, compiled from the same C sources as the Python
+ * extension (src/auracodec/plugins/brio/_{predict,coder,session,model,train}.c)
+ * plus the official zstd library (compressor and decompressor) and brotli
+ * decoder (js/vendor/).  The JS side (js/wasm/loader.mjs, js/src/wasm.ts)
+ * copies inputs in with ac_alloc, calls one function, reads the result and
+ * frees it.
  *
  * Calling convention.  Every coding function returns an int status: AC_OK
  * (0), BRIO_DECLINED (1, encoders only: no payload) or a negative error code
@@ -39,7 +40,7 @@
 
 #include "../../src/auracodec/plugins/brio/_core.h"
 
-#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_decompressBound, ZSTD_d_stableOutBuffer */
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_decompressBound, ZSTD_d_stableOutBuffer, CCtx params */
 #include "zstd.h"
 #include <brotli/decode.h>
 
@@ -220,20 +221,60 @@ static ZSTD_DCtx *get_dctx(void)
     return dctx;
 }
 
-/* A dictionary (a zstd dictionary, or raw content: zstd tells them apart by
- * the magic, as python-zstandard's default does).  Result: ptr = handle. */
-int EXPORT(ac_zstd_dict_new)(const uint8_t *dict, size_t n)
+/* A dictionary, for decoding and encoding: one copy of its bytes, which the
+ * DDict and the CDicts read in place (ZSTD_dlm_byRef, as python-zstandard's
+ * ZstdCompressionDict does), and a CDict for each of up to two levels, made
+ * on first use (python-zstandard's precompute_compress, which the Python
+ * plugin calls for level and long_level). */
+typedef struct {
+    ZSTD_DDict *ddict;
+    uint8_t *data;
+    size_t size;
+    int type; /* ZSTD_dictContentType_e */
+    ZSTD_CDict *cdict[2];
+    int clevel[2];
+} ac_zdict;
+
+/* A dictionary of type 0 (auto: a zstd dictionary when it starts with the
+ * magic, else raw content, python-zstandard's default), 1 (raw content) or
+ * 2 (a zstd dictionary).  Result: ptr = handle; EDICT with why. */
+int EXPORT(ac_zstd_dict_new)(const uint8_t *dict, size_t n, int type)
 {
-    ZSTD_DDict *d = ZSTD_createDDict(dict, n);
-    if (!d) {
-        set_result(NULL, 0);
+    set_result(NULL, 0);
+    if (type < ZSTD_dct_auto || type > ZSTD_dct_fullDict) return BRIO_EPARAM;
+    ac_zdict *d = (ac_zdict *)calloc(1, sizeof *d);
+    uint8_t *data = (uint8_t *)malloc(n ? n : 1);
+    if (!d || !data) {
+        free(d);
+        free(data);
+        return BRIO_ENOMEM;
+    }
+    memcpy(data, dict, n);
+    d->data = data;
+    d->size = n;
+    d->type = type;
+    d->ddict = ZSTD_createDDict_advanced(data, n, ZSTD_dlm_byRef, (ZSTD_dictContentType_e)type,
+                                         ZSTD_defaultCMem);
+    if (!d->ddict) {
+        free(data);
+        free(d);
         result.why = "not a valid zstd dictionary";
         return AC_EDICT;
     }
     return set_result(d, 0);
 }
 
-void EXPORT(ac_zstd_dict_free)(ZSTD_DDict *d) { ZSTD_freeDDict(d); }
+void EXPORT(ac_zstd_dict_free)(ac_zdict *d)
+{
+    if (!d) return;
+    ZSTD_freeDDict(d->ddict);
+    ZSTD_freeCDict(d->cdict[0]);
+    ZSTD_freeCDict(d->cdict[1]);
+    free(d->data);
+    free(d);
+}
+
+static const ZSTD_DDict *ddict_of(const ac_zdict *d) { return d ? d->ddict : NULL; }
 
 /* Decode a standard frame (magic included) whose blocks were checked, with
  * output bounded: the buffer is the frame's own bound or, when that exceeds
@@ -343,8 +384,9 @@ static int decode_once(const ZSTD_DDict *d, const uint8_t *frame, size_t flen, s
  * ETRUNC (empty, or an escape form cut inside its blocks), ETRAIL (bytes
  * after the escape form's last block), ECORRUPT (a compact block beyond
  * 128 KiB, anything zstd rejects), ELIMIT. */
-int EXPORT(ac_zstd_decode)(const ZSTD_DDict *d, const uint8_t *p, size_t n, size_t limit)
+int EXPORT(ac_zstd_decode)(const ac_zdict *zd, const uint8_t *p, size_t n, size_t limit)
 {
+    const ZSTD_DDict *d = ddict_of(zd);
     set_result(NULL, 0);
     if (n == 0) return BRIO_ETRUNC;
     if (p[0] == ESCAPE) {
@@ -390,8 +432,9 @@ int EXPORT(ac_zstd_decode)(const ZSTD_DDict *d, const uint8_t *p, size_t n, size
 /* Decode one standard zstd frame (magic first; a model file, for instance),
  * dictionary d or NULL, output at most limit bytes.  ETRAIL when bytes
  * follow the frame. */
-int EXPORT(ac_zstd_decompress)(const ZSTD_DDict *d, const uint8_t *src, size_t n, size_t limit)
+int EXPORT(ac_zstd_decompress)(const ac_zdict *zd, const uint8_t *src, size_t n, size_t limit)
 {
+    const ZSTD_DDict *d = ddict_of(zd);
     set_result(NULL, 0);
     size_t fsize = ZSTD_findFrameCompressedSize(src, n);
     if (ZSTD_isError(fsize))
@@ -400,6 +443,141 @@ int EXPORT(ac_zstd_decompress)(const ZSTD_DDict *d, const uint8_t *src, size_t n
     unsigned long long size = ZSTD_getFrameContentSize(src, n);
     if (size != ZSTD_CONTENTSIZE_UNKNOWN && size > limit) return BRIO_ELIMIT;
     return decode_bounded(d, src, n, limit);
+}
+
+/* Encoding, exactly as the Python plugin asks python-zstandard 0.25.0
+ * (c-ext/compressionparams.c, compressor.c, compressiondict.c) for the same
+ * zstd 1.5.7, so both sides write the same bytes:
+ *
+ *   _params(level) = ZstdCompressionParameters.from_level(level,
+ *       format=FORMAT_ZSTD1_MAGICLESS, write_checksum=False,
+ *       write_content_size=False, write_dict_id=False)
+ *
+ * is a ZSTD_CCtx_params with the parameters set below, in that order: the
+ * compression parameters of ZSTD_getCParams(level, 0, 0) (source size 0 is
+ * "unknown"), the compression level itself left 0 (the default).  A
+ * ZstdCompressor applies them with ZSTD_CCtx_setParametersUsingCCtxParams,
+ * then refers to the dictionary's CDict (ZSTD_createCDict_advanced with those
+ * compression parameters, when precompute_compress made one, as for the
+ * stateless codec) or loads the dictionary (ZSTD_CCtx_loadDictionary_advanced,
+ * by reference, as for a session's base plus history); compress() pledges
+ * the message's length and calls ZSTD_compressStream2(ZSTD_e_end) into
+ * ZSTD_compressBound bytes.  The Python plugin's _compact() then cuts the
+ * magicless frame into the payload, as compact() does here. */
+
+static ZSTD_CCtx *cctx; /* one compression context: the module is single-threaded */
+
+static int set_params(ZSTD_CCtx *z, int level)
+{
+    ZSTD_compressionParameters cp = ZSTD_getCParams(level, 0, 0);
+    ZSTD_CCtx_params *p = ZSTD_createCCtxParams();
+    if (!p) return BRIO_ENOMEM;
+    const int values[][2] = {
+        {ZSTD_c_nbWorkers, 0},
+        {ZSTD_c_format, ZSTD_f_zstd1_magicless},
+        {ZSTD_c_compressionLevel, 0},
+        {ZSTD_c_windowLog, (int)cp.windowLog},
+        {ZSTD_c_hashLog, (int)cp.hashLog},
+        {ZSTD_c_chainLog, (int)cp.chainLog},
+        {ZSTD_c_searchLog, (int)cp.searchLog},
+        {ZSTD_c_minMatch, (int)cp.minMatch},
+        {ZSTD_c_targetLength, (int)cp.targetLength},
+        {ZSTD_c_strategy, (int)cp.strategy},
+        {ZSTD_c_contentSizeFlag, 0},
+        {ZSTD_c_checksumFlag, 0},
+        {ZSTD_c_dictIDFlag, 0},
+        {ZSTD_c_jobSize, 0},
+        {ZSTD_c_overlapLog, 0},
+        {ZSTD_c_forceMaxWindow, 0},
+        {ZSTD_c_enableLongDistanceMatching, 0},
+        {ZSTD_c_ldmHashLog, 0},
+        {ZSTD_c_ldmMinMatch, 0},
+        {ZSTD_c_ldmBucketSizeLog, 0},
+        {ZSTD_c_ldmHashRateLog, 0},
+    };
+    size_t r = 0;
+    for (size_t i = 0; i < sizeof values / sizeof values[0] && !ZSTD_isError(r); i++)
+        r = ZSTD_CCtxParams_setParameter(p, (ZSTD_cParameter)values[i][0], values[i][1]);
+    if (!ZSTD_isError(r)) r = ZSTD_CCtx_setParametersUsingCCtxParams(z, p);
+    ZSTD_freeCCtxParams(p);
+    return ZSTD_isError(r) ? BRIO_EPARAM : AC_OK;
+}
+
+/* the dictionary's CDict for level, made on first use (a third level
+ * replaces the second's) */
+static ZSTD_CDict *cdict_for(ac_zdict *d, int level)
+{
+    for (int i = 0; i < 2; i++)
+        if (d->cdict[i] && d->clevel[i] == level) return d->cdict[i];
+    int i = d->cdict[0] ? 1 : 0;
+    ZSTD_freeCDict(d->cdict[i]);
+    d->cdict[i] = ZSTD_createCDict_advanced(d->data, d->size, ZSTD_dlm_byRef,
+                                            (ZSTD_dictContentType_e)d->type,
+                                            ZSTD_getCParams(level, 0, 0), ZSTD_defaultCMem);
+    d->clevel[i] = level;
+    return d->cdict[i];
+}
+
+/* The payload of a magicless frame f[0..n) (Python's _compact): the window
+ * descriptor and the block when the frame is one compressed block, else the
+ * escape form, 0xff in place of the frame header descriptor.  In place. */
+static size_t compact(uint8_t *f, size_t n)
+{
+    if (n >= 5 && f[0] == 0) {
+        uint32_t h = f[2] | (uint32_t)f[3] << 8 | (uint32_t)f[4] << 16;
+        if ((h & 7) == LAST_COMPRESSED && h >> 3 == n - 5) {
+            f[0] = f[1];
+            memmove(f + 1, f + 5, n - 5);
+            return n - 4;
+        }
+    }
+    f[0] = ESCAPE;
+    return n;
+}
+
+/* Encode in[0..n) at level, with dictionary d (NULL: none): its CDict for
+ * that level (load 0, the stateless codec), or the dictionary loaded into
+ * the context as it is (load 1, a session's base plus history).  Result: the
+ * payload, never longer than ZSTD_compressBound(n); ENOMEM; EDICT (a CDict
+ * zstd refused); EPARAM (any other zstd error). */
+int EXPORT(ac_zstd_encode)(ac_zdict *d, const uint8_t *in, size_t n, int level, int load)
+{
+    set_result(NULL, 0);
+    if (!cctx) cctx = ZSTD_createCCtx();
+    size_t cap = ZSTD_compressBound(n);
+    if (ZSTD_isError(cap)) return BRIO_EPARAM;
+    uint8_t *out = (uint8_t *)malloc(cap);
+    int rc = cctx && out ? set_params(cctx, level) : BRIO_ENOMEM;
+    size_t r = 0;
+    if (rc == AC_OK && d) {
+        if (load) {
+            r = ZSTD_CCtx_loadDictionary_advanced(cctx, d->data, d->size, ZSTD_dlm_byRef,
+                                                  (ZSTD_dictContentType_e)d->type);
+        }
+        else {
+            ZSTD_CDict *cd = cdict_for(d, level);
+            if (!cd) rc = AC_EDICT;
+            else r = ZSTD_CCtx_refCDict(cctx, cd);
+        }
+    }
+    if (rc == AC_OK && !ZSTD_isError(r)) r = ZSTD_CCtx_setPledgedSrcSize(cctx, n);
+    ZSTD_outBuffer ob = {out, cap, 0};
+    if (rc == AC_OK && !ZSTD_isError(r)) {
+        ZSTD_inBuffer ib = {in, n, 0};
+        r = ZSTD_compressStream2(cctx, &ob, &ib, ZSTD_e_end);
+        if (!ZSTD_isError(r) && r != 0) rc = BRIO_EPARAM; /* cannot happen with the bound */
+    }
+    if (rc == AC_OK && ZSTD_isError(r))
+        rc = ZSTD_getErrorCode(r) == ZSTD_error_memory_allocation ? BRIO_ENOMEM
+             : ZSTD_getErrorCode(r) == ZSTD_error_dictionary_corrupted ? AC_EDICT
+                                                                        : BRIO_EPARAM;
+    if (cctx) ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters); /* drops the dictionary */
+    if (rc != AC_OK) {
+        free(out);
+        if (rc == AC_EDICT) result.why = "not a valid zstd dictionary";
+        return rc;
+    }
+    return set_result(out, compact(out, ob.pos));
 }
 
 /* ------------------------------------------------------------------ */
