@@ -52,7 +52,17 @@ export interface LoadOptions {
 export function wasmFactories(wasm: AuraWasm): CodecFactories {
   return {
     brio: (s) => new BrioCodec(wasm, s.artifact, s.values["max_ratio"] as number),
-    zstd: (s) => new ZstdCodec(wasm, { dictionary: s.artifact, sessionHistory: s.values["session_history"] as number }),
+    zstd: (s) => {
+      const v = s.values as Record<string, number>;
+      return new ZstdCodec(wasm, {
+        dictionary: s.artifact,
+        level: v["level"],
+        longLevel: v["long_level"],
+        longSize: v["long_size"],
+        sessionHistory: v["session_history"],
+        sessionLevel: v["session_level"],
+      });
+    },
     brotli: () => new BrotliCodec(wasm),
   };
 }

@@ -1,9 +1,9 @@
 /**
  * The WebAssembly core (`auracodec.wasm`, built by `js/wasm/build.sh`): BRIO's
- * C core (encode, decode, session contexts), zstd's decompressor and brotli's
- * decoder behind the C ABI of `js/wasm/auracodec.c`. This module loads it and
- * moves bytes in and out; the codecs (`codecs/*.ts`) give its error codes
- * Python's `DecodeError` classes and messages.
+ * C core (encode, decode, session contexts), zstd (encode and decode) and
+ * brotli's decoder behind the C ABI of `js/wasm/auracodec.c`. This module
+ * loads it and moves bytes in and out; the codecs (`codecs/*.ts`) give its
+ * error codes Python's `DecodeError` classes and messages.
  *
  * Loading: {@link loadWasm} with no argument fetches `auracodec.wasm` next to
  * this ES module (`new URL("./auracodec.wasm", import.meta.url)`): in a
@@ -59,10 +59,11 @@ interface Exports {
   ac_brio_context_encode(s: number, p: number, n: number, maxRatio: number): number;
   ac_brio_context_absorb(s: number, p: number, n: number): number;
   ac_brio_context_decode(s: number, p: number, n: number, limit: number, maxRatio: number): number;
-  ac_zstd_dict_new(p: number, n: number): number;
+  ac_zstd_dict_new(p: number, n: number, type: number): number;
   ac_zstd_dict_free(d: number): void;
   ac_zstd_decode(d: number, p: number, n: number, limit: number): number;
   ac_zstd_decompress(d: number, p: number, n: number, limit: number): number;
+  ac_zstd_encode(d: number, p: number, n: number, level: number, load: number): number;
   ac_brotli_decode(p: number, n: number, limit: number): number;
 }
 
@@ -190,10 +191,10 @@ export class AuraWasm {
     return this.handle(this.exports.ac_brio_model_load(p, blob === null ? 0 : blob.length));
   }
 
-  /** A zstd dictionary (a zstd dictionary, or raw content): a handle, or why not. */
-  zstdDict(bytes: Uint8Array): { ok: true; handle: number } | { ok: false; status: number; why?: string } {
+  /** A zstd dictionary of `type` 0 (auto), 1 (raw content) or 2 (a zstd dictionary): a handle, or why not. */
+  zstdDict(bytes: Uint8Array, type = 0): { ok: true; handle: number } | { ok: false; status: number; why?: string } {
     const p = this.input(bytes);
-    return this.handle(this.exports.ac_zstd_dict_new(p, bytes.length));
+    return this.handle(this.exports.ac_zstd_dict_new(p, bytes.length, type));
   }
 }
 

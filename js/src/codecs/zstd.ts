@@ -1,19 +1,22 @@
 /**
- * `zstd`, method id 0x02, decoding only (Python: `plugins/zstd/__init__.py`
- * and `_compact.c`): the compact payload (`[window descriptor][block]`) and
- * the escape form (`0xff [window descriptor][blocks...]`) are rebuilt into a
- * zstd frame and decoded by the WebAssembly module, with the profile's
- * dictionary. The module has no compressor, so `encode` declines: BRIO,
- * brotli-less templates or raw carry what Python's zstd would.
+ * `zstd`, method id 0x02 (Python: `plugins/zstd/__init__.py` and
+ * `_compact.c`): the compact payload (`[window descriptor][block]`) and the
+ * escape form (`0xff [window descriptor][blocks...]`), with the profile's
+ * dictionary. The WebAssembly module has zstd 1.5.7, the version Python's
+ * python-zstandard 0.25.0 links, and encodes with exactly the parameters
+ * Python passes it (`level` below `long_size` bytes, else `long_level`), so
+ * the payloads are Python's, byte for byte; decoding rebuilds the frame for
+ * zstd's own decoder.
  *
  * Errors are Python's classes and messages; for a payload zstd itself
  * rejects the message is "zstd payload is corrupt: decompression error"
  * without zstd's own reason (python-zstandard appends it, e.g. "Data
  * corruption detected"; the wasm build strips zstd's error strings).
  *
- * In a session with `session_history` > 0, the context (0x12) decodes
- * against the dictionary plus the direction's recent messages, as Python's
- * `ZstdContext`; its `encode` absorbs and declines.
+ * In a session with `session_history` > 0, the context (0x12) codes each
+ * message against one dictionary, the profile's followed by the last
+ * `session_history` bytes of the direction's messages, at `session_level`,
+ * as Python's `ZstdContext`.
  */
 
 import type { Codec, CodecContext, Fingerprint } from "../codec.js";
@@ -46,6 +49,13 @@ function checkBlocks(p: Uint8Array): void {
     if (header & 1) break;
   }
   if (pos !== end) throw new TrailingData(`${end - pos} bytes follow the last zstd block`);
+}
+
+/** Python's `ZstdCodec.encode` (`load` 0) or `ZstdContext.encode` (1): the payload. */
+function encodePayload(wasm: AuraWasm, dict: number, message: Uint8Array, level: number, load: number): Uint8Array {
+  const out = wasm.run(wasm.exports.ac_zstd_encode, dict, message, level, load);
+  if (out.ok && out.bytes !== null) return out.bytes;
+  throw new WasmError(out.ok ? Status.EPARAM : out.status, "zstd encode");
 }
 
 /** Decode a zstd payload of the wire format with dictionary handle `dict` (0: none). */
@@ -81,27 +91,44 @@ function decodePayload(wasm: AuraWasm, dict: number, payload: Uint8Array, limit:
   throw new CorruptPayload("zstd payload is corrupt: decompression error");
 }
 
+/** The `[codecs.zstd]` settings; the defaults are Python's. */
 export interface ZstdOptions {
   /** The profile's dictionary (a zstd dictionary or raw content), or null. */
   dictionary?: Uint8Array | null;
+  /** `level`, for messages shorter than `longSize` (default 19). */
+  level?: number;
+  /** `long_level`, for messages of `longSize` bytes or more (default 12). */
+  longLevel?: number;
+  /** `long_size` (default 1024). */
+  longSize?: number;
   /** `session_history`: bytes of history a session context keeps (0: no context). */
   sessionHistory?: number;
+  /** `session_level`, the session context's level (default 9). */
+  sessionLevel?: number;
 }
 
-/** zstd, decode only (Python's `ZstdCodec`); `encode` declines. */
+/** zstd with an optional dictionary (Python's `ZstdCodec`). */
 export class ZstdCodec implements Codec {
   readonly name = NAME;
   readonly methodId = METHOD_ID;
   readonly cost = 10;
   readonly dictionary: Uint8Array | null;
+  readonly level: number;
+  readonly longLevel: number;
+  readonly longSize: number;
   readonly sessionHistory: number;
+  readonly sessionLevel: number;
   #dict = 0;
   readonly #hash: string;
   #open = true;
 
   constructor(readonly wasm: AuraWasm, options: ZstdOptions = {}) {
     this.dictionary = options.dictionary ?? null;
+    this.level = options.level ?? 19;
+    this.longLevel = options.longLevel ?? 12;
+    this.longSize = options.longSize ?? 1024;
     this.sessionHistory = options.sessionHistory ?? 0;
+    this.sessionLevel = options.sessionLevel ?? 9;
     this.#hash = this.dictionary !== null ? sha256Hex(this.dictionary) : "";
     if (this.dictionary !== null) {
       const made = wasm.zstdDict(this.dictionary);
@@ -115,14 +142,18 @@ export class ZstdCodec implements Codec {
     }
   }
 
-  /** Declines: the WebAssembly module has zstd's decompressor only. */
-  encode(): null {
-    return null;
+  /** The payload, at `level` below `longSize` bytes, else at `longLevel`. */
+  encode(message: Uint8Array): Uint8Array {
+    return encodePayload(this.#wasm(), this.#dict, message, message.length < this.longSize ? this.level : this.longLevel, 0);
   }
 
   decode(payload: Uint8Array, limit: number): Uint8Array {
+    return decodePayload(this.#wasm(), this.#dict, payload, limit);
+  }
+
+  #wasm(): AuraWasm {
     if (!this.#open) throw new WasmError(Status.EPARAM, "zstd: the codec is closed");
-    return decodePayload(this.wasm, this.#dict, payload, limit);
+    return this.wasm;
   }
 
   fingerprint(): Fingerprint {
@@ -150,10 +181,10 @@ export class ZstdCodec implements Codec {
 }
 
 /**
- * zstd in a session (0x12): each frame is decoded against one dictionary,
- * the profile's followed by the last `session_history` bytes of the
- * direction's messages (Python's `ZstdContext`). It cannot compress, so
- * `encode` absorbs the message and declines.
+ * zstd in a session (0x12): each frame is coded against one dictionary, the
+ * profile's followed by the last `session_history` bytes of the direction's
+ * messages (Python's `ZstdContext`): raw content, unless the profile's is a
+ * zstd dictionary.
  */
 export class ZstdContext implements CodecContext {
   readonly name = NAME;
@@ -164,9 +195,11 @@ export class ZstdContext implements CodecContext {
 
   constructor(private readonly codec: ZstdCodec) {}
 
-  encode(message: Uint8Array): null {
+  encode(message: Uint8Array): Uint8Array {
+    const codec = this.codec;
+    const payload = this.#with((dict) => encodePayload(codec.wasm, dict, message, codec.sessionLevel, 1));
     this.absorb(message);
-    return null;
+    return payload;
   }
 
   decode(payload: Uint8Array, limit: number): Uint8Array {
@@ -174,34 +207,33 @@ export class ZstdContext implements CodecContext {
       throw new CorruptPayload(`zstd session context refuses frames since one failed (${this.#failed}); reset it first`);
     }
     try {
-      const base = this.codec.dictionary ?? new Uint8Array(0);
-      const content = new Uint8Array(base.length + this.#history.length);
-      content.set(base);
-      content.set(this.#history, base.length);
-      let dict = 0;
-      const wasm = this.codec.wasm;
-      if (content.length) {
-        // A history that happens to start with the dictionary magic (no
-        // trained dictionary) would be read as a dictionary here, where
-        // Python forces raw content: refused as corrupt, never misread.
-        const full = base.length >= 4 && DICT_MAGIC.every((b, i) => base[i] === b);
-        const rawLooksFull = !full && content.length >= 4 && DICT_MAGIC.every((b, i) => content[i] === b);
-        if (rawLooksFull) throw new CorruptPayload("zstd payload is corrupt: decompression error");
-        const made = wasm.zstdDict(content);
-        if (!made.ok) throw new CorruptPayload("zstd payload is corrupt: decompression error");
-        dict = made.handle;
-      }
-      let message: Uint8Array;
-      try {
-        message = decodePayload(wasm, dict, payload, limit);
-      } finally {
-        if (dict) wasm.exports.ac_zstd_dict_free(dict);
-      }
+      const message = this.#with((dict) => decodePayload(this.codec.wasm, dict, payload, limit));
       this.absorb(message);
       return message;
     } catch (err) {
       if (err instanceof DecodeError) this.#failed = err.message;
       throw err;
+    }
+  }
+
+  /** `use(dict)` with the dictionary of the moment (0: none, both empty), freed after. */
+  #with<T>(use: (dict: number) => T): T {
+    const base = this.codec.dictionary ?? new Uint8Array(0);
+    const content = new Uint8Array(base.length + this.#history.length);
+    content.set(base);
+    content.set(this.#history, base.length);
+    const wasm = this.codec.wasm;
+    let dict = 0;
+    if (content.length) {
+      // Raw content (1), or a zstd dictionary (2) when the profile's is one.
+      const made = wasm.zstdDict(content, DICT_MAGIC.every((b, i) => base[i] === b) ? 2 : 1);
+      if (!made.ok) throw new CorruptPayload("zstd payload is corrupt: decompression error");
+      dict = made.handle;
+    }
+    try {
+      return use(dict);
+    } finally {
+      if (dict) wasm.exports.ac_zstd_dict_free(dict);
     }
   }
 
