@@ -11,20 +11,24 @@
 // BRIO again; with the logs' own library it picks templates for a share of
 // the frames (1 of 3,600 on BGL, 28% on OpenSSH), and the templates-only profile
 // sends every line that matches through them (typed slots, remainders coded
-// by BRIO) in the full pipeline and in sessions. Python encodes with the
-// `smallest` policy: `cost` adapts to measured CPU times, so its frames would
-// differ from run to run (either decodes alike); the JavaScript encoder is
-// always `smallest`.
+// by BRIO) in the full pipeline and in sessions. Both profiles again with
+// zstd alone and a session history of 64 KiB (chat/test, chat2/test, json and
+// three logs): every message goes through zstd, stateless (0x02) and in its
+// session context (0x12), whose frames JavaScript now encodes as well.
+// Python encodes with the `smallest` policy: `cost` adapts to measured CPU
+// times, so its frames would differ from run to run (either decodes alike);
+// the JavaScript encoder is always `smallest`.
 //
 // Every message by default: 23,118 messages (chat/test 2,300, chat2/test
 // 206, json 612, logs 10 x 2,000), each stateless and in a session, both
-// ways, the logs twice: 43,118 codings in about 70 s plus training on a
-// 2-core VM. Result: 0 mismatches in every set, Python -> JavaScript and
-// JavaScript -> Python, stateless and in sessions (the table the test
-// prints; also in the top-level README). AURACODEC_JS_CORPORA=sample takes a
-// deterministic sample (3,984 codings: every 4th chat/test conversation, all
-// of chat2/test, the first 200 json payloads, the first 150 lines of each
-// log) for quick runs.
+// ways, the logs twice, and 9,118 of them again with zstd alone: 52,236
+// codings in about 80 s plus training (about 165 s in all on a 2-core VM).
+// Result: 0 mismatches in every set, Python -> JavaScript and JavaScript ->
+// Python, stateless and in sessions (the table the test prints; also in the
+// top-level README; JavaScript's frame kinds were Python's, set by set).
+// AURACODEC_JS_CORPORA=sample takes a deterministic sample (5,418
+// codings: every 4th chat/test conversation, all of chat2/test, the first
+// 200 json payloads, the first 150 lines of each log) for quick runs.
 //
 // Needs Python's auracodec (AURACODEC_PYTHON, default: python3 on PATH) and the
 // shared corpus (AURACODEC_CORPUS, default ../shared/corpus); skipped with a
@@ -94,6 +98,18 @@ test(`every shared corpus (${FULL ? "every message" : "AURACODEC_JS_CORPORA=samp
     assert.match(toml, /^\[pipeline\]$/m);
     profiles["logs-templates"] = join(templates, "templates-only.toml");
     writeFileSync(profiles["logs-templates"], toml.replace(/^\[pipeline\]$/m, '[pipeline]\ncodecs = ["binary_semantic"]'));
+    // Both profiles with zstd alone, and its session context (0x12).
+    for (const [name, from] of [["chat-zstd", profiles.chat], ["logs-zstd", profiles.logs]]) {
+      const copy = join(dir, name);
+      cpSync(from, copy, { recursive: true });
+      const config = readFileSync(join(copy, "auracodec.toml"), "utf8");
+      assert.match(config, /^\[codecs\.zstd\]$/m);
+      profiles[name] = join(copy, "zstd-only.toml");
+      writeFileSync(profiles[name], config
+        .replace(/^session_history = .*\n/m, "")
+        .replace(/^\[pipeline\]$/m, '[pipeline]\ncodecs = ["zstd"]')
+        .replace(/^\[codecs\.zstd\]$/m, "[codecs.zstd]\nsession_history = 65536"));
+    }
     const spec = join(dir, "spec.json");
     writeFileSync(spec, JSON.stringify({ corpus: CORPUS, profiles, policy: "smallest", sample: !FULL }));
     const pyFile = join(dir, "py-frames.json");
@@ -110,7 +126,7 @@ test(`every shared corpus (${FULL ? "every message" : "AURACODEC_JS_CORPORA=samp
     for (const s of sets) {
       const pipe = pipes[s.profile];
       assert.equal(pipe.fingerprint, s.fingerprint, `${s.name}: fingerprints differ`);
-      const row = { name: s.name, messages: s.stateless.length, bytes: 0, pyStateless: 0, pySessions: 0, kinds: {}, examples: [] };
+      const row = { name: s.name, messages: s.stateless.length, bytes: 0, pyStateless: 0, pySessions: 0, kinds: {}, jsKinds: {}, examples: [] };
       const seen = (f) => (row.kinds[kind(f)] = (row.kinds[kind(f)] ?? 0) + 1);
       for (const r of s.stateless) {
         const f = unhex(r.f);
@@ -142,6 +158,7 @@ test(`every shared corpus (${FULL ? "every message" : "AURACODEC_JS_CORPORA=samp
         const m = unhex(r.m);
         const f = pipe.encode(m);
         assert.ok(f.length <= m.length + 1, `${s.name}: a frame of ${f.length} bytes for ${m.length}`);
+        row.jsKinds[kind(f)] = (row.jsKinds[kind(f)] ?? 0) + 1;
         return { m: r.m, f: hex(f) };
       });
       const streams = s.streams.map((st, k) => {
@@ -152,6 +169,7 @@ test(`every shared corpus (${FULL ? "every message" : "AURACODEC_JS_CORPORA=samp
         const events = st.events.map((e, j) => {
           if (e.reset) a.reset();
           const f = (e.d === "c" ? a : b).encode(unhex(e.m), { isolated: isolated(j) });
+          row.jsKinds[kind(f)] = (row.jsKinds[kind(f)] ?? 0) + 1;
           return { d: e.d, m: e.m, f: hex(f), iso: isolated(j), reset: e.reset };
         });
         a.close();
@@ -180,9 +198,9 @@ test(`every shared corpus (${FULL ? "every message" : "AURACODEC_JS_CORPORA=samp
     for (const p of Object.values(pipes)) p.close();
 
     const total = (key) => rows.reduce((n, r) => n + r[key], 0);
-    t.diagnostic(`set: messages (bytes), mismatches Python->JS stateless/sessions, JS->Python stateless/sessions; Python's frame kinds`);
+    t.diagnostic(`set: messages (bytes), mismatches Python->JS stateless/sessions, JS->Python stateless/sessions; Python's frame kinds; JavaScript's`);
     for (const r of rows) {
-      t.diagnostic(`${r.name}: ${r.messages} (${r.bytes} B), ${r.pyStateless}/${r.pySessions}, ${r.jsStateless}/${r.jsSessions}; ${JSON.stringify(r.kinds)}`);
+      t.diagnostic(`${r.name}: ${r.messages} (${r.bytes} B), ${r.pyStateless}/${r.pySessions}, ${r.jsStateless}/${r.jsSessions}; ${JSON.stringify(r.kinds)}; ${JSON.stringify(r.jsKinds)}`);
     }
     t.diagnostic(`all: ${total("messages")} messages, each stateless and in a session, both ways: ` +
       `${total("pyStateless") + total("pySessions")} mismatches Python -> JavaScript, ` +
@@ -205,4 +223,12 @@ test(`every shared corpus (${FULL ? "every message" : "AURACODEC_JS_CORPORA=samp
     assert.equal(logs.length, 10);
     for (const r of logs) assert.ok(r.kinds["00"] > r.messages / 4, `${r.name}: templates carry log lines, stateless and in sessions`);
     assert.ok(kinds("chat/")["13"] > 0, "BRIO's session context is used");
+    // zstd's: JavaScript encodes zstd frames, stateless and in the session
+    // context, and Python decodes them (the mismatches above).
+    const zstdRows = rows.filter((r) => r.name.endsWith(" zstd"));
+    assert.equal(zstdRows.length, 6);
+    for (const key of ["02", "12"]) {
+      assert.ok(zstdRows.every((r) => r.jsKinds[key] > 0), `JavaScript writes 0x${key} frames in every zstd set`);
+      assert.ok(zstdRows.every((r) => r.kinds[key] > 0), `Python writes 0x${key} frames in every zstd set`);
+    }
   });

@@ -6,12 +6,16 @@
     python corpora.py decode SPEC IN OUT         Python decodes what JavaScript encoded
 
 SPEC is JSON: {"corpus": DIR, "profiles": {"chat": DIR, "logs": DIR,
-"logs-templates": FILE}, "policy": "smallest", "sample": true | false}
-(a profile is a directory or its config file; "logs-templates" is the logs
-profile with ``[pipeline] codecs = ["binary_semantic"]``, so that every log
-line goes through the template codec, whose remainders BRIO codes). The sets, and which profile
-codes each, are :data:`SETS`; both sides take the messages from the frames
-file this script writes, so they code the same ones.
+"logs-templates": FILE, "chat-zstd": FILE, "logs-zstd": FILE}, "policy":
+"smallest", "sample": true | false} (a profile is a directory or its config
+file; "logs-templates" is the logs profile with ``[pipeline] codecs =
+["binary_semantic"]``, so that every log line goes through the template
+codec, whose remainders BRIO codes; "chat-zstd" and "logs-zstd" are the chat
+and logs profiles with ``codecs = ["zstd"]`` and ``session_history = 65536``,
+so that zstd codes every message, stateless (0x02) and in its session context
+(0x12)). The sets, and which profile codes each, are :data:`SETS`; both
+sides take the messages from the frames file this script writes, so they
+code the same ones.
 
 Streams: a set's messages with a ``conv`` are one stream per conversation
 (one session pair), in corpus order; the messages without one are one stream
@@ -61,6 +65,10 @@ LOG_SYSTEMS = [
     "Zookeeper",
 ]
 
+#: The logs zstd codes alone as well (three kinds of line; every system would
+#: add half a minute to a full run for little more).
+ZSTD_LOG_SYSTEMS = ["HDFS", "Linux", "OpenSSH"]
+
 #: (name, files under the corpus directory, profile, sample: keep every n-th
 #: conversation, or the first n messages of a stream without conversations).
 SETS = [
@@ -71,6 +79,13 @@ SETS = [
     *(
         (f"logs/{s} templates", [f"logs/{s}/{s}_2k.log"], "logs-templates", ("first", 150))
         for s in LOG_SYSTEMS
+    ),
+    ("chat/test zstd", ["chat/test.jsonl"], "chat-zstd", ("every", 4)),
+    ("chat2/test zstd", ["chat2/test.jsonl"], "chat-zstd", ("every", 1)),
+    ("json zstd", ["json/messages.jsonl"], "chat-zstd", ("first", 200)),
+    *(
+        (f"logs/{s} zstd", [f"logs/{s}/{s}_2k.log"], "logs-zstd", ("first", 150))
+        for s in ZSTD_LOG_SYSTEMS
     ),
 ]
 
