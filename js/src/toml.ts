@@ -7,8 +7,9 @@
  * with the same values, except (on purpose):
  *
  * - Integers are `bigint`s, so `1` and `1.0` stay an int and a float, as in
- *   Python; one outside the signed 64-bit range TOML requires is refused
- *   (`tomllib` reads any size).
+ *   Python. Like `tomllib`, any size is read (TOML asks for 64 bits): a
+ *   setting then refuses an integer out of its range with Python's message,
+ *   naming the key.
  * - Dates and times are refused: auracodec's files never hold one, and
  *   reading the four kinds faithfully (offsets, leap days, fractions) would
  *   cost more bytes than the rest of this module.
@@ -31,7 +32,6 @@ export class TomlError extends Error {
 }
 
 const MAX_DEPTH = 100;
-const INT_LIMIT = 2n ** 63n;
 const ESCAPES: Record<string, string> = { b: "\b", t: "\t", n: "\n", f: "\f", r: "\r", '"': '"', "\\": "\\" };
 /** TOML's control characters (U+0000 to U+001F and U+007F) less the tab: never allowed in strings or comments. */
 const CONTROL = /[\0-\x08\n-\x1f\x7f]/;
@@ -180,9 +180,7 @@ export function parse(text: string): Table {
     if (/n/.test(number)) return number.endsWith("nan") ? NaN : c === "-" ? -Infinity : Infinity;
     const digits = number.replace(/_/g, "");
     if (/^[+-]?\d+$|^0[xob]/.test(digits)) {
-      const n = BigInt(digits);
-      if (n < -INT_LIMIT || n >= INT_LIMIT) fail("integer outside the 64-bit range (-2**63 to 2**63 - 1)", at);
-      return n;
+      return BigInt(digits);
     }
     return Number(digits);
   }

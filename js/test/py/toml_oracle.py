@@ -5,15 +5,15 @@
 IN is a JSON list of TOML documents (strings); OUT gets, for each, what
 ``tomllib.loads`` made of it:
 
-    {"ok": VALUE, "date": bool, "int64": bool}   accepted
-    {"error": "message"}                         refused
+    {"ok": VALUE, "date": bool}   accepted
+    {"error": "message"}          refused
 
 VALUE is tagged JSON, so that both sides can compare without loss:
 ["table", {key: VALUE}], ["array", [VALUE]], ["str", s], ["bool", b],
 ["int", "decimal digits"], ["float", "nan" | the 16 hex digits of the
 IEEE 754 double, big-endian (so -0.0 and 0.0 differ)], ["date", isoformat].
-"date" says a date or time is in the document; "int64" that an integer
-is outside -2**63 .. 2**63 - 1: the JavaScript reader refuses both.
+"date" says a date or time is in the document, which the JavaScript
+reader refuses.
 """
 
 from __future__ import annotations
@@ -30,8 +30,6 @@ def encode(value: object, seen: set[str]) -> list:
     if isinstance(value, bool):
         return ["bool", value]
     if isinstance(value, int):
-        if not -(2**63) <= value < 2**63:
-            seen.add("int64")
         return ["int", str(value)]
     if isinstance(value, float):
         return ["float", "nan" if math.isnan(value) else struct.pack(">d", value).hex()]
@@ -54,7 +52,7 @@ def outcome(text: str) -> dict:
         return {"error": str(exc)}
     seen: set[str] = set()
     value = encode(data, seen)
-    return {"ok": value, "date": "date" in seen, "int64": "int64" in seen}
+    return {"ok": value, "date": "date" in seen}
 
 
 def main() -> None:
