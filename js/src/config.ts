@@ -8,7 +8,7 @@
  * float, as in Python) and turned into numbers once checked.
  */
 
-import { parse } from "smol-toml";
+import { parse } from "./toml.js";
 import { ConfigError, pyRepr } from "./errors.js";
 
 export const DEFAULT_MAX_MESSAGE_SIZE = 4 * 1024 * 1024;
@@ -293,7 +293,7 @@ export function parseConfig(bytes: Uint8Array | null, path: string | null): Conf
   }
   let data: Table;
   try {
-    data = parse(text, { integersAsBigInt: true, unsafeKeyBehaviour: "throw" } as Parameters<typeof parse>[1]) as Table;
+    data = parse(text) as Table;
   } catch (err) {
     throw new ConfigError(`invalid TOML: ${(err as Error).message.split("\n", 1)[0]}`, { path });
   }

@@ -1,6 +1,6 @@
 /**
- * auracodec for browsers and Node (work in progress): the same frames,
- * errors and fingerprint as the Python package.
+ * auracodec for browsers and Node: the same frames, sessions, errors and
+ * fingerprint as the Python package.
  *
  *     import { loadProfile } from "auracodec";  // a URL (browser) or a directory (Node)
  *     const profile = await loadProfile("/profile/");
@@ -33,3 +33,4 @@ export { readSmall, readVarint, unzigzag, varint, zigzag } from "./varint.js";
 export { sha256, sha256Hex } from "./sha256.js";
 export { TemplateCodec, TemplateSet, LibraryError, PatternError, parseTemplate, readLibrary } from "./templates/index.js";
 export type { TemplateCodecOptions, Layer, Template } from "./templates/index.js";
+export * from "./ws/index.js";

@@ -26,7 +26,7 @@ import { sha256Hex } from "./sha256.js";
 import { LibraryError, TemplateCodec, readLibrary, slotTypes } from "./templates/index.js";
 import type { Layer } from "./templates/index.js";
 import { PatternError } from "./templates/patterns.js";
-import { parse } from "smol-toml";
+import { parse } from "./toml.js";
 import { BrioCodec } from "./codecs/brio.js";
 import { BrotliCodec } from "./codecs/brotli.js";
 import { ZstdCodec } from "./codecs/zstd.js";
@@ -401,7 +401,7 @@ async function readLayers(config: Config, values: Readonly<Record<string, unknow
     if (data.length > MAX_LIBRARY) throw new ConfigError(`${where}: ${data.length} bytes, more than ${MAX_LIBRARY} allowed`, { path: config.path, key });
     let table: unknown;
     try {
-      table = parse(new TextDecoder("utf-8", { fatal: true }).decode(data), { integersAsBigInt: true } as Parameters<typeof parse>[1]);
+      table = parse(new TextDecoder("utf-8", { fatal: true }).decode(data));
     } catch (err) {
       throw new ConfigError(`${where}: not a valid TOML library (${(err as Error).message.split("\n", 1)[0]})`, { path: config.path, key });
     }

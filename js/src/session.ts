@@ -29,7 +29,7 @@
  */
 
 import type { Codec, CodecContext } from "./codec.js";
-import { CodecFault, DecodeError, MessageTooLarge, SessionError } from "./errors.js";
+import { CodecFault, DecodeError, MessageTooLarge, SessionError, UnknownMethod } from "./errors.js";
 import { SessionFrame, asFrame, asMessage, asText } from "./framing.js";
 import type { FrameInput, Message } from "./framing.js";
 import type { DecodeEntry, Pipeline } from "./pipeline.js";
@@ -400,6 +400,19 @@ export class Session {
   /** The error that stopped the incoming direction, until the peer resets (else null). */
   get failed(): DecodeError | null {
     return this.#failedError;
+  }
+
+  /**
+   * The method a session frame names, without decoding it: a codec's name,
+   * or `<codec>+context` for a session context's id (as Python's stats name
+   * them). Either direction's frames; an unknown id throws {@link UnknownMethod}.
+   */
+  methodOf(frame: FrameInput): string {
+    const head = SessionFrame.parse(frame);
+    if (this.#known === null) this.#setupIn();
+    const name = this.#known!.get(head.methodId);
+    if (name === undefined) throw new UnknownMethod(head.methodId, this.pipeline.names);
+    return name;
   }
 
   /** Names of the codecs that keep context in this session's outgoing direction. */

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { gzipSync } from "node:zlib";
 import { GOLDEN, HERE, goldenMessage, hex, unhex } from "./helpers.mjs";
 
 const bundle = join(HERE, "..", "dist", "auracodec.js");
@@ -13,7 +14,7 @@ test("dist/auracodec.js: one module, the API, BRIO golden payloads, a session", 
   const text = readFileSync(bundle, "utf8");
   assert.doesNotMatch(text, /^import .* from/m); // no static imports: one file
   const ac = await import(bundle);
-  for (const name of ["loadProfile", "Profile", "Pipeline", "Session", "DecodeError", "SessionError", "CorruptPayload", "loadWasm"]) {
+  for (const name of ["loadProfile", "Profile", "Pipeline", "Session", "DecodeError", "SessionError", "CorruptPayload", "loadWasm", "connect", "AuraConnection"]) {
     assert.equal(typeof ac[name], "function", name);
   }
   const profile = await ac.Profile.defaults();
@@ -32,4 +33,10 @@ test("dist/auracodec.js: one module, the API, BRIO golden payloads, a session", 
   a.close();
   b.close();
   pipe.close();
+});
+
+test("the budgets: dist/auracodec.js at most 30 KB and dist/auracodec.wasm 250 KB after gzip -9 (KB = 1,000 bytes)", { skip }, () => {
+  const gz = (name) => gzipSync(readFileSync(join(HERE, "..", "dist", name)), { level: 9 }).length;
+  assert.ok(gz("auracodec.js") <= 30_000, `auracodec.js: ${gz("auracodec.js")} bytes gzip`);
+  assert.ok(gz("auracodec.wasm") <= 250_000, `auracodec.wasm: ${gz("auracodec.wasm")} bytes gzip`);
 });

@@ -277,3 +277,26 @@ test("sessions: failure stops the direction until the peer's reset; isolated fra
   idle.close();
   assert.equal(idle.memory(), 0);
 });
+
+test("Session.methodOf: a codec's name, '<codec>+context' for a context's frames, UnknownMethod else", async () => {
+  const { Profile, SessionFrame, UnknownMethod } = await import("../dist/index.js");
+  const pipe = (await Profile.defaults()).pipeline();
+  const a = pipe.session();
+  const b = pipe.session();
+  const text = "the same words again and again, the same words again and again";
+  const names = [];
+  for (let i = 0; i < 4; i++) {
+    const frame = a.encode(text);
+    names.push(b.methodOf(frame));
+    assert.equal(a.methodOf(frame), names.at(-1)); // either end names it alike
+    const id = SessionFrame.parse(frame).methodId;
+    assert.equal(names.at(-1), pipe.byId.has(id) ? pipe.byId.get(id).name : `${pipe.byId.get(0x03).name}+context`);
+    assert.equal(b.decode(frame), text);
+  }
+  assert.ok(names.includes("brio+context"), names.join(", "));
+  assert.equal(b.methodOf(a.encode("tok", { isolated: true })), pipe.methodOf(pipe.encode("tok")));
+  assert.throws(() => b.methodOf(Uint8Array.of(0x77, 0x01)), UnknownMethod);
+  a.close();
+  b.close();
+  pipe.close();
+});

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { parse } from "smol-toml";
+import { parse } from "../dist/toml.js";
 import { DecodeError, Profile } from "../dist/index.js";
 import { loadProfile } from "../dist/node.js";
 import { BUILTIN_TEMPLATES } from "../dist/templates/builtin.js";
@@ -11,7 +11,7 @@ import { CORPUS, REPO, hex, noCorpus, noPython, outcome, python, tempDir, unhex,
 test("the built-in library is Python's builtin.toml", () => {
   const file = join(REPO, "src", "auracodec", "plugins", "binary_semantic", "builtin.toml");
   const data = parse(readFileSync(file, "utf8"));
-  const want = data.template.map((t) => (t.retired ? [t.id, t.text, true] : [t.id, t.text]));
+  const want = data.template.map((t) => (t.retired ? [Number(t.id), t.text, true] : [Number(t.id), t.text]));
   assert.deepEqual(BUILTIN_TEMPLATES.map((t) => [...t]), want);
 });
 

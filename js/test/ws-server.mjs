@@ -1,13 +1,9 @@
-// Shared by the WebSocket tests (Node and browser): a real Python auracodec
-// server on 127.0.0.1, and a stand-in session for pipelines without contexts.
+// Shared by the WebSocket tests: a real Python auracodec server on 127.0.0.1.
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { contextFreeSession } from "./browser/session-standin.mjs";
 import { PYTHON, REPO, tempDir } from "./helpers.mjs";
-
-export { contextFreeSession };
 
 // An echo server: every message comes back through the connection's session
 // (or pipeline). A few commands make it misbehave, to test the client's
@@ -116,10 +112,4 @@ export function startServer({ config = "", mode = "session", maxConnections = 0 
       reject,
     );
   });
-}
-
-/** The real session when the pipeline has one, else the stand-in (and why). */
-export function sessionFor(pipeline) {
-  if (typeof pipeline.session === "function") return { make: undefined, note: null };
-  return { make: () => contextFreeSession(pipeline), note: "Pipeline.session() not in this build: a context-free stand-in session" };
 }

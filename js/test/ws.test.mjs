@@ -10,7 +10,7 @@ import {
   ConnectionClosed, DecodeBudget, DecodeBudgetExceeded, HandshakeError, connect, subprotocol,
 } from "../dist/ws/index.js";
 import { CORPUS, noCorpus, noPython } from "./helpers.mjs";
-import { sessionFor, startServer, writeProfiles } from "./ws-server.mjs";
+import { startServer, writeProfiles } from "./ws-server.mjs";
 
 const profiles = writeProfiles();
 const pipelineOf = async (name) => (await loadProfile(profiles[name])).pipeline();
@@ -26,8 +26,9 @@ function conversation() {
 
 /** Connect, echo the whole conversation, check every message; returns the frame bytes sent. */
 async function exchange(server, pipeline, mode, messages) {
-  const { make } = sessionFor(pipeline);
-  const conn = await connect(server.url, { pipeline, mode, session: make });
+  const seen = [];
+  const observe = (direction, frame, message) => seen.push({ direction, frame: frame.slice(), message });
+  const conn = await connect(server.url, { pipeline, mode, observe });
   assert.equal(conn.subprotocol, subprotocol(pipeline, mode));
   let frames = 0;
   for (const [i, m] of messages.entries()) {
@@ -39,6 +40,15 @@ async function exchange(server, pipeline, mode, messages) {
   conn.send(binary);
   assert.deepEqual(await conn.recvBytes(), binary);
   assert.deepEqual(await conn.close(), { code: 1000, reason: "" });
+  // The observer saw every frame each way, in order, with its message.
+  const text = (m) => (typeof m === "string" ? m : new TextDecoder().decode(m));
+  const sent = seen.filter((e) => e.direction === "out");
+  const received = seen.filter((e) => e.direction === "in");
+  assert.deepEqual(sent.map((e) => e.message), [...messages, binary]);
+  assert.equal(sent.slice(0, -1).reduce((n, e) => n + e.frame.length, 0), frames);
+  assert.deepEqual(received.slice(0, -1).map((e) => text(e.message)), messages);
+  assert.deepEqual(received.at(-1).message, binary);
+  assert.deepEqual(seen.map((e) => e.direction), [...messages, binary].flatMap(() => ["out", "in"]));
   return frames;
 }
 
@@ -63,7 +73,7 @@ for (const mode of ["session", "stateless"]) {
 
       test("the async iterator yields messages until a normal close", async () => {
         const pipeline = await pipelineOf(name);
-        const conn = await connect(server.url, { pipeline, mode, session: sessionFor(pipeline).make });
+        const conn = await connect(server.url, { pipeline, mode });
         conn.send("one");
         conn.send("two");
         conn.send("!close 1000");
@@ -86,7 +96,7 @@ describe("refusals and close codes (identity pipeline, session mode)", { skip: n
   after(() => Promise.all([server?.stop(), busy?.stop()]));
   const open = async (options = {}) => {
     const pipeline = options.pipeline ?? (await pipelineOf("identity"));
-    return connect(options.url ?? server.url, { pipeline, session: sessionFor(pipeline).make, ...options, pipeline });
+    return connect(options.url ?? server.url, { pipeline, ...options, pipeline });
   };
 
   test("another fingerprint is refused at the handshake with Python's reason (HTTP 400)", async () => {

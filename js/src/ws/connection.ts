@@ -80,7 +80,12 @@ export interface ConnectOptions {
   wsOptions?: Record<string, unknown>;
   /** Makes the connection's session (default: `pipeline.session()`). */
   session?: () => SessionLike;
+  /** Called with every frame sent (with its message as given) and every frame received (with its decoded bytes): for sizes, methods, logs. */
+  observe?: Observer;
 }
+
+/** What {@link ConnectOptions.observe} is told of a frame: which way, the frame, and its message. */
+export type Observer = (direction: "out" | "in", frame: Uint8Array, message: Message) => void;
 
 const OPEN = 1;
 
@@ -100,10 +105,12 @@ export class AuraConnection implements AsyncIterable<string> {
   private readonly closedPromise: Promise<{ code: number; reason: string }>;
   /** The error recv threw when it refused a frame and closed. */
   refused: DecodeError | null = null;
+  private readonly observe: Observer | undefined;
 
   /** Use {@link connect}; this wraps a WebSocket already open with the right subprotocol. */
-  constructor(ws: WebSocketLike, pipeline: Pipeline, mode: Mode, options: { decodeBudget?: DecodeBudget | null; session?: () => SessionLike } = {}) {
+  constructor(ws: WebSocketLike, pipeline: Pipeline, mode: Mode, options: { decodeBudget?: DecodeBudget | null; session?: () => SessionLike; observe?: Observer } = {}) {
     this.ws = ws;
+    this.observe = options.observe;
     this.pipeline = pipeline;
     this.mode = mode;
     this.session = mode === "session" ? (options.session ?? defaultSession(pipeline))() : null;
@@ -153,6 +160,7 @@ export class AuraConnection implements AsyncIterable<string> {
       ? this.session.encode(message, { isolated: options.isolated ?? false })
       : this.pipeline.encode(message);
     this.ws.send(frame);
+    this.observe?.("out", frame, message);
     return frame.length;
   }
 
@@ -207,6 +215,7 @@ export class AuraConnection implements AsyncIterable<string> {
       await this.refuse(err, CLOSE_BUDGET, "decode budget spent");
       throw err;
     }
+    this.observe?.("in", frame, data);
     return data;
   }
 
@@ -270,11 +279,7 @@ function toBytes(data: unknown): Uint8Array {
 }
 
 function defaultSession(pipeline: Pipeline): () => SessionLike {
-  const make = (pipeline as unknown as { session?: () => SessionLike }).session;
-  if (typeof make !== "function") {
-    throw new TypeError("this Pipeline has no session() (sessions are not in this build yet): pass options.session, or use mode 'stateless'");
-  }
-  return () => make.call(pipeline);
+  return () => pipeline.session();
 }
 
 /** The WebSocket class to use by default: the `ws` package in Node, the global one elsewhere. */
@@ -306,7 +311,6 @@ export async function connect(url: string | URL, options: ConnectOptions): Promi
   const mode = options.mode ?? "session";
   const expected = subprotocol(pipeline, mode);
   const where = String(url);
-  // Made before connecting: a pipeline without sessions fails here, not after the handshake.
   const makeSession = mode === "session" ? (options.session ?? defaultSession(pipeline)) : undefined;
   const WebSocketClass = options.WebSocket ?? (await defaultWebSocket());
   const ws = new WebSocketClass(where, [expected], {
@@ -314,7 +318,7 @@ export async function connect(url: string | URL, options: ConnectOptions): Promi
     maxPayload: pipeline.maxMessageSize + FRAME_OVERHEAD,
     ...options.wsOptions,
   });
-  const conn = new AuraConnection(ws, pipeline, mode, { decodeBudget: options.decodeBudget, session: makeSession });
+  const conn = new AuraConnection(ws, pipeline, mode, { decodeBudget: options.decodeBudget, session: makeSession, observe: options.observe });
   await new Promise<void>((resolve, reject) => {
     let settled = false;
     const fail = (err: Error): void => {

@@ -151,7 +151,7 @@ test("Chromium: the bundle, a trained profile, a multi-turn conversation in sess
     assert.equal(result.fingerprint, py.fingerprint);
     assert.equal(result.protocol, `auracodec.1.session.${py.fingerprint}`);
     assert.deepEqual(result.closed, { code: 1000, reason: "" });
-    assert.match(result.refusal ?? "", /refused or closed before opening/);
+    assert.match(result.refusal ?? "", /before the auracodec handshake completed/);
     // Only the bundle, its wasm and the profile: no other module of dist/.
     assert.deepEqual([...new Set(requested.filter((p) => p.startsWith("/dist/")))].sort(), ["/dist/auracodec.js", "/dist/auracodec.wasm"]);
 
