@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -131,6 +132,12 @@ def test_train_keeps_a_profile_whose_frames_would_stop_decoding(
     message = "Can I substitute yogurt for buttermilk in pancakes?"
     frame = Pipeline.from_config(profile).encode(message)
     before = {p.name: p.read_bytes() for p in profile.iterdir()}
+    # The miner's state (training messages verbatim) is beside the profile, not in it.
+    state = tmp_path / "profile.training"
+    assert f"training state: {state}" in err
+    assert "templates.state.json" not in before
+    assert {p.name for p in state.iterdir()} == {"README.txt", "templates.state.json"}
+    state_before = {p.name: p.read_bytes() for p in state.iterdir()}
 
     # Another corpus: BRIO and zstd are trained anew, the fingerprint changes.
     other = tmp_path / "other.jsonl"
@@ -142,8 +149,10 @@ def test_train_keeps_a_profile_whose_frames_would_stop_decoding(
     assert "The existing profile is unchanged" in err
     assert "--force" in err and "another directory with -o" in err
     assert {p.name: p.read_bytes() for p in profile.iterdir()} == before
+    assert {p.name: p.read_bytes() for p in state.iterdir()} == state_before
     assert Pipeline.from_config(profile).decode(frame) == message
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.jsonl", "other.jsonl", "profile"]
+    listing = ["corpus.jsonl", "other.jsonl", "profile", "profile.training"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == listing
 
     code, _, err = run(capsys, "train", str(other), "-o", str(profile), "--force")
     assert code == 0, err
@@ -151,7 +160,8 @@ def test_train_keeps_a_profile_whose_frames_would_stop_decoding(
     found = re.search(r"\(fingerprint ([0-9a-f]{16})\)", err)
     assert found and found[1] != first
     assert Pipeline.from_config(profile).fingerprint == found[1]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.jsonl", "other.jsonl", "profile"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == listing
+    assert (state / "templates.state.json").read_bytes() != state_before["templates.state.json"]
 
 
 def test_train_never_replaces_what_is_not_a_profile(
@@ -174,6 +184,45 @@ def test_train_never_replaces_what_is_not_a_profile(
     assert "codecs.zstd.level: expected an integer" in err and "--force" in err
     assert [p.name for p in broken.iterdir()] == ["auracodec.toml"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken", "corpus.jsonl", "notes"]
+
+
+def test_train_moves_an_old_profiles_state_out_and_keeps_states_apart(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, corpus: Path
+) -> None:
+    profile, state = tmp_path / "profile", tmp_path / "profile.training"
+    code, _, err = run(capsys, "train", str(corpus), "-o", str(profile))
+    assert code == 0, err
+    library = (profile / "templates.toml").read_text(encoding="utf-8")
+    # As auracodec 0.1 left it: the miner's state inside the profile.
+    (state / "templates.state.json").rename(profile / "templates.state.json")
+    shutil.rmtree(state)
+    code, _, err = run(capsys, "train", str(corpus), "-o", str(profile), "--force")
+    assert code == 0, err
+    assert not (profile / "templates.state.json").exists()
+    assert sorted(p.name for p in state.iterdir()) == ["README.txt", "templates.state.json"]
+    # Discovery resumed from the moved state: the library grew, ids kept.
+    old = tomllib.loads(library)["template"]
+    new = tomllib.loads((profile / "templates.toml").read_text(encoding="utf-8"))["template"]
+    assert [(t["id"], t["text"]) for t in new[: len(old)]] == [(t["id"], t["text"]) for t in old]
+    # A named state directory; never one inside the profile, or holding it.
+    code, _, err = run(
+        capsys,
+        "train",
+        str(corpus),
+        "-o",
+        str(tmp_path / "p2"),
+        "--state-dir",
+        str(tmp_path / "s2"),
+    )
+    assert code == 0, err
+    assert (tmp_path / "s2" / "README.txt").exists() and not (tmp_path / "p2.training").exists()
+    for inside in (tmp_path / "p3" / "state", tmp_path):
+        code, _, err = run(
+            capsys, "train", str(corpus), "-o", str(tmp_path / "p3"), "--state-dir", str(inside)
+        )
+        assert code == 2
+        assert "must be a directory apart from the profile" in err
+    assert not (tmp_path / "p3").exists()
 
 
 def test_compress_decompress_jsonl(

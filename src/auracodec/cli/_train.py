@@ -5,6 +5,10 @@ only when complete (:class:`~auracodec.core.training.ProfileUpdate`). Until
 profiles are versioned, an existing profile is not replaced by one with
 another fingerprint, which would leave every frame made with it undecodable,
 unless ``--force`` says so.
+
+The training state (the template miner's, which holds training messages
+verbatim) is kept apart from the profile: ``DIR.training/`` beside it, or
+``--state-dir``.
 """
 
 from __future__ import annotations
@@ -33,6 +37,12 @@ def add_parser(sub: Subparsers) -> None:
         help="profile directory; an existing profile is the starting point (templates "
         "are discovered further) and is replaced once the new one is complete",
     )
+    c.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        help="the training state directory (it holds training messages verbatim; never "
+        "serve it); default: DIR.training beside the profile",
+    )
     add_config_option(c)
     c.add_argument(
         "--force",
@@ -46,13 +56,19 @@ def run(args: argparse.Namespace, err: Console) -> int:
     if not samples:
         raise AuraError("the corpus holds no messages")
     config = Config.load(args.config) if args.config else None
-    with ProfileUpdate.begin(args.output) as update:
+    with ProfileUpdate.begin(args.output, args.state_dir) as update:
         before = _fingerprint_before(update, force=args.force)
         err.print(
             f"training on {len(samples)} messages ({sum(len(s.data) for s in samples)} bytes)"
         )
         with progress_bars(err) as progress:
-            profile = train(samples, update.staging, config=config, progress=TaskProgress(progress))
+            profile = train(
+                samples,
+                update.staging,
+                config=config,
+                progress=TaskProgress(progress),
+                state_dir=update.state_staging,
+            )
         for r in profile.results:
             err.print(f"  {r.codec}: {r.summary}")
         if profile.costs_measured:
@@ -73,6 +89,7 @@ def run(args: argparse.Namespace, err: Console) -> int:
             )
         update.commit()
     err.print(f"wrote {update.target / CONFIG_NAME} (fingerprint {after})")
+    err.print(f"training state: {update.state_target} (training messages verbatim: never serve it)")
     if changed:
         err.print(
             tagged(
