@@ -16,10 +16,11 @@ import pytest
 
 from auracodec import AuraError, ConfigError, DecodeError, Pipeline
 from auracodec.core.config import Config
-from auracodec.core.corpus import builtin_sample
+from auracodec.core.corpus import builtin_sample, read_corpus
 from auracodec.core.refs import locate, resolve
 from auracodec.core.store import GcResult, ProfileStore, StoredVersion, version_id
 from auracodec.core.training import train
+from conftest import corpus_path
 
 
 def hand_made_store(root: Path, ids: list[str], current: str | None) -> Path:
@@ -448,3 +449,20 @@ def test_stores_refuse_what_they_are_not(tmp_path: Path) -> None:
 def template_texts(profile: Path) -> dict[int, str]:
     data = tomllib.loads((profile / "templates.toml").read_text(encoding="utf-8"))
     return {t["id"]: t["text"] for t in data["template"]}
+
+
+@pytest.mark.corpus
+def test_retraining_on_chat_keeps_earlier_frames_decodable(tmp_path: Path) -> None:
+    # bench/profiles_retrain.py in small: two successive trainings on chat.
+    train_split = read_corpus([corpus_path("chat", "train.jsonl")])[:3000]
+    test_split = read_corpus([corpus_path("chat", "test.jsonl")])[:400]
+    store = ProfileStore.create(tmp_path / "store")
+    v1 = store.train(train_split[:1500])
+    pipe = store.pipeline()
+    frames = [pipe.encode(s.data) for s in test_split]
+    v2 = store.train(train_split, parent=v1.id)
+    assert store.current == v2.id and v2.fingerprint != v1.fingerprint
+    old = ProfileStore.open(store.root).pipelines()[v1.fingerprint]
+    assert [old.decode_bytes(f) for f in frames] == [s.data for s in test_split]
+    t1, t2 = template_texts(store.path(v1.id)), template_texts(store.path(v2.id))
+    assert t1 and {i: t2[i] for i in t1} == t1

@@ -71,9 +71,9 @@ def add_parser(sub: Subparsers) -> None:
     )
     c.add_argument(
         "--state-dir",
-        metavar="DIR",
+        metavar="STATE",
         help="with -o: the training state directory (it holds training messages "
-        "verbatim; never serve it); default: DIR.training beside the profile",
+        "verbatim; never serve it); default: DIR.training beside the profile DIR",
     )
     add_config_option(c)
     c.add_argument(
