@@ -137,6 +137,7 @@ def test_train_keeps_a_profile_whose_frames_would_stop_decoding(
     assert f"training state: {state}" in err
     assert "templates.state.json" not in before
     assert {p.name for p in state.iterdir()} == {"README.txt", "templates.state.json"}
+    assert state.stat().st_mode & 0o777 == 0o700  # private
     state_before = {p.name: p.read_bytes() for p in state.iterdir()}
 
     # Another corpus: BRIO and zstd are trained anew, the fingerprint changes.

@@ -165,12 +165,12 @@ def test_demo_browser_trained_profile(tmp_path: Path) -> None:
 
 
 def test_demo_serves_only_the_artifacts_a_profile_names(tmp_path: Path) -> None:
-    profile = tmp_path / "p"
-    train(builtin_sample(), profile, config=Config.from_mapping({"plugins": {"disable": ["brio"]}}))
+    profile, state = tmp_path / "p", tmp_path / "p.training"
+    no_brio = Config.from_mapping({"plugins": {"disable": ["brio"]}})
+    train(builtin_sample(), profile, config=no_brio, state_dir=state)
     # What must never reach a browser, whatever lies in the profile directory:
     # a 0.1 profile's miner state (training messages verbatim), other files.
-    state = tmp_path / "p.training" / "templates.state.json"
-    shutil.copy(state, profile / "templates.state.json")
+    shutil.copy(state / "templates.state.json", profile / "templates.state.json")
     (profile / "notes.txt").write_text("private")
     store = ProfileStore.create(tmp_path / "store")
     store.add(profile)

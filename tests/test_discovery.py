@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import attrs
@@ -126,10 +127,11 @@ def test_a_library_without_its_state_keeps_its_ids(tmp_path: Path) -> None:
 
 def test_training_keeps_its_state_out_of_the_profile(tmp_path: Path) -> None:
     samples = builtin_sample()
-    profile = tmp_path / "profile"
-    train(samples, profile)
-    state = tmp_path / "profile.training"  # the default: beside the profile
+    profile, state = tmp_path / "profile", tmp_path / "state"
+    train(samples, profile, state_dir=state)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["profile", "state"]
     assert sorted(p.name for p in state.iterdir()) == ["README.txt", "templates.state.json"]
+    assert state.stat().st_mode & 0o777 == 0o700  # made private
     readme = (state / "README.txt").read_text(encoding="utf-8")
     assert "TRAINING MESSAGES VERBATIM" in readme and "never" in readme.lower()
     assert "templates.state.json" not in {p.name for p in profile.iterdir()}
@@ -147,12 +149,19 @@ def test_training_keeps_its_state_out_of_the_profile(tmp_path: Path) -> None:
         if artifact.name != "zstd.dict":
             data = artifact.read_bytes()
             assert not [m for m in verbatim if m in data], artifact.name
-    # Another state directory, named: used as it is, and refused if it is
-    # something else.
-    elsewhere = tmp_path / "elsewhere"
+    # Training again resumes the state: the library grows, ids kept.
+    first = (profile / "templates.toml").read_text()
     no_brio = Config.from_mapping({"plugins": {"disable": ["brio"]}})
-    train(samples, tmp_path / "p2", config=no_brio, state_dir=elsewhere)
-    assert (elsewhere / "README.txt").exists() and not (tmp_path / "p2.training").exists()
+    train(samples, profile, config=no_brio, state_dir=state)
+    assert (profile / "templates.toml").read_text() != first
+    # Without a state directory, none is left anywhere: a private temporary
+    # one is used and removed.
+    before = set(Path(tempfile.gettempdir()).glob("auracodec-state-*"))
+    train(samples, tmp_path / "p2", config=no_brio)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p2", "profile", "state"]
+    assert "templates.state.json" not in {p.name for p in (tmp_path / "p2").iterdir()}
+    assert set(Path(tempfile.gettempdir()).glob("auracodec-state-*")) == before
+    # A directory that is something else is refused.
     notes = tmp_path / "notes"
     notes.mkdir()
     (notes / "todo.txt").write_text("keep me")
@@ -181,9 +190,10 @@ def test_training_hooks_receive_a_state_directory_if_they_ask(tmp_path: Path) ->
             tmp_path / "p",
             config=Config.from_mapping({"plugins": {"disable": ["brio"]}}),
             plugins=[("with-state", WithState()), ("without-state", WithoutState())],
+            state_dir=tmp_path / "state",
         )
-    assert seen == {"with": (tmp_path / "p.training").resolve(), "without": tmp_path / "p"}
-    assert (tmp_path / "p.training" / "mine.json").read_text() == "40"
+    assert seen == {"with": tmp_path / "state", "without": tmp_path / "p"}
+    assert (tmp_path / "state" / "mine.json").read_text() == "40"
 
 
 def test_trained_pipeline_round_trips_everything(tmp_path: Path) -> None:

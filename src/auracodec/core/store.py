@@ -596,8 +596,9 @@ class ProfileStore:
                 f"{path} holds {what}, not a profile store; name a new or empty directory "
                 "(a plain profile can be added to a store with 'auracodec profiles add')"
             )
-        for d in (VERSIONS_DIR, TRAINING_DIR, REFS_DIR):
+        for d in (VERSIONS_DIR, REFS_DIR):
             (path / d).mkdir(parents=True, exist_ok=True)
+        (path / TRAINING_DIR).mkdir(mode=0o700, exist_ok=True)  # training messages
         _write_atomic(path / STORE_MARKER, _MARKER_TEXT)
         return cls(path)
 
@@ -837,7 +838,7 @@ class ProfileStore:
 
     def _staging(self) -> _Staging:
         for d in (VERSIONS_DIR, TRAINING_DIR, REFS_DIR):
-            (self.root / d).mkdir(exist_ok=True)
+            (self.root / d).mkdir(exist_ok=True, mode=0o700 if d == TRAINING_DIR else 0o777)
         path = self.root / f"{_STAGING_PREFIX}{secrets.token_hex(6)}"
         path.mkdir()
         return _Staging(path)

@@ -11,7 +11,8 @@ loads as is::
       ...
 
 What only training needs (the template miner's state, which holds training
-messages verbatim) goes into a separate training state directory, by default
+messages verbatim) goes into a separate training state directory, private
+(mode 0700) when training makes it; ``auracodec train -o profile`` keeps it
 beside the profile::
 
     profile.training/
@@ -32,6 +33,7 @@ import datetime
 import os
 import secrets
 import shutil
+import tempfile
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -137,14 +139,30 @@ def train(
 
     ``config`` is the starting point (its selector, limits and untrained codec
     settings carry over); the built-in defaults if ``None``. ``state_dir`` is
-    the training state directory (default :func:`default_state_dir`): what
-    the previous training of this profile left there is read, the new state
-    written, and a ``README.txt`` says it holds training messages.
+    the training state directory: what the previous training of this profile
+    left there is read, the new state written, and a ``README.txt`` says it
+    holds training messages (``auracodec train -o DIR`` keeps it beside the
+    profile, :func:`default_state_dir`). ``None``: a private temporary
+    directory, removed afterwards, so that no training message is left
+    anywhere unasked; training this profile again then keeps its templates
+    and their ids, and only template discovery's miner starts afresh.
     """
+    if state_dir is not None:
+        return _train(corpus, Path(outdir), Path(state_dir), config, progress, plugins)
+    with tempfile.TemporaryDirectory(prefix="auracodec-state-") as tmp:  # mode 0o700
+        return _train(corpus, Path(outdir), Path(tmp), config, progress, plugins)
+
+
+def _train(
+    corpus: Sequence[Sample],
+    out: Path,
+    state: Path,
+    config: Config | None,
+    progress: Progress | None,
+    plugins: Sequence[tuple[str, object]],
+) -> TrainedProfile:
     config = config or Config.defaults()
-    out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
-    state = Path(state_dir) if state_dir is not None else default_state_dir(out)
     prepare_state_dir(state)
     full = corpus
     corpus, held_out = hold_out(corpus)
@@ -247,7 +265,9 @@ def prepare_state_dir(state: Path) -> None:
     """Make ``state`` a training state directory, with its ``README.txt``
     (:data:`STATE_README`); :func:`check_state_dir` first."""
     check_state_dir(state)
-    state.mkdir(parents=True, exist_ok=True)
+    # Private unless it exists already: it holds training messages.
+    state.parent.mkdir(parents=True, exist_ok=True)
+    state.mkdir(mode=0o700, exist_ok=True)
     (state / STATE_README_NAME).write_text(STATE_README, encoding="utf-8")
 
 
@@ -507,7 +527,7 @@ class ProfileUpdate:
         state_staging = state_out.parent / f".{state_out.name}.staging-{token}"
         staging.mkdir()  # mode from the umask, as a new profile directory gets
         try:
-            state_staging.mkdir()
+            state_staging.mkdir(mode=0o700)  # training messages: private (or as before)
             if existing:
                 shutil.copytree(out, staging, symlinks=True, dirs_exist_ok=True)
             if state_out.is_dir():
