@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -131,6 +132,13 @@ def test_train_keeps_a_profile_whose_frames_would_stop_decoding(
     message = "Can I substitute yogurt for buttermilk in pancakes?"
     frame = Pipeline.from_config(profile).encode(message)
     before = {p.name: p.read_bytes() for p in profile.iterdir()}
+    # The miner's state (training messages verbatim) is beside the profile, not in it.
+    state = tmp_path / "profile.training"
+    assert f"training state: {state}" in err
+    assert "templates.state.json" not in before
+    assert {p.name for p in state.iterdir()} == {"README.txt", "templates.state.json"}
+    assert state.stat().st_mode & 0o777 == 0o700  # private
+    state_before = {p.name: p.read_bytes() for p in state.iterdir()}
 
     # Another corpus: BRIO and zstd are trained anew, the fingerprint changes.
     other = tmp_path / "other.jsonl"
@@ -142,8 +150,10 @@ def test_train_keeps_a_profile_whose_frames_would_stop_decoding(
     assert "The existing profile is unchanged" in err
     assert "--force" in err and "another directory with -o" in err
     assert {p.name: p.read_bytes() for p in profile.iterdir()} == before
+    assert {p.name: p.read_bytes() for p in state.iterdir()} == state_before
     assert Pipeline.from_config(profile).decode(frame) == message
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.jsonl", "other.jsonl", "profile"]
+    listing = ["corpus.jsonl", "other.jsonl", "profile", "profile.training"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == listing
 
     code, _, err = run(capsys, "train", str(other), "-o", str(profile), "--force")
     assert code == 0, err
@@ -151,7 +161,8 @@ def test_train_keeps_a_profile_whose_frames_would_stop_decoding(
     found = re.search(r"\(fingerprint ([0-9a-f]{16})\)", err)
     assert found and found[1] != first
     assert Pipeline.from_config(profile).fingerprint == found[1]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.jsonl", "other.jsonl", "profile"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == listing
+    assert (state / "templates.state.json").read_bytes() != state_before["templates.state.json"]
 
 
 def test_train_never_replaces_what_is_not_a_profile(
@@ -174,6 +185,154 @@ def test_train_never_replaces_what_is_not_a_profile(
     assert "codecs.zstd.level: expected an integer" in err and "--force" in err
     assert [p.name for p in broken.iterdir()] == ["auracodec.toml"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken", "corpus.jsonl", "notes"]
+
+
+def test_train_moves_an_old_profiles_state_out_and_keeps_states_apart(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, corpus: Path
+) -> None:
+    profile, state = tmp_path / "profile", tmp_path / "profile.training"
+    code, _, err = run(capsys, "train", str(corpus), "-o", str(profile))
+    assert code == 0, err
+    library = (profile / "templates.toml").read_text(encoding="utf-8")
+    # As auracodec 0.1 left it: the miner's state inside the profile.
+    (state / "templates.state.json").rename(profile / "templates.state.json")
+    shutil.rmtree(state)
+    code, _, err = run(capsys, "train", str(corpus), "-o", str(profile), "--force")
+    assert code == 0, err
+    assert not (profile / "templates.state.json").exists()
+    assert sorted(p.name for p in state.iterdir()) == ["README.txt", "templates.state.json"]
+    # Discovery resumed from the moved state: the library grew, ids kept.
+    old = tomllib.loads(library)["template"]
+    new = tomllib.loads((profile / "templates.toml").read_text(encoding="utf-8"))["template"]
+    assert [(t["id"], t["text"]) for t in new[: len(old)]] == [(t["id"], t["text"]) for t in old]
+    # A named state directory; never one inside the profile, or holding it.
+    code, _, err = run(
+        capsys,
+        "train",
+        str(corpus),
+        "-o",
+        str(tmp_path / "p2"),
+        "--state-dir",
+        str(tmp_path / "s2"),
+    )
+    assert code == 0, err
+    assert (tmp_path / "s2" / "README.txt").exists() and not (tmp_path / "p2.training").exists()
+    for inside in (tmp_path / "p3" / "state", tmp_path):
+        code, _, err = run(
+            capsys, "train", str(corpus), "-o", str(tmp_path / "p3"), "--state-dir", str(inside)
+        )
+        assert code == 2
+        assert "must be a directory apart from the profile" in err
+    assert not (tmp_path / "p3").exists()
+
+
+def test_train_into_a_store_roll_back_and_collect(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, corpus: Path
+) -> None:
+    store = tmp_path / "store"
+    code, out, err = run(capsys, "train", str(corpus), "--store", str(store))
+    assert code == 0, err
+    v1 = out.strip()  # the id alone on stdout
+    assert re.fullmatch(r"[0-9a-f]{64}", v1)
+    assert f"version {v1[:12]} in {store.resolve()}" in err and "parent none" in err
+    assert f"current: new connections use {v1[:12]}" in err
+    assert "training messages verbatim: never serve it" in err
+    code, out, _ = run(capsys, "compress", str(corpus), "--config", str(store))
+    assert code == 0
+    frames = tmp_path / "frames.jsonl"
+    frames.write_text(out)
+
+    # Continue from it: a new version, current; the old one stays as it was.
+    code, out, err = run(capsys, "train", str(corpus), "--store", str(store), "--from", "current")
+    assert code == 0, err
+    v2 = out.strip()
+    assert v2 != v1 and f"continuing from version {v1[:12]}" in err
+    assert f"parent {v1[:12]}" in err
+    # Frames made with v1 decode with v1, named by an id prefix.
+    code, out, err = run(capsys, "decompress", str(frames), "--config", f"{store}@{v1[:8]}")
+    assert code == 0, err
+    assert [json.loads(line)["text"] for line in out.splitlines()] == [
+        s.data.decode() for s in builtin_sample()
+    ]
+
+    code, out, _ = run(capsys, "profiles", "list", str(store))
+    assert code == 0
+    assert "2 versions" in out and f"* current: {v2[:12]}" in out
+    assert v1[:12] in out and v2[:12] in out and "│ * │ " + v2[:12] in out
+
+    code, out, _ = run(capsys, "profiles", "show", str(store), "--verify")
+    assert code == 0
+    assert f"version {v2} (current)" in out and f"parent: {v1}" in out
+    assert "verified: every file matches the manifest" in out
+    assert "templates.state.json" not in out and "never serve it" in out
+
+    code, out, _ = run(capsys, "profiles", "diff", str(store), v1[:6], v2[:6])
+    assert code == 0
+    assert re.search(r"templates\.toml +│ decoding │ changed", out)
+    assert re.search(r"templates: [1-9]\d* added \(ids \d+", out)
+    assert "0 removed" in out and "ids kept with the same text" in out
+
+    # Roll back: select the earlier version.
+    code, out, _ = run(capsys, "profiles", "select", str(store), v1[:8])
+    assert code == 0 and "logged as rollback" in out
+    assert Pipeline.from_config(store).config.path == store.resolve() / "versions" / v1 / (
+        "auracodec.toml"
+    )
+    code, out, _ = run(capsys, "profiles", "select", str(store), v1[:8])
+    assert "already current; nothing changed" in out
+
+    code, out, _ = run(
+        capsys, "profiles", "gc", str(store), "--keep-recent", "1", "--keep-days", "0", "--dry-run"
+    )
+    assert code == 0
+    assert f"would remove version {v2[:12]}" in out and f"kept {v1[:12]}: current" in out
+    assert (store / "versions" / v2).is_dir()
+    code, out, _ = run(
+        capsys, "profiles", "gc", str(store), "--keep-recent", "1", "--keep-days", "0"
+    )
+    assert code == 0 and f"removed version {v2[:12]}" in out and "freed 8." in out
+    assert sorted(p.name for p in (store / "versions").iterdir()) == [v1]
+    assert sorted(p.name for p in (store / "training").iterdir()) == [v1]
+
+
+def test_profile_commands_say_what_is_wrong(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, corpus: Path
+) -> None:
+    store = tmp_path / "store"
+    code, out, err = run(capsys, "train", str(corpus), "--store", str(store), "--no-select")
+    assert code == 0, err
+    vid = out.strip()
+    assert "not selected: current stays unset" in err
+    code, _, err = run(capsys, "bench", "--config", str(store), "--limit", "5")
+    assert code == 2 and "has no current version yet" in err
+    code, out, _ = run(capsys, "profiles", "select", str(store), vid)
+    assert code == 0 and "(was unset; logged as select)" in out
+    code, _, err = run(capsys, "profiles", "show", str(store), "beef")
+    assert code == 2 and f"{store.resolve()}: no version 'beef' in this profile store" in err
+    code, _, err = run(capsys, "profiles", "list", str(tmp_path))
+    assert code == 2 and "not a profile store (no auracodec-store.toml)" in err
+    # A version never changes: not by -o, and a changed one fails --verify.
+    code, _, err = run(capsys, "train", str(corpus), "-o", str(store / "versions" / vid))
+    assert code == 2 and "is a version of the profile store" in err and "--from" in err
+    code, _, err = run(capsys, "train", str(corpus), "-o", str(store))
+    assert code == 2 and "is a profile store: train into it with --store" in err
+    templates = store / "versions" / vid / "templates.toml"
+    templates.chmod(0o644)
+    templates.write_text(templates.read_text().replace("hits = ", "hits = 9"))
+    code, out, err = run(capsys, "profiles", "show", str(store), vid[:4], "--verify")
+    assert code == 1
+    assert "mismatch: templates.toml: changed" in out
+    assert f"version {vid[:12]} does not match its manifest" in err
+    # Options for the other kind of target.
+    for extra, wrong in (
+        (["--store", str(store), "--force"], "--force is for a plain profile directory (-o)"),
+        (["--store", str(store), "--state-dir", "s"], "--state-dir is for a plain profile"),
+        (["-o", str(tmp_path / "p"), "--from", "current"], "--from is for training into a"),
+        (["-o", str(tmp_path / "p"), "--no-select"], "--no-select is for training into a"),
+    ):
+        code, _, err = run(capsys, "train", str(corpus), *extra)
+        assert code == 2 and wrong in err
+    assert not (tmp_path / "p").exists()
 
 
 def test_compress_decompress_jsonl(

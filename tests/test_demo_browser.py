@@ -15,6 +15,8 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,10 @@ import pytest
 
 import auracodec
 from auracodec.cli._demo import js_assets
+from auracodec.core.config import Config
+from auracodec.core.corpus import builtin_sample
+from auracodec.core.store import ProfileStore
+from auracodec.core.training import train
 from conftest import corpus_path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -156,6 +162,37 @@ def test_demo_browser_trained_profile(tmp_path: Path) -> None:
     )
     proc, url = _demo("--config", str(tmp_path / "p"), str(test))
     _check(proc, url)
+
+
+def test_demo_serves_only_the_artifacts_a_profile_names(tmp_path: Path) -> None:
+    profile, state = tmp_path / "p", tmp_path / "p.training"
+    no_brio = Config.from_mapping({"plugins": {"disable": ["brio"]}})
+    train(builtin_sample(), profile, config=no_brio, state_dir=state)
+    # What must never reach a browser, whatever lies in the profile directory:
+    # a 0.1 profile's miner state (training messages verbatim), other files.
+    shutil.copy(state / "templates.state.json", profile / "templates.state.json")
+    (profile / "notes.txt").write_text("private")
+    store = ProfileStore.create(tmp_path / "store")
+    store.add(profile)
+    for config in (profile, store.root):
+        proc, url = _demo("--config", str(config))
+        try:
+            assert _get(url + "profile/zstd.dict") == (200, (profile / "zstd.dict").read_bytes())
+            status, body = _get(url + "profile/templates.toml")
+            assert status == 200 and b"[[template]]" in body
+            assert _get(url + "profile/auracodec.toml")[0] == 200
+            for name in ("templates.state.json", "notes.txt", "../p.training/README.txt"):
+                assert _get(url + "profile/" + name)[0] == 404, name
+        finally:
+            _stop(proc)
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, b""
 
 
 def test_demo_browser_says_when_the_client_is_missing(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import tempfile
 from pathlib import Path
 
 import attrs
 import pytest
 
-from auracodec import AuraWarning, Pipeline
+from auracodec import AuraError, AuraWarning, Pipeline, hookimpl
 from auracodec.core.config import Config
 from auracodec.core.corpus import Sample, builtin_sample, read_corpus
 from auracodec.core.training import train
@@ -81,6 +83,117 @@ def test_write_resume_append_retire(tmp_path: Path) -> None:
     assert [(t.id, t.text) for t in second[: len(first)]] == [(t.id, t.text) for t in first]
     assert report.added >= 1 and second[-1].text.startswith("backup {int}")
     assert report.retired == 0
+
+
+def test_the_miner_state_lives_apart_from_the_library(tmp_path: Path) -> None:
+    profile, state = tmp_path / "profile", tmp_path / "state"
+    learner = learn(LOG, min_count=3)
+    learner.update()
+    learner.write(profile, state_dir=state)
+    assert sorted(p.name for p in profile.iterdir()) == ["templates.toml"]
+    assert sorted(p.name for p in state.iterdir()) == ["templates.state.json"]
+    again = Learner.resume(profile, TYPES, state_dir=state, min_count=3)
+    assert again.miner.to_state(include_cache=False) == learner.miner.to_state(include_cache=False)
+
+
+def test_a_state_left_in_the_library_directory_moves_out(tmp_path: Path) -> None:
+    # auracodec 0.1 wrote the state beside the library, in the profile.
+    profile, state = tmp_path / "profile", tmp_path / "state"
+    learner = learn(LOG, min_count=3)
+    learner.update()
+    learner.write(profile)
+    assert (profile / "templates.state.json").exists()
+    again = Learner.resume(profile, TYPES, state_dir=state, min_count=3)
+    assert again.miner.to_state(include_cache=False) == learner.miner.to_state(include_cache=False)
+    again.write_state(state, library_dir=profile)
+    assert (state / "templates.state.json").exists()
+    assert not (profile / "templates.state.json").exists()
+
+
+def test_a_library_without_its_state_keeps_its_ids(tmp_path: Path) -> None:
+    learner = learn(LOG, min_count=3)
+    learner.update()
+    learner.write(tmp_path / "profile", state_dir=tmp_path / "state")
+    first = [(t.id, t.text) for t in learner.library]
+    # The state is gone (deleted, or never copied): the miner starts afresh,
+    # the library and its ids stay.
+    again = Learner.resume(tmp_path / "profile", TYPES, state_dir=tmp_path / "gone", min_count=3)
+    assert again.miner.to_state(include_cache=False)["messages"] == 0
+    again.observe([f"backup {i} finished in {i * 3} s".encode() for i in range(50)] + LOG)
+    report = again.update()
+    assert [(t.id, t.text) for t in again.library[: len(first)]] == first
+    assert report.added >= 1 and again.library[-1].id == len(first) + report.added - 1
+
+
+def test_training_keeps_its_state_out_of_the_profile(tmp_path: Path) -> None:
+    samples = builtin_sample()
+    profile, state = tmp_path / "profile", tmp_path / "state"
+    train(samples, profile, state_dir=state)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["profile", "state"]
+    assert sorted(p.name for p in state.iterdir()) == ["README.txt", "templates.state.json"]
+    assert state.stat().st_mode & 0o777 == 0o700  # made private
+    readme = (state / "README.txt").read_text(encoding="utf-8")
+    assert "TRAINING MESSAGES VERBATIM" in readme and "never" in readme.lower()
+    assert "templates.state.json" not in {p.name for p in profile.iterdir()}
+    # The state does hold whole training messages; the profile's files, the
+    # zstd dictionary aside (raw substrings of the traffic, documented), none.
+    held = (state / "templates.state.json").read_bytes()
+    verbatim = [
+        s.data
+        for s in samples
+        if len(s.data) >= 30
+        and json.dumps(s.data.decode(), ensure_ascii=False)[1:-1].encode() in held
+    ]
+    assert len(verbatim) >= 10
+    for artifact in profile.iterdir():
+        if artifact.name != "zstd.dict":
+            data = artifact.read_bytes()
+            assert not [m for m in verbatim if m in data], artifact.name
+    # Training again resumes the state: the library grows, ids kept.
+    first = (profile / "templates.toml").read_text()
+    no_brio = Config.from_mapping({"plugins": {"disable": ["brio"]}})
+    train(samples, profile, config=no_brio, state_dir=state)
+    assert (profile / "templates.toml").read_text() != first
+    # Without a state directory, none is left anywhere: a private temporary
+    # one is used and removed.
+    before = set(Path(tempfile.gettempdir()).glob("auracodec-state-*"))
+    train(samples, tmp_path / "p2", config=no_brio)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p2", "profile", "state"]
+    assert "templates.state.json" not in {p.name for p in (tmp_path / "p2").iterdir()}
+    assert set(Path(tempfile.gettempdir()).glob("auracodec-state-*")) == before
+    # A directory that is something else is refused.
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "todo.txt").write_text("keep me")
+    with pytest.raises(AuraError, match=r"holds files but no README\.txt, so it is not a training"):
+        train(samples, tmp_path / "p3", config=no_brio, state_dir=notes)
+
+
+def test_training_hooks_receive_a_state_directory_if_they_ask(tmp_path: Path) -> None:
+    seen: dict[str, object] = {}
+
+    class WithState:
+        @hookimpl
+        def auracodec_train(self, corpus: list[Sample], outdir: Path, statedir: Path) -> None:
+            (statedir / "mine.json").write_text(str(len(corpus)))
+            seen["with"] = statedir
+
+    class WithoutState:  # written before statedir existed: still called
+        @hookimpl
+        def auracodec_train(self, corpus: list[Sample], outdir: Path) -> None:
+            seen["without"] = outdir
+
+    samples = builtin_sample()[:40]
+    with pytest.warns(AuraWarning):  # too little for zstd's dictionary
+        train(
+            samples,
+            tmp_path / "p",
+            config=Config.from_mapping({"plugins": {"disable": ["brio"]}}),
+            plugins=[("with-state", WithState()), ("without-state", WithoutState())],
+            state_dir=tmp_path / "state",
+        )
+    assert seen == {"with": tmp_path / "state", "without": tmp_path / "p"}
+    assert (tmp_path / "state" / "mine.json").read_text() == "40"
 
 
 def test_trained_pipeline_round_trips_everything(tmp_path: Path) -> None:

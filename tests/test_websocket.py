@@ -6,6 +6,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from auracodec.benchmark import permessage_deflate_sizes
 from auracodec.conformance import sample_messages
 from auracodec.core.config import Config
 from auracodec.core.corpus import Sample, builtin_sample
+from auracodec.core.store import ProfileStore, Versions
 from auracodec.websocket import (
     AuraConnection,
     HandshakeError,
@@ -90,6 +92,60 @@ def test_fingerprint_and_mode_mismatches_are_refused() -> None:
         assert b"this endpoint speaks auracodec" in info.value.response.body
 
     run(with_server(echo, client))
+
+
+def test_a_server_holding_several_profile_versions(tmp_path: Path) -> None:
+    # Two versions of different fingerprints, in a store: v2 current.
+    store = ProfileStore.create(tmp_path / "store")
+    ids = []
+    for codecs in (["zstd"], ["zstd", "brotli"]):
+        profile = tmp_path / "-".join(codecs)
+        profile.mkdir()
+        (profile / "auracodec.toml").write_text(f"[pipeline]\ncodecs = {codecs!r}\n")
+        ids.append(store.add(profile).id)
+    versions = store.pipelines()
+    v1 = Pipeline.from_config(f"{store.root}@{ids[0]}")
+    v2 = Pipeline.from_config(store.root)
+    assert list(versions) == [v2.fingerprint, v1.fingerprint]
+    assert not versions.is_built(v1.fingerprint)
+    served: list[str] = []
+    messages = [m.decode() for m in sample_messages()[:20]]
+
+    async def handler(conn: AuraConnection) -> None:
+        served.append(conn.pipeline.fingerprint)
+        await echo(conn)
+
+    async def talk(port: int, pipeline: Pipeline | Versions) -> str:
+        async with connect(f"ws://127.0.0.1:{port}", pipeline=pipeline) as conn:
+            for m in messages:
+                await conn.send(m)
+                assert await conn.recv() == m
+            return conn.pipeline.fingerprint
+
+    async def clients(port: int) -> list[str]:
+        agreed = [await talk(port, v2)]
+        assert not versions.is_built(v1.fingerprint)  # until a peer needs it
+        agreed.append(await talk(port, v1))  # a peer still on v1 keeps working
+        assert versions.is_built(v1.fingerprint)
+        # A client holding both, in either order, gets the server's current.
+        agreed.append(await talk(port, Versions.of(v1, v2)))
+        agreed.append(await talk(port, Versions.of(v2, v1)))
+        other = Pipeline.from_config(codecs=["brotli"])
+        with pytest.raises(
+            HandshakeError,
+            match=rf"this server speaks auracodec\.1\.session\.{v2.fingerprint} \(or, for "
+            rf"earlier profile versions, auracodec\.1\.session\.{v1.fingerprint}\)",
+        ):
+            await talk(port, other)
+        return agreed
+
+    async def scenario() -> list[str]:
+        async with serve(handler, "127.0.0.1", 0, pipeline=versions) as server:
+            return await clients(server.sockets[0].getsockname()[1])
+
+    expected = [v2.fingerprint, v1.fingerprint, v2.fingerprint, v2.fingerprint]
+    assert run(scenario()) == expected
+    assert served == expected
 
 
 @pytest.mark.parametrize(

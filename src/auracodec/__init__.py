@@ -8,7 +8,8 @@
     frame = pipe.encode("Deployment started at 2025-10-23T10:30:00Z")
     assert pipe.decode(frame) == "Deployment started at 2025-10-23T10:30:00Z"
 
-Plugin authors: see :mod:`auracodec.plugin`.
+Trained profiles kept as immutable versions: :class:`ProfileStore`
+(``docs/profiles.md``). Plugin authors: see :mod:`auracodec.plugin`.
 """
 
 from ._version import __version__
@@ -36,6 +37,7 @@ from .core.hookspecs import hookimpl
 from .core.pipeline import Pipeline
 from .core.session import Session
 from .core.stats import MethodStats, Stats
+from .core.store import ProfileStore, Versions
 
 __all__ = [
     "AuraError",
@@ -53,6 +55,7 @@ __all__ = [
     "Pipeline",
     "PluginError",
     "PluginWarning",
+    "ProfileStore",
     "Session",
     "SessionError",
     "SessionFrame",
@@ -60,6 +63,7 @@ __all__ = [
     "TrailingData",
     "TruncatedFrame",
     "UnknownMethod",
+    "Versions",
     "__version__",
     "hookimpl",
 ]

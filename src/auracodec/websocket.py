@@ -8,8 +8,15 @@ pipeline at the opening handshake, through the subprotocol::
 The server accepts exactly its own; a client offering another fingerprint or
 mode is refused with HTTP 400 and a message saying what differs (the codecs,
 their format settings or the trained profile), so two ends never exchange
-frames they would mis-decode. permessage-deflate is switched off on these
-connections: compressing frames twice only costs time.
+frames they would mis-decode. A server given several profile versions
+(:class:`~auracodec.core.store.Versions`, from
+:meth:`ProfileStore.pipelines <auracodec.core.store.ProfileStore.pipelines>`)
+accepts any of their fingerprints, preferring the current version's when a
+client offers several, and each connection codes with the version it agreed
+on: peers still on version N-1 keep working while new ones move to N. A
+client given several offers them all, in order of preference.
+permessage-deflate is switched off on these connections: compressing frames
+twice only costs time.
 
 In ``session`` mode each connection has a :class:`~auracodec.Session`:
 context carried across its messages, one per direction. In ``stateless``
@@ -91,6 +98,7 @@ from .core.errors import AuraError, DecodeError, InvalidUtf8, OutputLimitExceede
 from .core.framing import SessionFrame, as_text
 from .core.pipeline import Pipeline
 from .core.session import Session
+from .core.store import Versions
 
 __all__ = [
     "CLOSE_BUDGET",
@@ -294,9 +302,27 @@ def _retrieve(future: asyncio.Future[Any]) -> None:
 
 def subprotocol(pipeline: Pipeline, mode: str = "session") -> str:
     """The subprotocol a pipeline offers: protocol, mode and fingerprint."""
+    return _subprotocol(pipeline.fingerprint, mode)
+
+
+def _subprotocol(fingerprint: str, mode: str) -> str:
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    return f"{PROTOCOL}.{mode}.{pipeline.fingerprint}"
+    return f"{PROTOCOL}.{mode}.{fingerprint}"
+
+
+def _versions(pipeline: Pipeline | Versions) -> Versions:
+    return pipeline if isinstance(pipeline, Versions) else Versions.of(pipeline)
+
+
+async def _agreed(versions: Versions, chosen: str | None, executor: Executor | None) -> Pipeline:
+    """The pipeline of the subprotocol agreed on; a version not built yet is
+    built in a worker thread (it loads models), not on the event loop."""
+    fingerprint = (chosen or "").rsplit(".", 1)[-1]
+    if versions.is_built(fingerprint):
+        return versions[fingerprint]
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(executor or _shared_pool(), versions.__getitem__, fingerprint)
 
 
 class AuraConnection:
@@ -514,7 +540,7 @@ def serve(
     host: str | None = None,
     port: int | None = None,
     *,
-    pipeline: Pipeline,
+    pipeline: Pipeline | Versions,
     mode: str = "session",
     max_connections: int | None = None,
     thread_threshold: int = THREAD_THRESHOLD,
@@ -533,10 +559,23 @@ def serve(
     :data:`CLOSE_BUDGET`. Other keyword arguments go to
     ``websockets.asyncio.server.serve``; ``compression`` is forced off and
     ``max_size`` follows the pipeline's ``max_message_size``.
+
+    ``pipeline`` may be several profile versions (a
+    :class:`~auracodec.core.store.Versions`): a client offering any of their
+    fingerprints is accepted, the current version's preferred, and its
+    connection codes with that version's pipeline (built at the first
+    connection that needs it, in a worker thread).
     """
     if max_connections is not None and max_connections < 1:
         raise ValueError(f"max_connections must be at least 1 or None, got {max_connections!r}")
-    expected = subprotocol(pipeline, mode)
+    versions = _versions(pipeline)
+    accepted = [_subprotocol(fp, mode) for fp in versions]  # in order of preference
+    expected = accepted[0]
+    speaks = expected + (
+        f" (or, for earlier profile versions, {', '.join(accepted[1:])})"
+        if len(accepted) > 1
+        else ""
+    )
     #: Connections admitted at the handshake, until they close.
     admitted: set[ServerConnection] = set()
 
@@ -556,7 +595,7 @@ def serve(
             for value in request.headers.get_all("Sec-WebSocket-Protocol")
             for p in value.split(",")
         ]
-        if expected in offered:
+        if any(p in accepted for p in offered):
             if max_connections is not None:
                 admitted.add(connection)
             return None
@@ -564,7 +603,7 @@ def serve(
         if ours:
             return connection.respond(
                 400,
-                f"auracodec handshake refused: this server speaks {expected}; you offered "
+                f"auracodec handshake refused: this server speaks {speaks}; you offered "
                 f"{', '.join(ours)}. The fingerprint covers the codecs, their format settings "
                 "and trained artifacts: both ends need the same profile and mode.\n",
             )
@@ -575,7 +614,7 @@ def serve(
     async def run(ws: ServerConnection) -> None:
         conn = AuraConnection(
             ws,
-            pipeline,
+            await _agreed(versions, ws.subprotocol, executor),
             mode,
             thread_threshold=thread_threshold,
             decode_budget=decode_budget,
@@ -592,12 +631,12 @@ def serve(
             admitted.discard(ws)
 
     kwargs.pop("compression", None)
-    kwargs.setdefault("max_size", pipeline.max_message_size + _FRAME_OVERHEAD)
+    kwargs.setdefault("max_size", versions.max_message_size + _FRAME_OVERHEAD)
     return ws_serve(
         run,
         host,
         port,
-        subprotocols=[Subprotocol(expected)],
+        subprotocols=[Subprotocol(p) for p in accepted],
         process_request=check,
         compression=None,
         **kwargs,
@@ -608,7 +647,7 @@ def serve(
 async def connect(
     uri: str,
     *,
-    pipeline: Pipeline,
+    pipeline: Pipeline | Versions,
     mode: str = "session",
     thread_threshold: int = THREAD_THRESHOLD,
     decode_budget: DecodeBudget | None = DecodeBudget(),
@@ -618,26 +657,32 @@ async def connect(
     """Connect to an auracodec server (``async with connect(...) as conn``).
 
     ``thread_threshold``, ``decode_budget`` and ``executor`` as for :func:`serve`:
-    a server's frames are no more trusted than a client's.
+    a server's frames are no more trusted than a client's. Given several
+    profile versions, the client offers them all, current first, and codes
+    with the one the server picks.
     """
-    expected = subprotocol(pipeline, mode)
+    versions = _versions(pipeline)
+    offered = [_subprotocol(fp, mode) for fp in versions]
     kwargs.pop("compression", None)
-    kwargs.setdefault("max_size", pipeline.max_message_size + _FRAME_OVERHEAD)
+    kwargs.setdefault("max_size", versions.max_message_size + _FRAME_OVERHEAD)
     try:
-        ws = await ws_connect(uri, subprotocols=[Subprotocol(expected)], compression=None, **kwargs)
+        ws = await ws_connect(
+            uri, subprotocols=[Subprotocol(p) for p in offered], compression=None, **kwargs
+        )
     except InvalidStatus as exc:
         body = exc.response.body.decode("utf-8", "replace").strip()
         raise HandshakeError(
             f"{uri} refused the auracodec handshake (HTTP {exc.response.status_code}): {body}"
         ) from exc
     try:
-        if ws.subprotocol != expected:
+        if ws.subprotocol not in offered:
             raise HandshakeError(
-                f"{uri} answered with subprotocol {ws.subprotocol!r}, not {expected!r}"
+                f"{uri} answered with subprotocol {ws.subprotocol!r}, not "
+                + " or ".join(repr(p) for p in offered)
             )
         yield AuraConnection(
             ws,
-            pipeline,
+            await _agreed(versions, ws.subprotocol, executor),
             mode,
             thread_threshold=thread_threshold,
             decode_budget=decode_budget,

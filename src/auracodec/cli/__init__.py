@@ -3,7 +3,8 @@
 ::
 
     auracodec bench [CORPUS...] [--config FILE] [--json OUT] [--plot OUT.png]
-    auracodec train CORPUS... -o DIR [--config FILE]
+    auracodec train CORPUS... (-o DIR | --store STORE [--from ID]) [--config FILE]
+    auracodec profiles (list | show | diff | select | gc | add) STORE ...
     auracodec compress [FILE...] [--config FILE] [--raw]
     auracodec decompress [FILE...] [--config FILE] [--raw]
     auracodec plugins [--config FILE]
@@ -11,13 +12,14 @@
     auracodec demo [CORPUS...] [--config FILE] [--conv ID]
     auracodec stress [--users N] [--messages M] [--config FILE] [--json OUT]
 
-``--config`` takes an ``auracodec.toml``, a ``pyproject.toml`` or a directory
-written by ``auracodec train``. Exit status: 0 on success, 1 when the work
+``--config`` takes an ``auracodec.toml``, a ``pyproject.toml``, a directory
+written by ``auracodec train -o``, or a profile store (its current version;
+``STORE@ID`` for another). Exit status: 0 on success, 1 when the work
 found failures (a frame that did not decode, a conformance test that failed),
 2 for usage, configuration and input errors.
 
 :func:`main` is the whole public face. Each command is a private module
-(``_bench``, ``_train``, ``_compress`` for compress and decompress, ``_demo``,
+(``_bench``, ``_train``, ``_profiles``, ``_compress`` for compress and decompress, ``_demo``,
 ``_stress``, ``_plugins``, ``_conformance``); what they share is in
 ``_command`` (declaring a command, ``--config``, exit statuses) and
 ``_output`` (consoles that never read text as markup, progress bars, JSON
@@ -34,14 +36,14 @@ from collections.abc import Sequence
 
 from .._version import __version__
 from ..core.errors import AuraError
-from . import _bench, _compress, _conformance, _demo, _plugins, _stress, _train
+from . import _bench, _compress, _conformance, _demo, _plugins, _profiles, _stress, _train
 from ._command import Failed, HelpFormatter
 from ._output import stderr_console, tagged
 
 __all__ = ["main"]
 
 #: In the order ``auracodec --help`` lists them.
-_COMMANDS = (_bench, _train, _compress, _demo, _stress, _plugins, _conformance)
+_COMMANDS = (_bench, _train, _profiles, _compress, _demo, _stress, _plugins, _conformance)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

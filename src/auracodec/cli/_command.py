@@ -66,8 +66,8 @@ def add_config_option(c: argparse.ArgumentParser) -> None:
     c.add_argument(
         "--config",
         metavar="FILE",
-        help="auracodec.toml, pyproject.toml, or a "
-        "trained profile directory (default: built-in defaults)",
+        help="auracodec.toml, pyproject.toml, a trained profile directory, or a profile "
+        "store (its current version; STORE@ID for another) (default: built-in defaults)",
     )
 
 

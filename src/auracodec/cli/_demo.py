@@ -175,18 +175,21 @@ def js_assets() -> tuple[dict[str, Path], str]:
     return found, where
 
 
-def _profile_files(config: str | None, codecs: list[str]) -> tuple[bytes, Path | None]:
+def _profile_files(config: str | None, codecs: list[str]) -> tuple[bytes, dict[str, Path]]:
     """The ``auracodec.toml`` the page loads (its codecs pinned to ``codecs``) and
-    the directory its artifacts are relative to."""
+    the artifacts it names, by name: the only other files of the profile served
+    (never a training state, or anything else that lies beside the profile)."""
     import tomllib
 
     from ..core.config import dump_toml
+    from ..core.refs import locate
+    from ..core.store import referenced_files
 
     if config is None:
         data: dict[str, Any] = {}
-        base = None
+        files: dict[str, Path] = {}
     else:
-        path = Path(config)
+        path = locate(config) or Path(config)
         if path.is_dir():
             path = path / "auracodec.toml"
         if path.name == "pyproject.toml":
@@ -195,12 +198,13 @@ def _profile_files(config: str | None, codecs: list[str]) -> tuple[bytes, Path |
             )
         with path.open("rb") as f:
             data = tomllib.load(f)
-        base = path.parent
+        base = path.parent.resolve()
+        files = {name: base / name for name in referenced_files(data, base)}
     data.setdefault("pipeline", {})["codecs"] = codecs
     header = (
         "auracodec demo --browser: the profile's config, its codecs pinned to the demo's pipeline"
     )
-    return dump_toml(data, header).encode(), base
+    return dump_toml(data, header).encode(), files
 
 
 class _Show:
@@ -233,7 +237,7 @@ class _Show:
 
 
 def _http_handler(
-    show: _Show, assets: dict[str, Path], toml: bytes, base: Path | None, out: Console
+    show: _Show, assets: dict[str, Path], toml: bytes, files: dict[str, Path], out: Console
 ) -> type:
     from http.server import BaseHTTPRequestHandler
 
@@ -265,11 +269,9 @@ def _http_handler(
                 return self._send(200, show.conversation(), _TYPES[".json"])
             if name == "profile/auracodec.toml":
                 return self._send(200, toml, _TYPES[".toml"])
-            if name.startswith("profile/") and base is not None:
-                rel = name[len("profile/") :]
-                file = (base / rel).resolve()
-                if file.is_relative_to(base.resolve()) and file.is_file():
-                    return self._send(200, file.read_bytes(), "application/octet-stream")
+            artifact = files.get(name[len("profile/") :]) if name.startswith("profile/") else None
+            if artifact is not None:
+                return self._send(200, artifact.read_bytes(), "application/octet-stream")
             self._send(404, b"not found", "text/plain")
 
         def do_POST(self) -> None:
@@ -307,7 +309,7 @@ def run_browser(args: argparse.Namespace, script: list[Any], err: Console) -> in
     pipe = Pipeline.from_config(args.config, codecs=keep) if dropped else full
     if dropped:
         err.print(f"not in the JavaScript client, left out: {', '.join(dropped)}")
-    toml, base = _profile_files(args.config, keep)
+    toml, files = _profile_files(args.config, keep)
     err.print(f"pipeline: {describe(pipe)}")
     err.print(f"JavaScript client: {where}")
     out = report_console()
@@ -339,7 +341,7 @@ def run_browser(args: argparse.Namespace, script: list[Any], err: Console) -> in
 
     async def main() -> None:
         http = ThreadingHTTPServer(
-            (args.host, args.port), _http_handler(show, assets, toml, base, out)
+            (args.host, args.port), _http_handler(show, assets, toml, files, out)
         )
         http.daemon_threads = True
         thread = threading.Thread(target=http.serve_forever, daemon=True)

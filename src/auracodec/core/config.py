@@ -21,6 +21,10 @@
     level = 19                      # the settings the codec declares
     dictionary = "zstd.dict"        # paths are relative to this file
 
+A profile store (:mod:`auracodec.core.store`) loads as its current
+version's profile: ``Config.load("store/")``, or ``"store/@3f9a"`` for the
+version whose id starts ``3f9a``.
+
 Loading is in two steps. :meth:`Config.load` reads the file and checks the
 kernel's own keys; the tables of codecs and policies are checked once the
 plugins are known (:meth:`Config.codec_settings`, :meth:`Config.policy_settings`),
@@ -45,6 +49,7 @@ import tomli_w
 from .codec import NAME_RE
 from .cost import Prices
 from .errors import ConfigError
+from .refs import locate
 from .settings import Setting, SettingError, check_settings
 
 __all__ = [
@@ -183,8 +188,14 @@ class Config:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Config:
-        """Read a config file (or a directory holding ``auracodec.toml``)."""
-        p = Path(path)
+        """Read a config file (or a directory holding ``auracodec.toml``).
+
+        A profile store (``STORE``) stands for its current version's profile,
+        ``STORE@ID`` for the version whose id is or starts with ``ID``
+        (:mod:`auracodec.core.refs`); a reference that names no version, or
+        several, is a :class:`~auracodec.ConfigError` naming the store.
+        """
+        p = locate(path) or Path(path)
         if p.is_dir():
             p = p / "auracodec.toml"
         try:

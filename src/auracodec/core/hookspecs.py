@@ -111,6 +111,7 @@ def auracodec_train(
     config: Config,
     progress: Progress,
     normalizers: Mapping[str, NormalizerType],
+    statedir: Path,
 ) -> TrainResult | None:
     """Learn from sample messages; write artifacts into ``outdir``.
 
@@ -123,12 +124,22 @@ def auracodec_train(
     which go into the written ``auracodec.toml``. Return ``None`` to skip
     (nothing to learn, or too little data; say so with a warning).
 
+    ``outdir`` becomes the profile that both ends of a connection load, and
+    that may be served to clients: write there only what encoding or decoding
+    needs. What only a later training needs (a miner's state, counts,
+    samples) goes into ``statedir``, which is never part of a profile.
+
     :param corpus: the messages, in corpus order.
     :param outdir: an existing directory; write artifacts here and reference
-        them by name relative to it.
+        them by name relative to it. When training continues an earlier
+        profile, it holds a copy of that profile's files.
     :param config: the configuration training started from.
     :param progress: where long work reports how far it got.
     :param normalizers: the registered normalizers (slot types), by name.
+    :param statedir: an existing directory for training state, kept from one
+        training to the next of the same profile (it holds what the previous
+        training left there). It may hold training messages verbatim and is
+        documented as such; it is never served or shipped. Since auracodec 0.2.
     """
 
 

@@ -10,10 +10,21 @@ loads as is::
       zstd.dict          artifacts, referenced relative to auracodec.toml
       ...
 
-Training again into an existing profile starts from a copy of it (template
-discovery resumes) made beside it by :class:`ProfileUpdate`, which puts the
-new profile in place only once it is complete, so a failed or refused run
-leaves the old one as it was.
+What only training needs (the template miner's state, which holds training
+messages verbatim) goes into a separate training state directory, private
+(mode 0700) when training makes it; ``auracodec train -o profile`` keeps it
+beside the profile::
+
+    profile.training/
+      README.txt         what this is: training messages, never to be served
+      templates.state.json
+
+Training again into an existing profile starts from a copy of it and of its
+state (template discovery resumes) made beside them by
+:class:`ProfileUpdate`, which puts the new profile and state in place only
+once they are complete, so a failed or refused run leaves the old ones as they
+were. A profile store (:mod:`auracodec.core.store`) keeps versions and their
+states apart instead.
 """
 
 from __future__ import annotations
@@ -22,6 +33,7 @@ import datetime
 import os
 import secrets
 import shutil
+import tempfile
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -36,19 +48,42 @@ from .config import Config, dump_toml
 from .corpus import Sample
 from .cost import Prices, size_class, write_estimates
 from .errors import AuraError, AuraWarning, ConfigError, PluginError
+from .refs import is_store, store_of
 from .registry import Registry, warn_plugin
 from .settings import Setting, SettingError
 
 __all__ = [
+    "STATE_README",
     "NullProgress",
     "ProfileUpdate",
     "Progress",
     "TrainResult",
     "TrainedProfile",
+    "default_state_dir",
     "train",
 ]
 
 CONFIG_NAME = "auracodec.toml"
+#: The file that marks a training state directory and says what it holds.
+STATE_README_NAME = "README.txt"
+STATE_README = """\
+auracodec training state
+
+This directory holds what only training needs: the template miner's state
+(templates.state.json) and whatever else plugins keep to continue training.
+
+It contains TRAINING MESSAGES VERBATIM: the miner keeps sample messages of
+every group of similar messages it found. Protect it as you protect the
+training corpus itself.
+
+It is needed only to continue training (auracodec train into the same
+profile, or --from a version of a profile store). Encoding and decoding never
+read it: do not serve it to clients, ship it with an application or copy it
+into a profile directory. Deleting it loses nothing a peer needs; template
+discovery then keeps its library and ids and starts its miner afresh.
+
+See docs/profiles.md: what each artifact can reveal of the training traffic.
+"""
 
 
 class Progress(Protocol):
@@ -98,15 +133,37 @@ def train(
     config: Config | None = None,
     progress: Progress | None = None,
     plugins: Sequence[tuple[str, object]] = (),
+    state_dir: str | os.PathLike[str] | None = None,
 ) -> TrainedProfile:
     """Train every enabled plugin on ``corpus``; write ``outdir/auracodec.toml``.
 
     ``config`` is the starting point (its selector, limits and untrained codec
-    settings carry over); the built-in defaults if ``None``.
+    settings carry over); the built-in defaults if ``None``. ``state_dir`` is
+    the training state directory: what the previous training of this profile
+    left there is read, the new state written, and a ``README.txt`` says it
+    holds training messages (``auracodec train -o DIR`` keeps it beside the
+    profile, :func:`default_state_dir`). ``None``: a private temporary
+    directory, removed afterwards, so that no training message is left
+    anywhere unasked; training this profile again then keeps its templates
+    and their ids, and only template discovery's miner starts afresh.
     """
+    if state_dir is not None:
+        return _train(corpus, Path(outdir), Path(state_dir), config, progress, plugins)
+    with tempfile.TemporaryDirectory(prefix="auracodec-state-") as tmp:  # mode 0o700
+        return _train(corpus, Path(outdir), Path(tmp), config, progress, plugins)
+
+
+def _train(
+    corpus: Sequence[Sample],
+    out: Path,
+    state: Path,
+    config: Config | None,
+    progress: Progress | None,
+    plugins: Sequence[tuple[str, object]],
+) -> TrainedProfile:
     config = config or Config.defaults()
-    out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
+    prepare_state_dir(state)
     full = corpus
     corpus, held_out = hold_out(corpus)
     registry = Registry.load(disable=config.disable, extra=plugins)
@@ -118,6 +175,7 @@ def train(
         "config": config,
         "progress": progress,
         "normalizers": registry.normalizer_types,
+        "statedir": state,
     }
     results: list[TrainResult] = []
     # One implementation at a time (in pluggy's order), so that a setting a
@@ -181,6 +239,36 @@ def train(
             path.write_text(dump_toml(tables, header), encoding="utf-8")
             measured_on = len(held_out)
     return TrainedProfile(path, tuple(results), len(full), total, measured_on)
+
+
+def default_state_dir(profile: str | os.PathLike[str]) -> Path:
+    """Where the training state of a plain profile directory lives: beside it,
+    ``profile.training/`` (never inside the profile, which may be served)."""
+    p = Path(profile).resolve()
+    return p.with_name(p.name + ".training")
+
+
+def check_state_dir(state: Path) -> None:
+    """Refuse (:class:`~auracodec.AuraError`) a ``state`` that is a file, or a
+    directory that holds files but no ``README.txt``: it is something else,
+    which training would mix its state into."""
+    if state.exists() and not state.is_dir():
+        raise AuraError(f"{state} is a file; a training state is a directory")
+    if state.is_dir() and not (state / STATE_README_NAME).exists() and any(state.iterdir()):
+        raise AuraError(
+            f"{state} holds files but no {STATE_README_NAME}, so it is not a training "
+            "state directory; name a new or empty directory"
+        )
+
+
+def prepare_state_dir(state: Path) -> None:
+    """Make ``state`` a training state directory, with its ``README.txt``
+    (:data:`STATE_README`); :func:`check_state_dir` first."""
+    check_state_dir(state)
+    # Private unless it exists already: it holds training messages.
+    state.parent.mkdir(parents=True, exist_ok=True)
+    state.mkdir(mode=0o700, exist_ok=True)
+    (state / STATE_README_NAME).write_text(STATE_README, encoding="utf-8")
 
 
 #: Where ``auracodec train`` writes the cost estimates, in the profile.
@@ -367,79 +455,104 @@ def _carried(
 
 @attrs.define
 class ProfileUpdate:
-    """A profile written beside its directory, then put in its place whole.
+    """A profile and its training state written beside them, then put in place whole.
 
     :meth:`begin` makes a staging directory next to ``target`` (on the same
     file system, so the swap is two renames), holding a copy of the existing
-    profile if there is one. Train into :attr:`staging`, then :meth:`commit`;
-    leaving the ``with`` block without committing removes the staging
-    directory and leaves ``target`` untouched::
+    profile if there is one, and likewise one next to ``state_target`` for
+    the training state (default :func:`default_state_dir`). Train into
+    :attr:`staging` with :attr:`state_staging` as the state directory, then
+    :meth:`commit`; leaving the ``with`` block without committing removes the
+    staging directories and leaves the targets untouched::
 
         with ProfileUpdate.begin("profile") as update:
-            train(corpus, update.staging)
+            train(corpus, update.staging, state_dir=update.state_staging)
             update.commit()
 
-    Between the two renames of :meth:`commit` the old profile sits beside the
-    target under a ``.replaced-`` name, and is put back if the second fails.
+    :meth:`commit` puts the profile in place, then the state. Between the two
+    renames of each swap the old directory sits beside the target under a
+    ``.replaced-`` name, and is put back if the second fails; should the
+    state's swap fail after the profile's, the new profile is in place with
+    the previous state, from which training can still continue.
     """
 
     target: Path
     staging: Path
     #: Whether ``target`` held a profile (an ``auracodec.toml``).
     existing: bool
+    state_target: Path
+    state_staging: Path
     _done: bool = False
 
     @classmethod
-    def begin(cls, target: str | os.PathLike[str]) -> ProfileUpdate:
+    def begin(
+        cls, target: str | os.PathLike[str], state: str | os.PathLike[str] | None = None
+    ) -> ProfileUpdate:
         """Stage an update of ``target``: a new directory, or an existing profile.
 
         Refuses (:class:`~auracodec.AuraError`) a ``target`` that is a file, or
         a directory that holds files but no ``auracodec.toml``: replacing it
-        would delete what is not a profile.
+        would delete what is not a profile; a version of a profile store or the
+        store itself, which never change this way; a ``state`` inside the
+        profile or holding it, or that is not a training state directory.
         """
         out = Path(target).resolve()
         existing = (out / CONFIG_NAME).is_file()
         if out.exists() and not out.is_dir():
             raise AuraError(f"{out} is a file; a profile is a directory")
+        store = store_of(out)
+        if store is not None:
+            raise AuraError(
+                f"{out} is a version of the profile store {store}, and versions never "
+                f"change: train a new one with --store {store} --from {out.name[:12]}"
+            )
+        if is_store(out):
+            raise AuraError(f"{out} is a profile store: train into it with --store {out}, not -o")
         if out.is_dir() and not existing and any(out.iterdir()):
             raise AuraError(
                 f"{out} holds files but no {CONFIG_NAME}, so it is not a profile; "
                 "name a new or empty directory"
             )
+        state_out = Path(state).resolve() if state is not None else default_state_dir(out)
+        if state_out.is_relative_to(out) or out.is_relative_to(state_out):
+            raise AuraError(
+                f"the training state ({state_out}) must be a directory apart from the "
+                f"profile ({out}): it holds training messages, and a profile may be served"
+            )
+        check_state_dir(state_out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        staging = out.parent / f".{out.name}.training-{secrets.token_hex(4)}"
+        state_out.parent.mkdir(parents=True, exist_ok=True)
+        token = secrets.token_hex(4)
+        staging = out.parent / f".{out.name}.training-{token}"
+        state_staging = state_out.parent / f".{state_out.name}.staging-{token}"
         staging.mkdir()  # mode from the umask, as a new profile directory gets
         try:
+            state_staging.mkdir(mode=0o700)  # training messages: private (or as before)
             if existing:
                 shutil.copytree(out, staging, symlinks=True, dirs_exist_ok=True)
+            if state_out.is_dir():
+                shutil.copytree(state_out, state_staging, symlinks=True, dirs_exist_ok=True)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
+            shutil.rmtree(state_staging, ignore_errors=True)
             raise
-        return cls(out, staging, existing)
+        return cls(out, staging, existing, state_out, state_staging)
 
     def commit(self) -> None:
-        """Put the staged profile in place of ``target`` (which may not exist)."""
+        """Put the staged profile in place of ``target``, then the staged state
+        in place of ``state_target`` (either may not exist)."""
         if self._done:
             raise RuntimeError("this profile update is over")
-        old = None
-        if self.target.exists():
-            old = self.target.parent / f".{self.target.name}.replaced-{secrets.token_hex(4)}"
-            self.target.rename(old)
-        try:
-            self.staging.rename(self.target)
-        except BaseException:
-            if old is not None:
-                old.rename(self.target)
-            raise
+        _swap(self.staging, self.target)
         self._done = True
-        if old is not None:
-            shutil.rmtree(old)
+        _swap(self.state_staging, self.state_target)
 
     def discard(self) -> None:
-        """Remove the staged profile; ``target`` stays as it was."""
+        """Remove the staged profile and state; the targets stay as they were."""
         if not self._done:
             self._done = True
             shutil.rmtree(self.staging, ignore_errors=True)
+        shutil.rmtree(self.state_staging, ignore_errors=True)
 
     def __enter__(self) -> ProfileUpdate:
         return self
@@ -451,3 +564,19 @@ class ProfileUpdate:
         tb: TracebackType | None,
     ) -> None:
         self.discard()
+
+
+def _swap(staging: Path, target: Path) -> None:
+    """Rename ``staging`` to ``target``, replacing it; the old one is put back on failure."""
+    old = None
+    if target.exists():
+        old = target.parent / f".{target.name}.replaced-{secrets.token_hex(4)}"
+        target.rename(old)
+    try:
+        staging.rename(target)
+    except BaseException:
+        if old is not None:
+            old.rename(target)
+        raise
+    if old is not None:
+        shutil.rmtree(old)

@@ -297,17 +297,25 @@ def auracodec_train(
     config: Config,
     progress: Progress,
     normalizers: Mapping[str, NormalizerType],
+    statedir: Path,
 ) -> TrainResult | None:
     from .discovery import LIBRARY_FILE, Learner
 
     settings = config.codec_settings(NAME, SETTINGS)
     types: dict[str, Normalizer] = {n: t.factory({}) for n, t in normalizers.items()}
     types.update(make_patterns(settings["patterns"]))
+    # The library is the profile's; the miner's state, which holds training
+    # messages verbatim, is the training state directory's.
     learner = Learner.resume(
-        outdir, types, min_count=settings["min_count"], max_templates=settings["max_templates"]
+        outdir,
+        types,
+        state_dir=statedir,
+        min_count=settings["min_count"],
+        max_templates=settings["max_templates"],
     )
     learner.observe((s.data for s in corpus), progress.task("templates: mining", len(corpus)))
     report = learner.update()
+    learner.write_state(statedir, library_dir=outdir)
     if not report.templates:
         warnings.warn(
             "binary_semantic: no template matched at least "
@@ -316,7 +324,7 @@ def auracodec_train(
             stacklevel=2,
         )
         return None
-    learner.write(outdir)
+    learner.write_library(outdir)
     if report.low_variability:
         shown = "; ".join(report.low_variability[:3])
         more = len(report.low_variability) - 3

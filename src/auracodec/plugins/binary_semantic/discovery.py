@@ -2,9 +2,15 @@
 
 ``auracodec train`` runs it; so can code that watches a stream::
 
-    learner = Learner.resume(profile_dir, types)       # or Learner(types)
+    learner = Learner.resume(profile_dir, types, state_dir=state)   # or Learner(types)
     learner.observe(messages)                           # any number of times
-    learner.write(profile_dir)                          # templates.toml + state
+    learner.update()
+    learner.write(profile_dir, state_dir=state)         # templates.toml; the miner's state
+
+The library (``templates.toml``) is what both ends share; the miner's state
+(``templates.state.json``) is what only training needs, and it holds training
+messages verbatim (every cluster keeps sample messages), so it belongs in a
+training state directory, never in the profile that is served to peers.
 
 1. The miner (:mod:`.miner`, a streaming Drain-style parser with typed masking)
    groups messages into clusters whose template is literal tokens, wildcard
@@ -195,11 +201,23 @@ class Learner:
         self._seen: list[bytes] = []
 
     @classmethod
-    def resume(cls, directory: Path, types: Mapping[str, Normalizer], **kw: Any) -> Learner:
-        """Continue from a profile directory written by :meth:`write` (or start)."""
+    def resume(
+        cls,
+        directory: Path,
+        types: Mapping[str, Normalizer],
+        *,
+        state_dir: Path | None = None,
+        **kw: Any,
+    ) -> Learner:
+        """Continue from a library written by :meth:`write` (or start afresh).
+
+        The library is read from ``directory``, the miner's state from
+        ``state_dir``, else from ``directory`` (where auracodec 0.1 kept it).
+        A library without a state keeps its templates and ids; only the miner
+        starts afresh.
+        """
         lib_path = directory / LIBRARY_FILE
-        state_path = directory / STATE_FILE
-        if not lib_path.exists() or not state_path.exists():
+        if not lib_path.exists():
             return cls(types, **kw)
         _, templates = load_library(lib_path, types)
         import tomllib
@@ -209,10 +227,15 @@ class Learner:
             e["id"]: {k: e[k] for k in ("hits", "saved") if k in e}
             for e in head.get("template", [])
         }
-        state = json.loads(state_path.read_text(encoding="utf-8"))
+        miner = None
+        for where in (state_dir, directory):
+            state_path = (where or directory) / STATE_FILE
+            if state_path.exists():
+                miner = TemplateMiner.from_state(json.loads(state_path.read_text(encoding="utf-8")))
+                break
         return cls(
             types,
-            miner=TemplateMiner.from_state(state),
+            miner=miner,
             library=templates,
             stats=stats,
             version=int(head["library"].get("version", 0)),
@@ -300,13 +323,35 @@ class Learner:
                     f"values in {c.count} messages"
                 )
 
-    def write(self, directory: Path, name: str = "discovered") -> Path:
-        """Write ``templates.toml`` and the miner's state into ``directory``."""
+    def write(
+        self, directory: Path, name: str = "discovered", *, state_dir: Path | None = None
+    ) -> Path:
+        """Write ``templates.toml`` into ``directory`` and the miner's state into
+        ``state_dir`` (default: ``directory``); see :meth:`write_state`."""
+        path = self.write_library(directory, name)
+        self.write_state(state_dir or directory, library_dir=directory)
+        return path
+
+    def write_library(self, directory: Path, name: str = "discovered") -> Path:
+        """Write ``templates.toml`` (what both ends share) into ``directory``."""
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / LIBRARY_FILE
         path.write_text(
             render_library(name, self.library, self.version, self.stats), encoding="utf-8"
         )
+        return path
+
+    def write_state(self, state_dir: Path, *, library_dir: Path | None = None) -> Path:
+        """Write the miner's state (``templates.state.json``) into ``state_dir``.
+
+        The state holds training messages verbatim. A state file left in
+        ``library_dir`` by an earlier version of auracodec is removed when
+        ``state_dir`` is another directory: the state has moved out.
+        """
+        state_dir.mkdir(parents=True, exist_ok=True)
+        path = state_dir / STATE_FILE
         state = self.miner.to_state(include_cache=False)
-        (directory / STATE_FILE).write_text(json.dumps(state), encoding="utf-8")
+        path.write_text(json.dumps(state), encoding="utf-8")
+        if library_dir is not None and library_dir.resolve() != state_dir.resolve():
+            (library_dir / STATE_FILE).unlink(missing_ok=True)
         return path
