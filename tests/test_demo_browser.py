@@ -89,6 +89,10 @@ def _demo(*args: str) -> tuple[subprocess.Popen[str], str]:
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        # Ctrl-C is how the demo stops, and the test stops it so; a pytest run
+        # in the background of a shell ignores SIGINT, which its children
+        # would inherit (and then never stop).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert proc.stdout is not None
     deadline = time.monotonic() + 60
