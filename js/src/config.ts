@@ -246,6 +246,9 @@ export const CODEC_SETTINGS: Record<string, readonly Setting[]> = {
     S.path("model"),
     S.text("model_sha256", null),
     S.integer("model_size", 8 * 1024 * 1024, 65536, 256 * 1024 * 1024),
+    S.integer("apm2_bits", 11, 0, 20),
+    S.integer("apm_precision", 16, 1, 16),
+    S.integer("node_precision", 8, 1, 8),
     S.integer("max_ratio", 32, 1, 1024),
   ],
   brotli: [

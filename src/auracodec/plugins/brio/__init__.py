@@ -67,6 +67,35 @@ SETTINGS: tuple[Setting, ...] = (
         "Largest model file loaded, and the size `auracodec train` aims for (bytes).",
     ),
     Setting.integer(
+        "apm2_bits",
+        11,
+        0,
+        20,
+        "Rows of the order-1 APM table, as a power of two (2^bits x 66 bytes of the model; "
+        "0: one row). Smaller leaves more of `model_size` to the hashed contexts.",
+        training_only=True,
+    ),
+    Setting.integer(
+        "apm_precision",
+        16,
+        1,
+        16,
+        "Significant bits of the APM entries written to the model (16: all). Fewer compress "
+        "better for transfer to clients; 7 costs nothing measurable, 6 about 1%, 5 about "
+        "3% (docs/brio.md, section 8).",
+        training_only=True,
+    ),
+    Setting.integer(
+        "node_precision",
+        8,
+        1,
+        8,
+        "Significant bits of the hashed contexts' nodes written to the model (8: all). "
+        "Fewer compress better for transfer to clients; 4 costs about 0.5% (docs/brio.md, "
+        "section 8).",
+        training_only=True,
+    ),
+    Setting.integer(
         "max_ratio",
         _brio.DEFAULT_MAX_RATIO,
         1,
@@ -226,7 +255,13 @@ def auracodec_train(
 
     try:
         blob = _brio.train(
-            messages, sessions=sessions, model_size=settings["model_size"], progress=report
+            messages,
+            sessions=sessions,
+            model_size=settings["model_size"],
+            apm2_bits=settings["apm2_bits"],
+            apm_precision=settings["apm_precision"],
+            node_precision=settings["node_precision"],
+            progress=report,
         )
     except ValueError as exc:  # a model_size too small for the model's tables
         raise SettingError("model_size", str(exc)) from exc
@@ -243,7 +278,8 @@ def auracodec_train(
             "model_size": settings["model_size"],
             "max_ratio": max_ratio,
         },
-        summary=f"{len(blob) / _MiB:.1f} MiB model from {len(messages)} messages, "
+        summary=(f"{len(blob) / _MiB:.1f} MiB" if len(blob) >= _MiB else f"{len(blob) // 1024} KiB")
+        + f" model from {len(messages)} messages, "
         f"max_ratio {max_ratio}" + (" (fitted)" if chosen else ""),
     )
 
