@@ -200,6 +200,8 @@ export const KERNEL_SETTINGS: Record<string, readonly Setting[]> = {
   ],
   plugins: [S.custom("disable", [], pluginNamesCheck)],
   session: [S.integer("check_every", 0, 0, 2 ** 20)],
+  // read by `auracodec train` only: a profile records it; not checked here
+  training: [S.custom("size", null, (v) => v)],
   selector: [
     S.text("policy", "cost"),
     S.boolean("verify", false),
@@ -315,7 +317,7 @@ function checkNesting(data: Table, path: string | null): void {
 
 export function fromTable(data: Table, path: string | null): Config {
   checkNesting(data, path);
-  const allowed = ["codecs", "observers", "pipeline", "plugins", "selector", "session"];
+  const allowed = ["codecs", "observers", "pipeline", "plugins", "selector", "session", "training"];
   for (const [key, value] of Object.entries(data)) {
     if (!allowed.includes(key)) throw new ConfigError(`unknown table (known: ${allowed.join(", ")})`, { path, key });
     if (!isTable(value)) throw new ConfigError(`expected a table, got ${repr(value)}`, { path, key });
@@ -333,6 +335,7 @@ export function fromTable(data: Table, path: string | null): Config {
   const pipeline = kernel("pipeline");
   const plugins = kernel("plugins");
   const session = kernel("session");
+  kernel("training"); // checked only: read by `auracodec train`
   const kernelKeys = KERNEL_SETTINGS["selector"].map((s) => s.name);
   const selector = kernel("selector", kernelKeys);
   const policy = selector["policy"] as string;

@@ -17,6 +17,7 @@ from ..core.config import Config
 from ..core.corpus import read_corpus
 from ..core.errors import AuraError
 from ..core.pipeline import Pipeline
+from ..core.sizing import describe_transfer, with_size
 from ..core.training import CONFIG_NAME, ESTIMATES_NAME, ProfileUpdate, train
 from ._command import Subparsers, add_command, add_config_option
 from ._output import TaskProgress, progress_bars, tagged
@@ -35,6 +36,13 @@ def add_parser(sub: Subparsers) -> None:
     )
     add_config_option(c)
     c.add_argument(
+        "--size",
+        metavar="client|server|BYTES",
+        help="what to size the profile for: server (the codecs' defaults), client (a "
+        "profile browsers download: about 80 KB) or a target transfer size in bytes (such "
+        "as 300KB); sets [training] size (docs/client-profiles.md)",
+    )
+    c.add_argument(
         "--force",
         action="store_true",
         help="replace an existing profile even when frames made with it would no longer decode",
@@ -46,6 +54,8 @@ def run(args: argparse.Namespace, err: Console) -> int:
     if not samples:
         raise AuraError("the corpus holds no messages")
     config = Config.load(args.config) if args.config else None
+    if args.size is not None:
+        config = with_size(config or Config.defaults(), args.size)
     with ProfileUpdate.begin(args.output) as update:
         before = _fingerprint_before(update, force=args.force)
         err.print(
@@ -61,7 +71,10 @@ def run(args: argparse.Namespace, err: Console) -> int:
                 f"  costs: every codec measured on {profile.costs_measured} {held}messages "
                 f"({ESTIMATES_NAME}, for the cost policy)"
             )
-        after = Pipeline.from_config(update.staging).fingerprint  # proves the profile loads
+        trained = Pipeline.from_config(update.staging)  # proves the profile loads
+        after = trained.fingerprint
+        if trained.config.training_size is not None:
+            err.print(f"  {describe_transfer(trained)}")
         changed = update.existing and before != after
         if changed and not args.force:
             raise AuraError(
