@@ -212,3 +212,31 @@ def test_training_for_a_target_says_whether_it_was_met(client_profile: Path) -> 
         line = describe_transfer(Pipeline.from_config(config))
         assert f"; target {target / 1000:,.1f} KB" in line
         assert ("exceeded by 0.1 KB" in line) is exceeded
+
+
+def test_bench_reports_transfer_and_break_even(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, sample_corpus: Path, client_profile: Path
+) -> None:
+    out_json = tmp_path / "bench.json"
+    argv = ["bench", str(sample_corpus), "--config", str(client_profile), "--limit", "150"]
+    code = main([*argv, "--json", str(out_json)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "profile for clients" in out and "break-even vs permessage-deflate" in out
+    assert "transfer: auracodec.toml" in out and "brio.model" in out
+    client = json.loads(out_json.read_text())["client"]
+    assert client["size_class"] == "client" and client["messages"] == 150
+    files = client["transfer"]["files"]
+    assert set(files) == {"auracodec.toml", "templates.toml", "brio.model", "zstd.dict"}
+    assert client["transfer"]["served"] == sum(f["served"] for f in files.values())
+    saved = client["deflate_session_bytes"] - client["session_bytes"]
+    assert saved > 0
+    assert client["break_even_messages"]["permessage_deflate"] == break_even(
+        client["transfer"]["served"], saved, client["messages"]
+    )
+    assert "zstd_with_dictionary" in client["break_even_messages"]
+    # Without baselines there is nothing to break even against.
+    code = main([*argv, "--no-baselines"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "profile for clients" not in out
