@@ -247,6 +247,11 @@ def test_training_writes_a_model(tmp_path: Path) -> None:
         config=Config.from_mapping({"codecs": {"brio": {"model_size": 600_000}}}),
     )
     assert (tmp_path / "brio.model").stat().st_size <= 600_000
+    # Readable as the profile's other files are (by a web server that serves
+    # it to clients): 0666 less the umask, not a temporary file's 0600.
+    mode = (tmp_path / "brio.model").stat().st_mode & 0o777
+    assert mode == (tmp_path / "zstd.dict").stat().st_mode & 0o777
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".brio.model.")]
     pipe = Pipeline.from_config(profile.config_path)
     text = "Sure! Here's a quick way to rename the photos by date."
     assert pipe.decode(pipe.encode(text)) == text

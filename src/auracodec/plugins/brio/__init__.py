@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import mmap
 import os
-import tempfile
+import secrets
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -286,14 +286,25 @@ def auracodec_train(
 
 def _replace(path: Path, data: bytes) -> None:
     """Write ``path`` as a new file (rename over the old one), never in place:
-    processes that mapped the old model keep reading it unchanged."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    processes that mapped the old model keep reading it unchanged.
+
+    The file gets the mode the profile's other files get (0666 less the
+    umask), not ``mkstemp``'s 0600: a web server serves the profile to
+    clients, often as another user.
+    """
+    while True:
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:  # pragma: no cover - 48 random bits taken
+            continue
+        break
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
