@@ -2,9 +2,9 @@
 
 A browser downloads a profile before it decodes anything. For each point of
 a grid of training settings (BRIO's ``model_size``, ``apm2_bits`` and export
-precision, zstd's ``dictionary_size``) and for the ``--size`` presets, a
-profile is trained on chat/train as ``auracodec train`` trains it, and
-measured on chat/test:
+precision, zstd's ``dictionary_size``) and for ``--size`` client, server and
+300KB, a profile is trained on chat/train as ``auracodec train`` trains it,
+and measured on chat/test:
 
 * transfer: the files a client needs (auracodec.toml, brio.model, zstd.dict,
   templates.toml; not costs.json or templates.state.json), each as identity,
@@ -45,7 +45,13 @@ from auracodec.benchmark import permessage_deflate_sizes, session_sizes
 from auracodec.core.config import Config
 from auracodec.core.corpus import Sample
 from auracodec.core.errors import ConfigError
-from auracodec.core.sizing import FileTransfer, break_even, settings_for, transfer_size
+from auracodec.core.sizing import (
+    FileTransfer,
+    break_even,
+    parse_size,
+    settings_for,
+    transfer_size,
+)
 from auracodec.core.training import train
 
 KiB = 1024
@@ -97,7 +103,7 @@ GRID = [
     ),
     point("8M coarse d112K", 8 * MiB, DICT_SIZE, **COARSE),
 ]
-PRESETS = [("client", "client"), ("server", "server")]
+PRESETS = [("client", "client"), ("server", "server"), ("300KB", "300KB")]
 
 
 def pipeline_bytes(pipe: Pipeline, samples: list[Sample]) -> dict[str, int]:
@@ -216,9 +222,9 @@ def main() -> None:
             rows[label].update(measure(out, test, base))
             print(line(label, rows[label]), flush=True)
     presets = {
-        size: {"settings": settings_for(size), "targets": targets(rows[label])}
+        size: {"settings": settings_for(parse_size(size)), "targets": targets(rows[label])}
         for label, size in PRESETS
-        if label in rows
+        if label in rows and "error" not in rows[label]
     }
     for size, p in presets.items():
         print(f"{size}: {p['settings'] or 'the codecs defaults'}; targets: {p['targets']}")
