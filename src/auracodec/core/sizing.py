@@ -87,10 +87,10 @@ PRESETS: Mapping[str, Mapping[str, Mapping[str, int]]] = {
 # preset's apm2_bits and precision.
 #: BRIO's tables of fixed size with ``apm2_bits = 6`` (bytes of the model file).
 BRIO_FIXED = 388_352
-#: What they transfer (bytes, brotli 11; measured 46.8 KB).
+#: What they transfer (bytes, brotli 11; measured about 43 KB: a margin).
 BRIO_FIXED_SERVED = 47_000
 #: Served bytes per model byte beyond the fixed tables: the hashed contexts
-#: at ``node_precision = 4`` (measured 0.39 for the first 60 KB, the most
+#: at ``node_precision = 4`` (measured 0.39 for the first 64 KiB, the most
 #: used contexts, 0.34 up to 1 MiB, 0.31 beyond).
 BRIO_SERVED_PER_BYTE = 0.35
 #: Room left for ``auracodec.toml`` and the template library.
