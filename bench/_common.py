@@ -47,11 +47,12 @@ def corpus(*parts: str) -> list[Sample]:
 
 
 def bare_zstd(
-    train: Sequence[bytes], level: int = 19
+    train: Sequence[bytes], level: int = 19, dictionary: zstandard.ZstdCompressionDict | None = None
 ) -> tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]:
     """zstd with a 112 KB dictionary trained on ``train``, minimal frame: the
-    baseline the issues measure against (no magic, checksum, size or dict id)."""
-    d = zstandard.train_dictionary(DICT_SIZE, list(train))
+    baseline the issues measure against (no magic, checksum, size or dict id).
+    ``dictionary``: that dictionary, already trained."""
+    d = dictionary or zstandard.train_dictionary(DICT_SIZE, list(train))
     params = zstandard.ZstdCompressionParameters.from_level(
         level,
         format=zstandard.FORMAT_ZSTD1_MAGICLESS,

@@ -90,6 +90,15 @@ def render() -> str:
         "",
     ]
     out += [
+        "## `[training]`",
+        "",
+        "Read by `auracodec train` (docs/client-profiles.md); the profile it writes",
+        "keeps the table, which does not change decoding.",
+        "",
+        *table(KERNEL_SETTINGS["training"]),
+        "",
+    ]
+    out += [
         "## `[codecs.<name>]`",
         "",
         "One table per codec; see `auracodec plugins` for what is installed.",

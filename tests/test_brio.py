@@ -10,6 +10,7 @@ import random
 import threading
 from pathlib import Path
 
+import brotli
 import pytest
 import zstandard
 from hypothesis import given
@@ -246,6 +247,11 @@ def test_training_writes_a_model(tmp_path: Path) -> None:
         config=Config.from_mapping({"codecs": {"brio": {"model_size": 600_000}}}),
     )
     assert (tmp_path / "brio.model").stat().st_size <= 600_000
+    # Readable as the profile's other files are (by a web server that serves
+    # it to clients): 0666 less the umask, not a temporary file's 0600.
+    mode = (tmp_path / "brio.model").stat().st_mode & 0o777
+    assert mode == (tmp_path / "zstd.dict").stat().st_mode & 0o777
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".brio.model.")]
     pipe = Pipeline.from_config(profile.config_path)
     text = "Sure! Here's a quick way to rename the photos by date."
     assert pipe.decode(pipe.encode(text)) == text
@@ -565,3 +571,29 @@ def test_the_cap_is_a_setting_and_part_of_the_fingerprint(tmp_path: Path) -> Non
     config.write_text("[codecs.brio]\nmax_ratio = 0\n")
     with pytest.raises(ConfigError, match=r"codecs\.brio\.max_ratio: expected an integer from 1"):
         Pipeline.from_config(config)
+
+
+def test_rounding_a_model_keeps_its_layout_and_coarsens_its_tables() -> None:
+    messages = [s.data for s in builtin_sample()[:150]]
+    full = _brio.train(messages, model_size=420_000, apm2_bits=6)
+    assert _brio.train(messages, model_size=420_000, apm2_bits=6, apm_precision=16) == full
+    coarse = _brio.train(
+        messages, model_size=420_000, apm2_bits=6, apm_precision=5, node_precision=4
+    )
+    assert len(coarse) == len(full) and coarse[:64] == full[:64]
+    # APM1 and APM2 (u16, from the first multiple of 64 after the small
+    # tables) are multiples of 2^11; the bucket nodes of 16.
+    apm = 113_792
+    apms = [int.from_bytes(coarse[i : i + 2], "little") for i in range(apm, apm + 2 * 33 * 4160, 2)]
+    assert all(v % 2048 == 0 for v in apms) and len(set(apms)) > 8
+    buckets = coarse[388_352:]
+    nodes = [b for i, b in enumerate(buckets) if i % 17 >= 2]
+    assert any(nodes) and all(b % 16 == 0 for b in nodes)
+    assert len(brotli.compress(coarse, quality=11)) < len(brotli.compress(full, quality=11)) / 2
+    model = _brio.Model(coarse)
+    for m in messages:
+        payload = model.encode(m)
+        assert payload is None or model.decode(payload, len(m)) == m
+    bad = r"apm_precision must be 1\.\.16 and node_precision 1\.\.8"
+    with pytest.raises(ValueError, match=bad):
+        _brio.train(messages, model_size=420_000, node_precision=9)

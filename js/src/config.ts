@@ -200,6 +200,8 @@ export const KERNEL_SETTINGS: Record<string, readonly Setting[]> = {
   ],
   plugins: [S.custom("disable", [], pluginNamesCheck)],
   session: [S.integer("check_every", 0, 0, 2 ** 20)],
+  // read by `auracodec train` only: a profile records it; not checked here
+  training: [S.custom("size", null, (v) => v)],
   selector: [
     S.text("policy", "cost"),
     S.boolean("verify", false),
@@ -246,6 +248,9 @@ export const CODEC_SETTINGS: Record<string, readonly Setting[]> = {
     S.path("model"),
     S.text("model_sha256", null),
     S.integer("model_size", 8 * 1024 * 1024, 65536, 256 * 1024 * 1024),
+    S.integer("apm2_bits", 11, 0, 20),
+    S.integer("apm_precision", 16, 1, 16),
+    S.integer("node_precision", 8, 1, 8),
     S.integer("max_ratio", 32, 1, 1024),
   ],
   brotli: [
@@ -312,7 +317,7 @@ function checkNesting(data: Table, path: string | null): void {
 
 export function fromTable(data: Table, path: string | null): Config {
   checkNesting(data, path);
-  const allowed = ["codecs", "observers", "pipeline", "plugins", "selector", "session"];
+  const allowed = ["codecs", "observers", "pipeline", "plugins", "selector", "session", "training"];
   for (const [key, value] of Object.entries(data)) {
     if (!allowed.includes(key)) throw new ConfigError(`unknown table (known: ${allowed.join(", ")})`, { path, key });
     if (!isTable(value)) throw new ConfigError(`expected a table, got ${repr(value)}`, { path, key });
@@ -330,6 +335,7 @@ export function fromTable(data: Table, path: string | null): Config {
   const pipeline = kernel("pipeline");
   const plugins = kernel("plugins");
   const session = kernel("session");
+  kernel("training"); // checked only: read by `auracodec train`
   const kernelKeys = KERNEL_SETTINGS["selector"].map((s) => s.name);
   const selector = kernel("selector", kernelKeys);
   const policy = selector["policy"] as string;

@@ -36,6 +36,17 @@ test("a trained profile's fingerprint is Python's, from a directory and from mem
     assert.equal((await Profile.load(memorySource(files))).fingerprint, want.fingerprint);
   });
 
+test("a profile sized for clients (auracodec train --size client) loads, with Python's fingerprint",
+  { skip: noPython ?? noCorpus ?? false, timeout: 300_000 }, async () => {
+    // [training] size and BRIO's training settings are in its auracodec.toml.
+    const dir = join(tempDir(), "client");
+    venv("auracodec", "train", join(CORPUS, "chat", "train.jsonl"), "-o", dir, "--size", "client");
+    const profile = await loadProfile(dir);
+    assert.equal(profile.fingerprint, JSON.parse(python("fingerprint", dir)).fingerprint);
+    const pipe = profile.pipeline();
+    for (const m of ["Can I substitute yogurt for buttermilk in pancakes?", "ok", ""]) assert.equal(pipe.decode(pipe.encode(m)), m);
+  });
+
 test("an artifact that does not match its SHA-256 is a ConfigError", { skip: noPython ?? noCorpus ?? false, timeout: 300_000 }, async () => {
   const dir = trainedProfile();
   const copy = tempDir();
@@ -53,10 +64,11 @@ test("config mistakes are ConfigErrors naming file and key", async () => {
     ["[codecs.zstd]\nlevel = 9.0\n", "codecs.zstd.level: expected an integer from 1 to 22, got 9.0 (float)"],
     ["[codecs.nope]\n", "codecs.nope: no such codec (installed and enabled: binary_semantic, brio, brotli, identity, zstd)"],
     ["[pipeline]\nmax_message_size = 0\n", "pipeline.max_message_size: expected an integer from 1 to 2147483648, got 0 (int)"],
-    ["[pipelines]\n", "pipelines: unknown table (known: codecs, observers, pipeline, plugins, selector, session)"],
+    ["[pipelines]\n", "pipelines: unknown table (known: codecs, observers, pipeline, plugins, selector, session, training)"],
     ["[codecs.binary_semantic]\nremainder_codec = 'brotlix'\n",
       "codecs.binary_semantic.remainder_codec: expected 'auto', 'none' or a codec of this pipeline (brio, brotli, zstd), got 'brotlix'"],
     ["[codecs.brio]\nmodel = 'missing.model'\n", "codecs.brio.model: cannot read missing.model: No such file in the artifacts given"],
+    ["[training]\nsizes = 1\n", "training.sizes: unknown key (known keys: size)"],
     ["[codecs.zstd]\nbogus = 1\n",
       "codecs.zstd.bogus: unknown key (known keys: dictionary, dictionary_sha256, dictionary_size, level, long_level, long_size, session_history, session_level)"],
     ["[codecs.binary_semantic]\npatterns = { x = 'a{' }\n", "codecs.binary_semantic.patterns: pattern 'x': bad repeat at 1: expected {n} or {n,m}"],

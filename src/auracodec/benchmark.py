@@ -15,6 +15,12 @@ comparing methods within one run, not across machines.
 The results render as a table (:func:`results_table`), a few summary lines
 (:func:`summary_lines`) and a bar chart by size bucket (:func:`plot_results`,
 with matplotlib).
+
+For a trained profile, :func:`client_report` adds what a client pays to
+download it: its transfer size as served, the pipeline's bytes in sessions
+(one context per conversation and direction), and the break-even points
+against permessage-deflate and against zstd with the profile's dictionary
+(:mod:`auracodec.core.sizing`), rendered by :func:`client_table`.
 """
 
 from __future__ import annotations
@@ -35,17 +41,22 @@ from .core.corpus import Sample
 from .core.cost import Prices
 from .core.errors import AuraError
 from .core.pipeline import Pipeline
+from .core.sizing import Transfer, break_even, profile_transfer, profile_transfer_work
 from .core.stats import Percentiles
 
 __all__ = [
     "BUCKETS",
+    "ClientReport",
     "Result",
     "bench",
     "bucket_of",
+    "client_report",
+    "client_table",
     "format_percentiles",
     "permessage_deflate_sizes",
     "plot_results",
     "results_table",
+    "session_sizes",
     "summary_lines",
 ]
 
@@ -227,6 +238,30 @@ def permessage_deflate_sizes(
     return sizes, failures, enc_ns, dec_ns
 
 
+def session_sizes(samples: Sequence[Sample], pipe: Pipeline, step: Step | None = None) -> list[int]:
+    """Per-message frame sizes when each conversation runs over a pair of sessions.
+
+    One client and one server session per conversation id (messages without
+    one share a pair, as they share permessage-deflate's stream in
+    :func:`permessage_deflate_sizes`); ``in`` messages go client to server.
+    Every frame is decoded by the peer and checked.
+    """
+    pairs: dict[str | None, tuple[Any, Any]] = {}
+    sizes = []
+    for s in samples:
+        if s.conv not in pairs:
+            pairs[s.conv] = (pipe.session(), pipe.session())
+        client, server = pairs[s.conv]
+        sender, receiver = (client, server) if s.direction == "in" else (server, client)
+        frame = sender.encode(s.data)
+        if receiver.decode_bytes(frame) != s.data:
+            raise AuraError(f"a session frame did not round-trip a message of {len(s.data)} bytes")
+        sizes.append(len(frame))
+        if step:
+            step(1)
+    return sizes
+
+
 def baselines(samples: Sequence[Sample], step: Step | None = None) -> list[Result]:
     """zstd-3, brotli-5 and (with conversation ids) permessage-deflate."""
     messages = [s.data for s in samples]
@@ -298,7 +333,141 @@ def bench(
     return results
 
 
+@attrs.frozen
+class ClientReport:
+    """What a trained profile costs a client, and when the download pays.
+
+    ``deflate_bytes`` is permessage-deflate in sessions (``None`` without
+    conversation ids or baselines); ``zstd_bytes`` the profile's zstd codec
+    alone (its dictionary, stateless), whose own download is the dictionary
+    (``zstd_download``, as served).
+    """
+
+    profile: str
+    size_class: str | int | None
+    transfer: Transfer
+    messages: int
+    bytes_in: int
+    session_bytes: int
+    deflate_bytes: int | None
+    zstd_bytes: int | None
+    zstd_download: int
+
+    @property
+    def session_ratio(self) -> float:
+        return self.bytes_in / self.session_bytes if self.session_bytes else 0.0
+
+    @property
+    def break_even_deflate(self) -> int | None:
+        """Messages before the bytes saved against permessage-deflate repay the download."""
+        if self.deflate_bytes is None:
+            return None
+        return break_even(
+            self.transfer.served, self.deflate_bytes - self.session_bytes, self.messages
+        )
+
+    @property
+    def break_even_zstd(self) -> int | None:
+        """The same against zstd with its dictionary, which has its own download."""
+        if self.zstd_bytes is None:
+            return None
+        return break_even(
+            self.transfer.served - self.zstd_download,
+            self.zstd_bytes - self.session_bytes,
+            self.messages,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "profile": self.profile,
+            "size_class": self.size_class,
+            "transfer": self.transfer.to_dict(),
+            "messages": self.messages,
+            "bytes": self.bytes_in,
+            "session_bytes": self.session_bytes,
+            "session_ratio": round(self.session_ratio, 4),
+            "deflate_session_bytes": self.deflate_bytes,
+            "zstd_bytes": self.zstd_bytes,
+            "zstd_download": self.zstd_download,
+            "break_even_messages": {
+                "permessage_deflate": self.break_even_deflate,
+                "zstd_with_dictionary": self.break_even_zstd,
+            },
+        }
+
+
+def client_report(
+    samples: Sequence[Sample],
+    pipe: Pipeline,
+    results: Sequence[Result],
+    progress: Callable[[str, int], Step] | None = None,
+) -> ClientReport:
+    """The client's view of ``pipe``'s profile (a config file, not the defaults).
+
+    Uses the ``permessage-deflate`` baseline and the ``zstd`` codec row of
+    ``results`` (from :func:`bench`) where they are there; codes ``samples``
+    in sessions; compresses the profile's files (brotli 11: some 20 seconds
+    for a server-size profile). ``progress`` as for :func:`bench`.
+    """
+    config = pipe.config
+    transfer = profile_transfer(
+        pipe,
+        progress("transfer size (gzip -9, brotli 11)", profile_transfer_work(pipe))
+        if progress
+        else None,
+    )
+    sizes = session_sizes(
+        samples,
+        Pipeline.from_config(config),
+        progress("sessions", len(samples)) if progress else None,
+    )
+    deflate = next((r for r in results if r.name == "permessage-deflate"), None)
+    zstd = next((r for r in results if r.name == "zstd" and r.kind == "codec"), None)
+    dictionary = config.codec_tables.get("zstd", {}).get("dictionary")
+    download = sum(
+        f.served for f in transfer.files if dictionary is not None and f.name == dictionary
+    )
+    return ClientReport(
+        profile=str(config.path.parent if config.path else "built-in defaults"),
+        size_class=config.training_size,
+        transfer=transfer,
+        messages=len(samples),
+        bytes_in=sum(len(s.data) for s in samples),
+        session_bytes=sum(sizes),
+        deflate_bytes=deflate.bytes_out if deflate else None,
+        zstd_bytes=zstd.bytes_out if zstd else None,
+        zstd_download=download,
+    )
+
+
 # -- rendering ----------------------------------------------------------------
+
+
+def _messages(n: int | None) -> str:
+    return "never" if n is None else f"{n:,}"
+
+
+def client_table(report: ClientReport) -> Table:
+    """One row: transfer size as served, ratio in sessions, break-even points."""
+    t = Table(
+        title="profile for clients: download (as served: the smallest of identity, gzip -9, "
+        "brotli 11 per file) and messages until the bytes saved repay it (in sessions)",
+        title_justify="left",
+    )
+    for column in ("profile", "size", "transfer", "ratio (sessions)"):
+        t.add_column(column, justify="left" if column == "profile" else "right")
+    t.add_column("break-even vs permessage-deflate", justify="right")
+    t.add_column("vs zstd + its dictionary", justify="right")
+    size = report.size_class
+    t.add_row(
+        Text(report.profile),
+        "" if size is None else str(size),
+        f"{report.transfer.served / 1000:,.1f} KB",
+        f"{report.session_ratio:.3f}",
+        "" if report.deflate_bytes is None else _messages(report.break_even_deflate),
+        "" if report.zstd_bytes is None else _messages(report.break_even_zstd),
+    )
+    return t
 
 
 def format_percentiles(p: Percentiles) -> str:

@@ -10,7 +10,14 @@ import argparse
 
 from rich.console import Console
 
-from ..benchmark import bench, plot_results, results_table, summary_lines
+from ..benchmark import (
+    bench,
+    client_report,
+    client_table,
+    plot_results,
+    results_table,
+    summary_lines,
+)
 from ..benchmark_cost import cost_rows, cost_table
 from ..core.corpus import Sample, builtin_sample, read_corpus
 from ..core.errors import AuraError
@@ -28,7 +35,11 @@ def add_parser(sub: Subparsers) -> None:
     c.add_argument("--json", metavar="OUT", help="write the results as JSON ('-': to stdout)")
     c.add_argument("--plot", metavar="OUT.png", help="plot ratio by size bucket (matplotlib)")
     c.add_argument("--limit", type=int, metavar="N", help="use only the first N messages")
-    c.add_argument("--no-baselines", action="store_true", help="skip zstd-3, brotli-5, deflate")
+    c.add_argument(
+        "--no-baselines",
+        action="store_true",
+        help="skip zstd-3, brotli-5, deflate, and a profile's transfer size and break-even",
+    )
     c.add_argument(
         "--cost",
         action="store_true",
@@ -65,13 +76,28 @@ def run(args: argparse.Namespace, err: Console) -> int:
     if args.cost:
         return _cost(args, err, pipe, samples, source)
     with progress_bars(err) as progress:
-        results = bench(
-            samples, pipe, with_baselines=not args.no_baselines, progress=stepper(progress)
+        step = stepper(progress)
+        results = bench(samples, pipe, with_baselines=not args.no_baselines, progress=step)
+        # A trained profile (not the built-in defaults): what a client
+        # downloads, and when it pays against the baselines.
+        client = (
+            client_report(samples, pipe, results, step)
+            if pipe.config.path is not None and not args.no_baselines
+            else None
         )
     out = report_console(stdout_taken=args.json == STDOUT)
     out.print(results_table(results))
     for line in summary_lines(results, pipe.config.prices):
         out.print(line)
+    if client is not None:
+        out.print(client_table(client))
+        out.print(
+            "transfer: "
+            + ", ".join(
+                f"{f.name} {f.served / 1000:,.1f} KB {f.encoding}" for f in client.transfer.files
+            )
+            + f" (gzip only: {client.transfer.gzip / 1000:,.1f} KB)"
+        )
     if args.json:
         payload = {
             "corpus": source,
@@ -80,6 +106,8 @@ def run(args: argparse.Namespace, err: Console) -> int:
             "fingerprint": pipe.fingerprint,
             "results": [r.to_dict() for r in results],
         }
+        if client is not None:
+            payload["client"] = client.to_dict()
         write_json(args.json, payload, err)
     if args.plot:
         plot_results(results, args.plot, title=f"auracodec bench: {source}")

@@ -26,6 +26,7 @@ from ..core.config import Config
 from ..core.corpus import Sample, read_corpus
 from ..core.errors import AuraError
 from ..core.pipeline import Pipeline
+from ..core.sizing import describe_transfer, with_size
 from ..core.store import ProfileStore, StoredVersion
 from ..core.training import (
     CONFIG_NAME,
@@ -77,6 +78,13 @@ def add_parser(sub: Subparsers) -> None:
     )
     add_config_option(c)
     c.add_argument(
+        "--size",
+        metavar="client|server|BYTES",
+        help="what to size the profile for: server (the codecs' defaults), client (a "
+        "profile browsers download: about 80 KB) or a target transfer size in bytes (such "
+        "as 300KB); sets [training] size (docs/client-profiles.md)",
+    )
+    c.add_argument(
         "--force",
         action="store_true",
         help="with -o: replace an existing profile even when frames made with it would no "
@@ -102,6 +110,8 @@ def run(args: argparse.Namespace, err: Console) -> int:
     if not samples:
         raise AuraError("the corpus holds no messages")
     config = Config.load(args.config) if args.config else None
+    if args.size is not None:
+        config = with_size(config or Config.defaults(), args.size)
     if args.store is not None:
         return _into_store(args, err, samples, config)
     return _into_directory(args, err, samples, config)
@@ -191,7 +201,10 @@ def _into_directory(
                 state_dir=update.state_staging,
             )
         _say_results(err, profile, len(samples))
-        after = Pipeline.from_config(update.staging).fingerprint  # proves the profile loads
+        trained = Pipeline.from_config(update.staging)  # proves the profile loads
+        after = trained.fingerprint
+        if trained.config.training_size is not None:
+            err.print(f"  {describe_transfer(trained)}")
         changed = update.existing and before != after
         if changed and not args.force:
             raise AuraError(

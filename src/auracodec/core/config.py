@@ -51,6 +51,7 @@ from .cost import Prices
 from .errors import ConfigError
 from .refs import locate
 from .settings import Setting, SettingError, check_settings
+from .sizing import SIZE_EXPECTED, parse_size
 
 __all__ = [
     "DEFAULT_MAX_MESSAGE_SIZE",
@@ -127,6 +128,19 @@ KERNEL_SETTINGS: dict[str, tuple[Setting, ...]] = {
             "desynchronised context). 5 bytes per check; 0: never.",
         ),
     ),
+    "training": (
+        Setting(
+            "size",
+            None,
+            SIZE_EXPECTED,
+            "What `auracodec train` sizes the profile for: `server` (the codecs' defaults), "
+            "`client` (a profile a browser downloads: about 80 KB to transfer) or a target "
+            "transfer size in bytes; fills in the codecs' training settings not set in their "
+            "tables (docs/client-profiles.md).",
+            parse_size,
+            training_only=True,
+        ),
+    ),
     # [selector] is checked against the chosen policy's settings, plus these:
     "selector": (
         Setting.text("policy", "cost", "The selector policy (a plugin)."),
@@ -180,6 +194,9 @@ class Config:
     #: ``[selector] estimates`` as written (relative to the config file); see
     #: :attr:`estimates_path`.
     estimates: str | None = None
+    #: ``[training] size``: a size class or a target transfer size in bytes
+    #: (:mod:`auracodec.core.sizing`); ``None``: the codecs' defaults.
+    training_size: str | int | None = None
 
     @classmethod
     def defaults(cls) -> Config:
@@ -241,7 +258,7 @@ class Config:
     @classmethod
     def _from_table(cls, data: Mapping[str, Any], path: Path | None) -> Config:
         _check_nesting(data, path)
-        allowed = {"pipeline", "plugins", "selector", "session", "codecs", "observers"}
+        allowed = {"pipeline", "plugins", "selector", "session", "codecs", "observers", "training"}
         for key, value in data.items():
             if key not in allowed:
                 raise ConfigError(
@@ -263,6 +280,7 @@ class Config:
         pipeline = kernel("pipeline")
         plugins = kernel("plugins")
         session = kernel("session")
+        training = kernel("training")
         selector_raw = dict(data.get("selector", {}))
         kernel_keys = tuple(s.name for s in KERNEL_SETTINGS["selector"])
         selector = kernel("selector", only=kernel_keys)
@@ -295,6 +313,7 @@ class Config:
             codec_tables=tables["codecs"],
             observer_tables=tables["observers"],
             session_check_every=session["check_every"],
+            training_size=training["size"],
         )
 
     # -- second step: plugin tables ---------------------------------------

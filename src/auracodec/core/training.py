@@ -51,6 +51,7 @@ from .errors import AuraError, AuraWarning, ConfigError, PluginError
 from .refs import is_store, store_of
 from .registry import Registry, warn_plugin
 from .settings import Setting, SettingError
+from .sizing import sized_config
 
 __all__ = [
     "STATE_README",
@@ -172,7 +173,9 @@ def _train(
     arguments = {
         "corpus": corpus,
         "outdir": out,
-        "config": config,
+        # [training] size fills in training settings for the plugins; the
+        # profile records the size class, not the settings it chose.
+        "config": sized_config(config, list(registry.codec_types)),
         "progress": progress,
         "normalizers": registry.normalizer_types,
         "statedir": state,
@@ -417,6 +420,8 @@ def _profile_tables(
         tables["plugins"] = {"disable": list(config.disable)}
     if config.session_check_every:
         tables["session"] = {"check_every": config.session_check_every}
+    if config.training_size is not None:  # the size class it was trained for
+        tables["training"] = {"size": config.training_size}
     tables["selector"] = {"policy": config.policy, "verify": config.verify, **config.selector_table}
     if config.prices != Prices():  # the starting config's prices carry over
         tables["selector"]["egress_usd_per_gb"] = config.prices.egress_usd_per_gb

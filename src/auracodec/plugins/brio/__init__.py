@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import mmap
 import os
-import tempfile
+import secrets
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -65,6 +65,35 @@ SETTINGS: tuple[Setting, ...] = (
         64 * 1024,
         256 * _MiB,
         "Largest model file loaded, and the size `auracodec train` aims for (bytes).",
+    ),
+    Setting.integer(
+        "apm2_bits",
+        11,
+        0,
+        20,
+        "Rows of the order-1 APM table, as a power of two (2^bits x 66 bytes of the model; "
+        "0: one row). Smaller leaves more of `model_size` to the hashed contexts.",
+        training_only=True,
+    ),
+    Setting.integer(
+        "apm_precision",
+        16,
+        1,
+        16,
+        "Significant bits of the APM entries written to the model (16: all). Fewer compress "
+        "better for transfer to clients; 7 costs nothing measurable, 6 about 1%, 5 about "
+        "3% (docs/brio.md, section 8).",
+        training_only=True,
+    ),
+    Setting.integer(
+        "node_precision",
+        8,
+        1,
+        8,
+        "Significant bits of the hashed contexts' nodes written to the model (8: all). "
+        "Fewer compress better for transfer to clients; 4 costs about 0.5% (docs/brio.md, "
+        "section 8).",
+        training_only=True,
     ),
     Setting.integer(
         "max_ratio",
@@ -226,7 +255,13 @@ def auracodec_train(
 
     try:
         blob = _brio.train(
-            messages, sessions=sessions, model_size=settings["model_size"], progress=report
+            messages,
+            sessions=sessions,
+            model_size=settings["model_size"],
+            apm2_bits=settings["apm2_bits"],
+            apm_precision=settings["apm_precision"],
+            node_precision=settings["node_precision"],
+            progress=report,
         )
     except ValueError as exc:  # a model_size too small for the model's tables
         raise SettingError("model_size", str(exc)) from exc
@@ -243,21 +278,33 @@ def auracodec_train(
             "model_size": settings["model_size"],
             "max_ratio": max_ratio,
         },
-        summary=f"{len(blob) / _MiB:.1f} MiB model from {len(messages)} messages, "
+        summary=(f"{len(blob) / _MiB:.1f} MiB" if len(blob) >= _MiB else f"{len(blob) // 1024} KiB")
+        + f" model from {len(messages)} messages, "
         f"max_ratio {max_ratio}" + (" (fitted)" if chosen else ""),
     )
 
 
 def _replace(path: Path, data: bytes) -> None:
     """Write ``path`` as a new file (rename over the old one), never in place:
-    processes that mapped the old model keep reading it unchanged."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    processes that mapped the old model keep reading it unchanged.
+
+    The file gets the mode the profile's other files get (0666 less the
+    umask), not ``mkstemp``'s 0600: a web server serves the profile to
+    clients, often as another user.
+    """
+    while True:
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:  # pragma: no cover - 48 random bits taken
+            continue
+        break
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 

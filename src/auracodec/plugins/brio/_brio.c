@@ -451,6 +451,7 @@ static PyObject *mod_train(PyObject *mod, PyObject *args, PyObject *kw)
     if (!PyArg_ParseTuple(args, "O:train", &msgs)) return NULL;
     brio_params prm;
     brio_default_params(&prm);
+    uint32_t apm_bits = 16, node_bits = 8; /* export precision: full */
     PyObject *kwc = kw ? PyDict_Copy(kw) : NULL;
     if (kw && !kwc) return NULL;
     PyObject *cb = kwc ? PyDict_GetItemString(kwc, "progress") : NULL;
@@ -463,13 +464,18 @@ static PyObject *mod_train(PyObject *mod, PyObject *args, PyObject *kw)
         get_u32(kwc, "mix_lr", &prm.mix_lr) || get_u32(kwc, "mix_lr_train", &prm.mix_lr_train) ||
         get_u32(kwc, "apm_rate", &prm.apm_rate) || get_u32(kwc, "dyn_limit", &prm.dyn_limit) ||
         get_u32(kwc, "stat_limit", &prm.stat_limit) || get_u32(kwc, "epochs", &prm.epochs) || get_u32(kwc, "train_factor", &prm.train_factor) ||
-        get_u32(kwc, "session_map_bits", &prm.session_map_bits))
+        get_u32(kwc, "session_map_bits", &prm.session_map_bits) ||
+        get_u32(kwc, "apm_precision", &apm_bits) || get_u32(kwc, "node_precision", &node_bits))
         goto fail_kw;
     if (kwc && PyDict_Size(kwc) > 0) {
         PyObject *k = NULL, *v = NULL;
         Py_ssize_t pos = 0;
         PyDict_Next(kwc, &pos, &k, &v);
         PyErr_Format(PyExc_TypeError, "train() got an unexpected keyword argument %R", k);
+        goto fail_kw;
+    }
+    if (apm_bits < 1 || apm_bits > 16 || node_bits < 1 || node_bits > 8) {
+        PyErr_SetString(PyExc_ValueError, "apm_precision must be 1..16 and node_precision 1..8");
         goto fail_kw;
     }
     if (cb == Py_None) { Py_DECREF(cb); cb = NULL; }
@@ -526,6 +532,10 @@ static PyObject *mod_train(PyObject *mod, PyObject *args, PyObject *kw)
         progress_t pr = {cb, 0};
         Py_BEGIN_ALLOW_THREADS
         rc = brio_train(ptrs, lens, (size_t)n, sids, &prm, &blob, &blen, cb ? progress_tramp : NULL, &pr);
+        if (rc == BRIO_OK && (apm_bits < 16 || node_bits < 8)) {
+            rc = brio_model_round(blob, blen, apm_bits, node_bits);
+            if (rc != BRIO_OK) { free(blob); blob = NULL; } /* only BRIO_ENOMEM: the blob is valid */
+        }
         Py_END_ALLOW_THREADS
         if (pr.failed) { free(blob); goto done; }
         if (rc == BRIO_ENOMEM) { PyErr_NoMemory(); goto done; }
@@ -578,8 +588,9 @@ static PyMethodDef mod_methods[] = {
     {"neutral_blob", mod_neutral_blob, METH_NOARGS, "neutral_blob() -> the blob Model(None) uses"},
     {"train", (PyCFunction)(void (*)(void))mod_train, METH_VARARGS | METH_KEYWORDS,
      "train(messages, *, sessions=None, model_size=8<<20, progress=None, apm2_bits, mix_lr, mix_lr_train, "
-     "apm_rate, dyn_limit, stat_limit, epochs, train_factor, session_map_bits) -> model blob; sessions: one "
-     "hashable key per message, equal keys = one context (in order)"},
+     "apm_rate, dyn_limit, stat_limit, epochs, train_factor, session_map_bits, apm_precision=16, node_precision=8) -> "
+     "model blob; sessions: one hashable key per message, equal keys = one context (in order); apm_precision, "
+     "node_precision: significant bits kept of the APM entries and bucket nodes (docs/brio.md, section 8)"},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef moddef = {PyModuleDef_HEAD_INIT, "auracodec.plugins.brio._brio",

@@ -81,6 +81,12 @@ int brio_train(const uint8_t *const *msgs, const size_t *lens, size_t n,
                const uint32_t *sessions, const brio_params *prm, uint8_t **out,
                size_t *outlen, brio_progress_fn cb, void *cbarg);
 
+/* Round a trained model's APM entries to apm_bits (1..16) and its bucket
+ * nodes to node_bits (1..8) significant bits, in place: the same layout and
+ * format, tables that compress better for transfer (16 and 8: unchanged).
+ * BRIO_EMODEL if the blob is not a valid model, BRIO_EPARAM for bad bits. */
+int brio_model_round(uint8_t *blob, size_t len, uint32_t apm_bits, uint32_t node_bits);
+
 /* Load (validate) a model blob.  blob == NULL: the neutral model; an empty
  * blob is invalid.  On BRIO_EMODEL, *why says what is wrong.
  * borrow = 0: the model copies what it needs.  borrow = 1: the model may

@@ -256,3 +256,35 @@ void brio_model_free(brio_model *m)
 size_t brio_model_bytes(const brio_model *m) { return m->bytes; }
 
 size_t brio_model_shared_bytes(const brio_model *m) { return m->shared; }
+
+/* Round a trained blob's tables for transfer (docs/brio.md, section 8): APM1
+ * and APM2 entries to multiples of 2^(16 - apm_bits), bucket nodes to
+ * multiples of 2^(8 - node_bits) (a nonzero node stays nonzero). Coarser
+ * values compress better (gzip, brotli) and the layout does not change, so
+ * the result is a model like any other, read in place from a mapping. The
+ * blob must be one brio_model_load accepts. */
+int brio_model_round(uint8_t *blob, size_t len, uint32_t apm_bits, uint32_t node_bits)
+{
+    if (apm_bits < 1 || apm_bits > 16 || node_bits < 1 || node_bits > 8) return BRIO_EPARAM;
+    brio_model *m = NULL;
+    const char *why = NULL;
+    int rc = brio_model_load(blob, len, 1, &m, &why);
+    if (rc != BRIO_OK) return rc;
+    size_t apm2n = (size_t)33 << m->prm.apm2_bits, nb = (size_t)m->ngroups * 4;
+    brio_model_free(m);
+    uint32_t s = 16 - apm_bits, top = 0x10000u - (1u << s);
+    uint8_t *p = blob + blob_align(small_bytes());
+    for (size_t i = 0; s && i < APM1N + apm2n; i++, p += 2) {
+        uint32_t v = ((uint32_t)get16(p) + (1u << s >> 1)) >> s << s;
+        put16(p, (uint16_t)(v > top ? top : v));
+    }
+    uint32_t t = 8 - node_bits, lo = 1u << t, hi = 256u - (1u << t);
+    uint8_t *b = blob + fixed_bytes(get32(blob + 12));
+    for (size_t i = 0; t && i < nb; i++, b += BUCKET_BYTES)
+        for (int j = 2; j < BUCKET_BYTES; j++) {
+            if (!b[j]) continue;
+            uint32_t v = ((uint32_t)b[j] + (1u << t >> 1)) >> t << t;
+            b[j] = (uint8_t)(v < lo ? lo : v > hi ? hi : v);
+        }
+    return BRIO_OK;
+}
