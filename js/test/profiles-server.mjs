@@ -1,11 +1,11 @@
 // Shared by the profile-fetch tests (Node and Chromium): a profile store with
 // two trained versions, and a real Python server (py/profiles_server.py) on
 // 127.0.0.1 that speaks them over WebSockets and serves them over HTTP.
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { HERE, PYTHON, REPO, runPython, tempDir } from "./helpers.mjs";
+import { HERE, PYTHON, REPO, runPython, tempDir, venv } from "./helpers.mjs";
 
 /** What both ends have: the Python venv may hold third-party codecs (auracodec-lz4). */
 export const CODECS = ["binary_semantic", "brio", "brotli", "identity", "zstd"];
@@ -74,11 +74,5 @@ export function pythonIds(...dirs) {
   return JSON.parse(runPython(join(HERE, "py", "profiles_server.py"), "--ids", ...dirs));
 }
 
-/** `auracodec ARGS...` with this checkout's src/ (not whatever the venv has installed); its stdout. */
-export function auracodec(...args) {
-  return execFileSync(PYTHON, ["-m", "auracodec", ...args], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, PYTHONPATH: join(REPO, "src"), PYTHONHASHSEED: "0" },
-  });
-}
+/** `auracodec ARGS...` (this checkout's); its stdout. */
+export const auracodec = (...args) => venv("auracodec", ...args);
