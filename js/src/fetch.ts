@@ -191,12 +191,7 @@ export async function fetchProfile(base: string | URL, id: string, options: Fetc
       if (!(err instanceof ConfigError)) throw err; // damaged, and dropped: fetched again below
     }
   }
-  const fetched = new Map<string, Promise<Uint8Array>>();
-  const [profile, files] = await check(id, (name) => {
-    const url = where + name.split("/").map(encodeURIComponent).join("/");
-    if (!fetched.has(name)) fetched.set(name, get(url));
-    return fetched.get(name)!;
-  }, where, options);
+  const [profile, files] = await check(id, (name) => get(where + name.split("/").map(encodeURIComponent).join("/")), where, options);
   await cache?.write(id, files);
   return profile;
 }
@@ -312,6 +307,8 @@ export interface ProfileConnectOptions extends Omit<ConnectOptions, "pipeline"> 
   wasm?: LoadOptions["wasm"];
   /** Told of what failed in the background (fetching, checking, caching); it never reaches the connection. */
   onError?: (err: unknown) => void;
+  /** Versions kept in the cache: the server's current and the newest others, this many in all (default 3). */
+  keep?: number;
 }
 
 /** A connection made by {@link connectWithProfiles}. */
@@ -366,10 +363,14 @@ export async function connectWithProfiles(url: string | URL, options: ProfileCon
       continue;
     }
     const update = (async () => {
-      const current = JSON.parse(utf8(await get(root(base) + "current"))) as { id: string | null };
-      if (!current.id || (cache && (await cache.ids()).includes(current.id))) return null;
-      await fetchProfile(base, current.id, { cache, wasm: null });
-      return current.id;
+      const { id } = JSON.parse(utf8(await get(root(base) + "current"))) as { id: string | null };
+      const fetched = id && !(cache && (await cache.ids()).includes(id));
+      if (fetched) await fetchProfile(base, id, { cache, wasm: null });
+      if (cache && id) {
+        // The current version and the newest others: older ones go.
+        for (const m of (await held(cache)).filter((m) => m.id !== id).slice((options.keep ?? 3) - 1)) await cache.delete(m.id);
+      }
+      return fetched ? id : null;
     })().catch(report);
     return Object.assign(conn, { update });
   }

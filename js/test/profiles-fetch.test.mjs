@@ -170,6 +170,30 @@ describe("profile versions fetched by hash, cached, never waited for", { skip },
     auracodec("profiles", "select", store.root, store.v2);
   });
 
+  test("the cache keeps the server's current version and the newest others, `keep` in all", async () => {
+    const c = await directoryCache(join(tempDir(), "profiles"));
+    const fake = (n) => {
+      const id = sha(`fake ${n}`);
+      const manifest = { format: 1, id, fingerprint: sha(`fp ${n}`).slice(0, 16), created: `2020-01-0${n}T00:00:00.000000Z`, files: [] };
+      return [id, new Map([["manifest.json", new TextEncoder().encode(JSON.stringify(manifest))]])];
+    };
+    const fakes = [1, 2, 3, 4].map(fake);
+    for (const [id, files] of fakes) await c.write(id, files);
+    const conn = await connectWithProfiles(server.url, { cache: c, onError, keep: 3 });
+    assert.equal(conn.pipeline.fingerprint, server.fallback); // none of the fakes is spoken
+    const current = server.current;
+    assert.equal(await conn.update, current);
+    await conn.close();
+    // The current, and the two newest fakes (4 and 3).
+    assert.deepEqual((await c.ids()).sort(), [current, fakes[3][0], fakes[2][0]].sort());
+    const again = await connectWithProfiles(server.url, { cache: c, onError, keep: 1 });
+    assert.equal(await again.update, null);
+    await again.close();
+    again.pipeline.close();
+    assert.deepEqual(await c.ids(), [current]);
+    assert.deepEqual(errors.filter((e) => !(e instanceof ConfigError && /zstd\.dict/.test(e.message))), []);
+  });
+
   test("fetchProfile refuses what is not the version asked for", async () => {
     // A server of our own that serves v2's files, changed.
     const version = join(store.root, "versions", store.v2);
