@@ -370,6 +370,8 @@ def test_profiles_with_an_explicit_pipeline_and_without_a_store(trained: Store) 
     }
     with pytest.raises(TypeError, match=r"needs a pipeline"):
         serve(echo, "127.0.0.1", 0)
+    with pytest.raises(TypeError, match=r"a pipeline or a ProfileServer"):
+        serve(echo, "127.0.0.1", 0, pipeline=fallback_pipeline(), profiles=server)
 
 
 def test_the_fallback_is_what_javascript_has_without_a_download() -> None:

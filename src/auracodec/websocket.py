@@ -584,6 +584,11 @@ def serve(
     """
     if max_connections is not None and max_connections < 1:
         raise ValueError(f"max_connections must be at least 1 or None, got {max_connections!r}")
+    if isinstance(profiles, ProfileServer) and pipeline is not None:
+        raise TypeError(
+            "serve() takes a pipeline or a ProfileServer, which holds its own "
+            "(ProfileServer.for_store(store, versions))"
+        )
     if profiles is not None and not isinstance(profiles, ProfileServer):
         profiles = ProfileServer.for_store(
             profiles, None if pipeline is None else _versions(pipeline)
