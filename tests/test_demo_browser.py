@@ -51,7 +51,7 @@ needs_browser = pytest.mark.skipif(_browser_missing() is not None, reason=str(_b
 
 
 def test_the_wheel_ships_the_page_and_the_client() -> None:
-    for name in ("demo.html", "demo.mjs", "auracodec.js", "auracodec.wasm"):
+    for name in ("demo.html", "demo.mjs", "auracodec.js", "auracodec-fetch.js", "auracodec.wasm"):
         assert (DATA / name).is_file(), name
     assets, where = js_assets()
     assert set(assets) == {"demo.html", "demo.mjs", "auracodec.js", "auracodec.wasm"}
@@ -64,7 +64,7 @@ def test_the_wheel_ships_the_page_and_the_client() -> None:
 )
 def test_shipped_client_is_the_current_build() -> None:
     # npm run build copies them (js/scripts/copy-assets.mjs); this fails when it was not run.
-    for name in ("auracodec.js", "auracodec.wasm"):
+    for name in ("auracodec.js", "auracodec-fetch.js", "auracodec.wasm"):
         assert (DATA / name).read_bytes() == (JS / "dist" / name).read_bytes(), (
             f"src/auracodec/data/js/{name} is stale: cd js && npm run build"
         )

@@ -10,7 +10,7 @@
 
 export class JsonError extends Error {}
 
-import { pyQuote } from "../dist/pyjson.js";
+import { floatRepr, pyQuote } from "../dist/pyjson.js";
 
 const WS = new Set([" ", "\t", "\n", "\r"]);
 const NUMBER = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?/y;
@@ -127,25 +127,6 @@ export function loads(text) {
   skip();
   if (i !== text.length) fail("Extra data");
   return v;
-}
-
-/** Python's `repr(float)`: the shortest digits, fixed from 1e-4 to below 1e16, else scientific. */
-export function floatRepr(x) {
-  if (Number.isNaN(x)) return "NaN";
-  if (x === Infinity) return "Infinity";
-  if (x === -Infinity) return "-Infinity";
-  if (x === 0) return Object.is(x, -0) ? "-0.0" : "0.0";
-  const sign = x < 0 ? "-" : "";
-  const [mant, e] = Math.abs(x).toExponential().split("e");
-  const digits = mant.replace(".", "");
-  const exp = Number(e);
-  if (exp >= -4 && exp < 16) {
-    if (exp >= digits.length - 1) return sign + digits + "0".repeat(exp - digits.length + 1) + ".0";
-    if (exp >= 0) return sign + digits.slice(0, exp + 1) + "." + digits.slice(exp + 1);
-    return sign + "0." + "0".repeat(-exp - 1) + digits;
-  }
-  const m = digits.length > 1 ? digits[0] + "." + digits.slice(1) : digits;
-  return `${sign}${m}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
 }
 
 /** Python's `json.dumps(s, ensure_ascii=False)` of a string. */

@@ -1,4 +1,5 @@
-// Copies the JavaScript client (dist/auracodec.js, dist/auracodec.wasm) into
+// Copies the JavaScript client (dist/auracodec.js, dist/auracodec-fetch.js,
+// dist/auracodec.wasm) into
 // the Python package (src/auracodec/data/js/), which ships it in the wheel
 // for `auracodec demo --browser`. Part of `npm run build`.
 //
@@ -10,7 +11,7 @@ import { fileURLToPath } from "node:url";
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const target = join(root, "..", "src", "auracodec", "data", "js");
-const FILES = ["auracodec.js", "auracodec.wasm"];
+const FILES = ["auracodec.js", "auracodec-fetch.js", "auracodec.wasm"];
 const check = process.argv.includes("--check");
 let stale = 0;
 for (const name of FILES) {

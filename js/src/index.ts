@@ -31,6 +31,7 @@ export { BrotliCodec } from "./codecs/brotli.js";
 export { loadProfile } from "./load.js";
 export { readSmall, readVarint, unzigzag, varint, zigzag } from "./varint.js";
 export { sha256, sha256Hex } from "./sha256.js";
+export { parse as parseToml } from "./toml.js";
 export { TemplateCodec, TemplateSet, LibraryError, PatternError, parseTemplate, readLibrary } from "./templates/index.js";
 export type { TemplateCodecOptions, Layer, Template } from "./templates/index.js";
 export * from "./ws/index.js";

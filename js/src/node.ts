@@ -1,5 +1,7 @@
 /**
- * Node: everything `auracodec` exports, plus {@link directorySource}.
+ * Node: everything `auracodec` exports, plus {@link directorySource} and
+ * `auracodec/fetch` (profile versions fetched, checked and cached in a
+ * directory; `connectWithProfiles`).
  * `loadProfile(path)` (from the main entry too) reads a directory (what
  * `auracodec train` writes) or a config file path.
  */
@@ -26,3 +28,4 @@ export function directorySource(dir: string): ArtifactSource {
 }
 
 export * from "./index.js";
+export * from "./fetch.js";

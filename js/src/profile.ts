@@ -51,7 +51,7 @@ export interface LoadOptions {
 /** The factories of the WebAssembly codecs over one instance of the module. */
 export function wasmFactories(wasm: AuraWasm): CodecFactories {
   return {
-    brio: (s) => new BrioCodec(wasm, s.artifact, s.values["max_ratio"] as number),
+    brio: (s) => new BrioCodec(wasm, s.artifact, s.values["max_ratio"] as number, s.sha256),
     zstd: (s) => {
       const v = s.values as Record<string, number>;
       return new ZstdCodec(wasm, {
@@ -117,6 +117,8 @@ export interface CodecSettings {
   readonly values: Readonly<Record<string, unknown>>;
   /** The artifact (model, dictionary) when the codec has one, checked against its SHA-256. */
   readonly artifact: Uint8Array | null;
+  /** The artifact's SHA-256 (hex), as the profile computed it (hashing a model again costs 60 ms). */
+  readonly sha256?: string | null;
   /** The profile's other codecs, built before this one (a template codec's remainder). */
   readonly codecs: ReadonlyMap<string, Codec>;
 }
@@ -128,6 +130,8 @@ export interface CodecDescription {
   readonly fingerprint: Fingerprint;
   readonly values: Readonly<Record<string, unknown>>;
   readonly artifact: Uint8Array | null;
+  /** The artifact's SHA-256 (hex). */
+  readonly sha256?: string | null;
   /** Where the artifact came from (for errors). */
   readonly where?: string | null;
 }
@@ -210,6 +214,7 @@ export class Profile {
     for (const name of names) {
       const values = codecSettings(config, name);
       let artifact: Uint8Array | null = null;
+      let sha: string | null = null;
       let fp: Fingerprint = {};
       let where: string | null = null;
       if (name === "brio") {
@@ -221,21 +226,21 @@ export class Profile {
           if (!artifact.length) {
             fail(name, "model", `${where} is empty: not a BRIO model; train one with \`auracodec train\` (or remove the model key to run BRIO untrained)`);
           }
-          checkSha(artifact, values["model_sha256"] as string | null, () => fail(name, "model", `${where}: content does not match model_sha256 (corrupt or replaced)`));
+          sha = checkSha(artifact, values["model_sha256"] as string | null, () => fail(name, "model", `${where}: content does not match model_sha256 (corrupt or replaced)`));
         }
-        fp = { format: BRIO_FORMAT, model: artifact ? sha256Hex(artifact) : "neutral", max_ratio: values["max_ratio"] as number };
+        fp = { format: BRIO_FORMAT, model: sha ?? "neutral", max_ratio: values["max_ratio"] as number };
       } else if (name === "zstd") {
         const path = values["dictionary"] as string | null;
         if (path !== null) {
           where = source.where(path);
           artifact = await read(name, "dictionary", path, MAX_DICTIONARY, (size) => `${where}: ${size} bytes, more than the ${MAX_DICTIONARY} allowed`);
-          checkSha(artifact, values["dictionary_sha256"] as string | null, () => fail(name, "dictionary", `${where}: content does not match dictionary_sha256 (corrupt or replaced)`));
+          sha = checkSha(artifact, values["dictionary_sha256"] as string | null, () => fail(name, "dictionary", `${where}: content does not match dictionary_sha256 (corrupt or replaced)`));
         }
-        fp = { format: 1, dictionary: artifact ? sha256Hex(artifact) : "", session: values["session_history"] as number };
+        fp = { format: 1, dictionary: sha ?? "", session: values["session_history"] as number };
       } else if (name === "binary_semantic") {
         layers = await readLayers(config, values, source);
       }
-      described.push({ name, methodId: METHOD_IDS[name], fingerprint: fp, values, artifact, where });
+      described.push({ name, methodId: METHOD_IDS[name], fingerprint: fp, values, artifact, sha256: sha, where });
     }
     // The template codec's fingerprint needs its remainder codec's name and its library.
     const ts = described.find((d) => d.name === "binary_semantic");
@@ -283,7 +288,7 @@ export class Profile {
       const factory = all[d.name];
       if (factory !== undefined) {
         try {
-          codec = factory({ name: d.name, values: d.values, artifact: d.artifact, codecs: built });
+          codec = factory({ name: d.name, values: d.values, artifact: d.artifact, sha256: d.sha256, codecs: built });
         } catch (err) {
           for (const c of built.values()) c.close?.();
           if (err instanceof PluginError && (d.name === "brio" || d.name === "zstd")) {
@@ -313,8 +318,11 @@ export class Profile {
   }
 }
 
-function checkSha(data: Uint8Array, expected: string | null, fail: () => never): void {
-  if (expected !== null && sha256Hex(data) !== expected.toLowerCase()) fail();
+/** The SHA-256 of an artifact, checked against the one its config declares (if any). */
+function checkSha(data: Uint8Array, expected: string | null, fail: () => never): string {
+  const sha = sha256Hex(data);
+  if (expected !== null && sha !== expected.toLowerCase()) fail();
+  return sha;
 }
 
 function codecNames(config: Config): string[] {

@@ -35,8 +35,22 @@ test("dist/auracodec.js: one module, the API, BRIO golden payloads, a session", 
   pipe.close();
 });
 
-test("the budgets: dist/auracodec.js at most 30 KB and dist/auracodec.wasm 250 KB after gzip -9 (KB = 1,000 bytes)", { skip }, () => {
+test("the budgets: dist/auracodec.js at most 30 KB, dist/auracodec-fetch.js 4 KB and dist/auracodec.wasm 250 KB after gzip -9 (KB = 1,000 bytes)", { skip }, () => {
   const gz = (name) => gzipSync(readFileSync(join(HERE, "..", "dist", name)), { level: 9 }).length;
   assert.ok(gz("auracodec.js") <= 30_000, `auracodec.js: ${gz("auracodec.js")} bytes gzip`);
+  assert.ok(gz("auracodec-fetch.js") <= 4_000, `auracodec-fetch.js: ${gz("auracodec-fetch.js")} bytes gzip`);
   assert.ok(gz("auracodec.wasm") <= 250_000, `auracodec.wasm: ${gz("auracodec.wasm")} bytes gzip`);
+});
+
+test("dist/auracodec-fetch.js imports the bundle beside it and nothing else", { skip }, async () => {
+  const text = readFileSync(join(HERE, "..", "dist", "auracodec-fetch.js"), "utf8");
+  const imports = [...text.matchAll(/\bfrom\s*"([^"]+)"|\bimport\s*\(\s*"([^"]+)"/g)].map((m) => m[1] ?? m[2]);
+  assert.deepEqual([...new Set(imports)], ["./auracodec.js"]);
+  const fetchModule = await import(join(HERE, "..", "dist", "auracodec-fetch.js"));
+  const core = await import(bundle);
+  for (const name of ["connectWithProfiles", "fetchProfile", "cachedProfileIds", "versionId", "browserCache", "directoryCache"]) {
+    assert.equal(typeof fetchModule[name], "function", name);
+  }
+  // One copy of the classes: its errors are the bundle's.
+  await assert.rejects(fetchModule.fetchProfile("http://127.0.0.1:9/", "nope"), core.ConfigError);
 });

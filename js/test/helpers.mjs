@@ -46,9 +46,17 @@ export function runPython(script, ...args) {
 /** Run the Python cross-check helper (py/crosscheck.py); its stdout. */
 export const python = (...args) => runPython(HELPER, ...args);
 
-/** Run a command of the venv (`auracodec train ...`). */
+/**
+ * Run a command of the venv (`auracodec train ...`), with this checkout's
+ * src/ first on PYTHONPATH: the venv may have another checkout installed
+ * (editable), and the tests are about this one.
+ */
 export function venv(command, ...args) {
-  return execFileSync(join(dirname(PYTHON), command), args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  return execFileSync(join(dirname(PYTHON), command), args, {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, PYTHONPATH: [join(REPO, "src"), process.env.PYTHONPATH].filter(Boolean).join(":") },
+  });
 }
 
 export function tempDir(prefix = "auracodec-js-") {

@@ -18,7 +18,7 @@ test("npm pack: modules, bundle, wasm, CLI and licences; nothing else", { skip }
   for (const f of [
     "package.json", "README.md", "LICENSE",
     "dist/index.js", "dist/index.d.ts", "dist/node.js", "dist/ws/index.js",
-    "dist/auracodec.js", "dist/auracodec.wasm",
+    "dist/auracodec.js", "dist/auracodec-fetch.js", "dist/auracodec.wasm", "dist/fetch.js",
     "cli/auracodec-js.mjs", "cli/pyjson.mjs",
     "vendor/zstd/LICENSE", "vendor/brotli/LICENSE",
   ]) {

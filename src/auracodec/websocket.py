@@ -15,6 +15,10 @@ accepts any of their fingerprints, preferring the current version's when a
 client offers several, and each connection codes with the version it agreed
 on: peers still on version N-1 keep working while new ones move to N. A
 client given several offers them all, in order of preference.
+``serve(..., profiles=store)`` also serves the store's versions over HTTP on
+the same host and port, and accepts a profile that needs no download, so a
+client connects at once and fetches the trained one in the background
+(:mod:`auracodec.serving`).
 permessage-deflate is switched off on these connections: compressing frames
 twice only costs time.
 
@@ -89,6 +93,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 from websockets.asyncio.server import ServerConnection
 from websockets.asyncio.server import serve as ws_serve
+from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.http11 import Request, Response
 from websockets.protocol import State
@@ -98,7 +103,8 @@ from .core.errors import AuraError, DecodeError, InvalidUtf8, OutputLimitExceede
 from .core.framing import SessionFrame, as_text
 from .core.pipeline import Pipeline
 from .core.session import Session
-from .core.store import Versions
+from .core.store import ProfileStore, Versions
+from .serving import ProfileServer
 
 __all__ = [
     "CLOSE_BUDGET",
@@ -540,7 +546,8 @@ def serve(
     host: str | None = None,
     port: int | None = None,
     *,
-    pipeline: Pipeline | Versions,
+    pipeline: Pipeline | Versions | None = None,
+    profiles: ProfileServer | ProfileStore | None = None,
     mode: str = "session",
     max_connections: int | None = None,
     thread_threshold: int = THREAD_THRESHOLD,
@@ -565,10 +572,34 @@ def serve(
     fingerprints is accepted, the current version's preferred, and its
     connection codes with that version's pipeline (built at the first
     connection that needs it, in a worker thread).
+
+    ``profiles``: a :class:`~auracodec.ProfileStore` (or a
+    :class:`~auracodec.serving.ProfileServer`) whose versions are served over
+    HTTP on the same host and port, under ``/auracodec/profiles/``, for
+    clients to fetch in the background (:mod:`auracodec.serving`). Without
+    ``pipeline``, the server then speaks every version of the store, current
+    first, and last the fallback profile, which needs no download
+    (:func:`~auracodec.serving.fallback_pipeline`): a client holding no
+    version connects at once with it.
     """
     if max_connections is not None and max_connections < 1:
         raise ValueError(f"max_connections must be at least 1 or None, got {max_connections!r}")
-    versions = _versions(pipeline)
+    if isinstance(profiles, ProfileServer) and pipeline is not None:
+        raise TypeError(
+            "serve() takes a pipeline or a ProfileServer, which holds its own "
+            "(ProfileServer.for_store(store, versions))"
+        )
+    if profiles is not None and not isinstance(profiles, ProfileServer):
+        profiles = ProfileServer.for_store(
+            profiles, None if pipeline is None else _versions(pipeline)
+        )
+    if profiles is not None:
+        versions = profiles.versions
+    elif pipeline is not None:
+        versions = _versions(pipeline)
+    else:
+        raise TypeError("serve() needs a pipeline (a Pipeline or Versions), or profiles")
+    served = profiles
     accepted = [_subprotocol(fp, mode) for fp in versions]  # in order of preference
     expected = accepted[0]
     speaks = expected + (
@@ -579,7 +610,9 @@ def serve(
     #: Connections admitted at the handshake, until they close.
     admitted: set[ServerConnection] = set()
 
-    def check(connection: ServerConnection, request: Request) -> Response | None:
+    async def check(connection: ServerConnection, request: Request) -> Response | None:
+        if served is not None and served.handles(request.path):
+            return await _profile_response(served, request, executor)
         if max_connections is not None:
             admitted.difference_update(
                 [c for c in admitted if c.protocol.state in (State.CLOSING, State.CLOSED)]
@@ -641,6 +674,25 @@ def serve(
         compression=None,
         **kwargs,
     )
+
+
+async def _profile_response(
+    served: ProfileServer, request: Request, executor: Executor | None
+) -> Response:
+    """Answer a request for a profile file, in a worker thread: the first one
+    for a file reads, hashes and compresses it (BRIO's model is megabytes)."""
+    loop = asyncio.get_running_loop()
+    reply = await loop.run_in_executor(
+        executor or _shared_pool(),
+        partial(
+            served.respond,
+            request.method,
+            request.path,
+            accept_encoding=request.headers.get("Accept-Encoding"),
+            if_none_match=request.headers.get("If-None-Match"),
+        ),
+    )
+    return Response(reply.status, reply.reason, Headers(reply.headers), reply.body)
 
 
 @asynccontextmanager

@@ -80,9 +80,10 @@ export class BrioCodec implements Codec {
   /**
    * `model`: the model file's bytes, or null for the neutral (untrained)
    * model; a {@link PluginError} with Python's reason ("invalid BRIO model:
-   * ...") when it is not one.
+   * ...") when it is not one. `sha256`: the model's SHA-256 (hex) when the
+   * caller has it already (a profile does), for the fingerprint.
    */
-  constructor(readonly wasm: AuraWasm, model: Uint8Array | null = null, maxRatio = DEFAULT_MAX_RATIO) {
+  constructor(readonly wasm: AuraWasm, model: Uint8Array | null = null, maxRatio = DEFAULT_MAX_RATIO, sha256?: string | null) {
     if (!Number.isInteger(maxRatio) || maxRatio < 0 || maxRatio > 0xffffffff) {
       throw new RangeError("max_ratio must be from 0 (no cap) to 2**32 - 1");
     }
@@ -93,7 +94,7 @@ export class BrioCodec implements Codec {
     }
     this.#model = new ModelRef(wasm, loaded.handle);
     this.maxRatio = maxRatio;
-    this.#hash = model !== null ? sha256Hex(model) : "neutral";
+    this.#hash = model !== null ? sha256 ?? sha256Hex(model) : "neutral";
     const ref = this.#model;
     track(this, () => ref.release()); // the contexts hold their own references
   }

@@ -12,7 +12,10 @@
  * server speaking another pipeline or mode refuses it (HTTP 400, 503 when
  * full) and `connect` rejects with a {@link HandshakeError}, with the
  * server's reason where the WebSocket implementation shows it (Node's `ws`
- * does; a browser only says that the connection failed).
+ * does; a browser only says that the connection failed). Given several
+ * pipelines (or profiles, or versions still to load: {@link Offer}), it
+ * offers one subprotocol each, in order of preference, and codes with the
+ * one the server picks; only that one is built or loaded.
  *
  * In `session` mode the connection has one session (`pipeline.session()`),
  * whose two directions carry context across messages; in `stateless` mode
@@ -68,8 +71,21 @@ export interface WebSocketLike {
 
 export type WebSocketConstructor = new (url: string, protocols: string[], options?: object) => WebSocketLike;
 
+/**
+ * A profile `connect` may offer without its pipeline built: a `Profile`, or
+ * a version to load only if the server picks it. `pipeline()` is called
+ * once, for the one picked; the connection then holds (and its user closes)
+ * what it returns.
+ */
+export interface Offer {
+  readonly fingerprint: string;
+  readonly maxMessageSize: number;
+  pipeline(): Pipeline | Promise<Pipeline>;
+}
+
 export interface ConnectOptions {
-  pipeline: Pipeline;
+  /** The pipeline, or several (pipelines or {@link Offer}s) in order of preference: one subprotocol each. */
+  pipeline: Pipeline | Offer | readonly (Pipeline | Offer)[];
   /** `session` (default) or `stateless`; the server must speak the same. */
   mode?: Mode;
   /** The peer's frames are not trusted more than a client's: default 256 KiB/s (null: unlimited). */
@@ -78,8 +94,8 @@ export interface ConnectOptions {
   WebSocket?: WebSocketConstructor;
   /** Extra options for the `ws` package's constructor (headers, handshakeTimeout, ...). */
   wsOptions?: Record<string, unknown>;
-  /** Makes the connection's session (default: `pipeline.session()`). */
-  session?: () => SessionLike;
+  /** Makes the connection's session from the pipeline agreed on (default: `pipeline.session()`). */
+  session?: (pipeline: Pipeline) => SessionLike;
   /** Called with every frame sent (with its message as given) and every frame received (with its decoded bytes): for sizes, methods, logs. */
   observe?: Observer;
 }
@@ -94,11 +110,12 @@ type Incoming = { data: unknown };
 /** A WebSocket connection that sends and receives auracodec frames. */
 export class AuraConnection implements AsyncIterable<string> {
   readonly ws: WebSocketLike;
-  readonly pipeline: Pipeline;
+  /** The pipeline agreed on at the handshake. */
+  pipeline!: Pipeline;
   readonly mode: Mode;
   /** The connection's session in session mode (null when stateless). */
-  readonly session: SessionLike | null;
-  private readonly budget: Bucket | null;
+  session: SessionLike | null = null;
+  private budget: Bucket | null = null;
   private readonly queue: Incoming[] = [];
   private waiter: (() => void) | null = null;
   private closeEvent: { code: number; reason: string } | null = null;
@@ -106,16 +123,19 @@ export class AuraConnection implements AsyncIterable<string> {
   /** The error recv threw when it refused a frame and closed. */
   refused: DecodeError | null = null;
   private readonly observe: Observer | undefined;
+  private readonly options: ConnectionOptions;
 
-  /** Use {@link connect}; this wraps a WebSocket already open with the right subprotocol. */
-  constructor(ws: WebSocketLike, pipeline: Pipeline, mode: Mode, options: { decodeBudget?: DecodeBudget | null; session?: () => SessionLike; observe?: Observer } = {}) {
+  /**
+   * Use {@link connect}; this wraps a WebSocket already open with the right
+   * subprotocol. (`connect` passes a null pipeline before the handshake,
+   * and the one agreed on after it: frames that arrive meanwhile wait.)
+   */
+  constructor(ws: WebSocketLike, pipeline: Pipeline | null, mode: Mode, options: ConnectionOptions = {}) {
     this.ws = ws;
     this.observe = options.observe;
-    this.pipeline = pipeline;
     this.mode = mode;
-    this.session = mode === "session" ? (options.session ?? defaultSession(pipeline))() : null;
-    const budget = options.decodeBudget === undefined ? new DecodeBudget() : options.decodeBudget;
-    this.budget = budget ? new Bucket(budget, pipeline.maxMessageSize) : null;
+    this.options = options;
+    if (pipeline) this.use(pipeline);
     ws.binaryType = "arraybuffer";
     this.closedPromise = new Promise((resolve) => {
       ws.addEventListener("close", (event: { code: number; reason: string }) => {
@@ -129,6 +149,14 @@ export class AuraConnection implements AsyncIterable<string> {
       this.queue.push({ data: event.data });
       this.wake();
     });
+  }
+
+  /** @internal Code with `pipeline` from now on (connect calls it once, after the handshake). */
+  use(pipeline: Pipeline): void {
+    const budget = this.options.decodeBudget === undefined ? new DecodeBudget() : this.options.decodeBudget;
+    this.pipeline = pipeline;
+    this.session = this.mode === "session" ? (this.options.session ?? ((p) => p.session()))(pipeline) : null;
+    this.budget = budget ? new Bucket(budget, pipeline.maxMessageSize) : null;
   }
 
   private wake(): void {
@@ -278,9 +306,8 @@ function toBytes(data: unknown): Uint8Array {
   throw new TypeError(`unexpected WebSocket message data: ${Object.prototype.toString.call(data)}`);
 }
 
-function defaultSession(pipeline: Pipeline): () => SessionLike {
-  return () => pipeline.session();
-}
+/** What an {@link AuraConnection} is made with besides its pipeline. */
+export type ConnectionOptions = { decodeBudget?: DecodeBudget | null; session?: (pipeline: Pipeline) => SessionLike; observe?: Observer };
 
 /** The WebSocket class to use by default: the `ws` package in Node, the global one elsewhere. */
 async function defaultWebSocket(): Promise<WebSocketConstructor> {
@@ -307,18 +334,19 @@ async function defaultWebSocket(): Promise<WebSocketConstructor> {
  * the server refuses the subprotocol or answers with another one.
  */
 export async function connect(url: string | URL, options: ConnectOptions): Promise<AuraConnection> {
-  const { pipeline } = options;
+  // One subprotocol per fingerprint: the first offer of each.
+  const offers = ([] as (Pipeline | Offer)[]).concat(options.pipeline).filter((o, i, all) => all.findIndex((x) => x.fingerprint === o.fingerprint) === i);
   const mode = options.mode ?? "session";
-  const expected = subprotocol(pipeline, mode);
+  const protocols = offers.map((o) => subprotocol(o, mode));
+  const expected = protocols.map(pyRepr).join(" or ");
   const where = String(url);
-  const makeSession = mode === "session" ? (options.session ?? defaultSession(pipeline)) : undefined;
   const WebSocketClass = options.WebSocket ?? (await defaultWebSocket());
-  const ws = new WebSocketClass(where, [expected], {
+  const ws = new WebSocketClass(where, protocols, {
     perMessageDeflate: false, // compressing frames twice only costs time
-    maxPayload: pipeline.maxMessageSize + FRAME_OVERHEAD,
+    maxPayload: Math.max(...offers.map((o) => o.maxMessageSize)) + FRAME_OVERHEAD,
     ...options.wsOptions,
   });
-  const conn = new AuraConnection(ws, pipeline, mode, { decodeBudget: options.decodeBudget, session: makeSession, observe: options.observe });
+  const conn = new AuraConnection(ws, null, mode, options);
   await new Promise<void>((resolve, reject) => {
     let settled = false;
     const fail = (err: Error): void => {
@@ -338,8 +366,8 @@ export async function connect(url: string | URL, options: ConnectOptions): Promi
       res.on("error", () => req.destroy());
     });
     ws.addEventListener("open", () => {
-      if (ws.protocol !== expected) {
-        fail(new HandshakeError(`${where} answered with subprotocol ${pyRepr(ws.protocol ?? "")}, not ${pyRepr(expected)}`));
+      if (!protocols.includes(ws.protocol)) {
+        fail(new HandshakeError(`${where} answered with subprotocol ${pyRepr(ws.protocol ?? "")}, not ${expected}`));
         ws.close(1000);
         return;
       }
@@ -351,13 +379,20 @@ export async function connect(url: string | URL, options: ConnectOptions): Promi
       fail(new HandshakeError(
         `${where}: the WebSocket connection failed before the auracodec handshake completed` +
           (detail ? ` (${detail})` : " (this WebSocket implementation does not show why: a server speaking another " +
-            `pipeline or mode refuses ${expected} with HTTP 400, a full one with 503)`),
+            `pipeline or mode refuses ${protocols.join(", ")} with HTTP 400, a full one with 503)`),
       ));
     });
     ws.addEventListener("close", (event: { code: number }) => {
       fail(new HandshakeError(`${where}: the connection closed (code ${event.code}) before the auracodec handshake completed`));
     });
   });
+  const chosen = offers[protocols.indexOf(ws.protocol)];
+  try {
+    conn.use("pipeline" in chosen ? await chosen.pipeline() : chosen);
+  } catch (err) {
+    closeSocket(ws, 1011, "cannot load the profile agreed on");
+    throw err;
+  }
   return conn;
 }
 

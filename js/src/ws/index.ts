@@ -21,4 +21,4 @@ export {
 } from "./protocol.js";
 export type { Mode } from "./protocol.js";
 export { AuraConnection, connect } from "./connection.js";
-export type { ConnectOptions, Observer, SessionLike, WebSocketConstructor, WebSocketLike } from "./connection.js";
+export type { ConnectOptions, ConnectionOptions, Observer, Offer, SessionLike, WebSocketConstructor, WebSocketLike } from "./connection.js";

@@ -10,7 +10,6 @@
  */
 
 import { AuraError, DecodeError, OutputLimitExceeded } from "../errors.js";
-import type { Pipeline } from "../pipeline.js";
 
 export const PROTOCOL = "auracodec.1";
 export const MODES = ["session", "stateless"] as const;
@@ -27,8 +26,8 @@ export const CLOSE_BUDGET = 4008;
 /** Room for the method byte and a session control prefix (Python's `_FRAME_OVERHEAD`). */
 export const FRAME_OVERHEAD = 8;
 
-/** The subprotocol a pipeline offers: protocol, mode and fingerprint. */
-export function subprotocol(pipeline: Pipeline, mode: Mode = "session"): string {
+/** The subprotocol a pipeline (or a profile) offers: protocol, mode and fingerprint. */
+export function subprotocol(pipeline: { readonly fingerprint: string }, mode: Mode = "session"): string {
   if (!(MODES as readonly string[]).includes(mode)) {
     throw new RangeError(`mode must be one of session, stateless, got ${String(mode)}`);
   }

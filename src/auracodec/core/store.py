@@ -480,6 +480,22 @@ class Versions(Mapping[str, Pipeline]):
             dict(found),
         )
 
+    def with_fallback(self, pipeline: Pipeline) -> Versions:
+        """These versions, then ``pipeline`` last: what a peer holding none of
+        them connects with (:func:`auracodec.serving.fallback_pipeline`, the
+        profile every client has without a download). Unchanged when a version
+        has its fingerprint already."""
+        fp = pipeline.fingerprint
+        if fp in self._loaders:
+            return self
+        return Versions(
+            (*self._order, fp),
+            {**self._loaders, fp: _const(pipeline)},
+            {**self._ids, fp: None},
+            {**self._limits, fp: pipeline.max_message_size},
+            {**self._built, fp: pipeline},
+        )
+
     def __getitem__(self, fingerprint: str) -> Pipeline:
         """The pipeline of that fingerprint, built now if it is not yet; ``KeyError``
         if no version held has it."""
