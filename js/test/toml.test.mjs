@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { HERE, PYTHON, REPO, noPython, tempDir } from "./helpers.mjs";
@@ -19,7 +19,6 @@ import { HERE, PYTHON, REPO, noPython, tempDir } from "./helpers.mjs";
 const SOURCE = join(HERE, "..", "src", "toml.ts");
 const DIST = join(HERE, "..", "dist", "toml.js");
 const ORACLE = join(HERE, "py", "toml_oracle.py");
-const PROFILE = process.env.AURACODEC_PROFILE ?? resolve(REPO, "..", "prof", "chatc");
 
 /** The module under test and where it came from, or a reason to skip. */
 async function loadModule() {
@@ -450,10 +449,4 @@ test("a profile trained by Python (auracodec train on a generated corpus) reads 
   const texts = data["templates.toml"].template.map((t) => t.text);
   assert.ok(texts.length >= 4, `only ${texts.length} templates learned`);
   assert.ok(texts.some((t) => t.includes('"C:\\temp\\')) && texts.some((t) => t.includes("☕")), texts.join(" | "));
-});
-
-test("the profile at AURACODEC_PROFILE (default ../prof/chatc) reads as tomllib reads it", {
-  skip: noOracle || (existsSync(join(PROFILE, "auracodec.toml")) ? false : `no profile at ${PROFILE}`),
-}, () => {
-  assertProfile(PROFILE);
 });
