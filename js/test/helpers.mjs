@@ -1,8 +1,9 @@
 // Shared by the tests: where the repository and Python are, and small helpers.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
 export const HERE = dirname(fileURLToPath(import.meta.url));
@@ -80,4 +81,49 @@ export function outcome(call) {
   } catch (err) {
     return [err.name, err.message];
   }
+}
+
+/**
+ * Start a Python server that prints one JSON event per line on stdout
+ * (`args`: the script and its arguments, run with this checkout's src/
+ * first), and wait for its `{"event": "listening", ...}`. Resolves with
+ * `{ listening, events, next(pred, timeout), stop(), stderr() }`: `events`
+ * collects every line, `next(pred)` waits for one matching `pred`, `stop()`
+ * ends the process.
+ */
+export function pythonServer(args, { name = "the Python server", listenTimeout = 60_000 } = {}) {
+  const child = spawn(PYTHON, args, {
+    env: { ...process.env, PYTHONPATH: join(REPO, "src"), PYTHONHASHSEED: "0" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  const events = [];
+  const waiting = [];
+  createInterface({ input: child.stdout }).on("line", (line) => {
+    const event = JSON.parse(line);
+    events.push(event);
+    for (const w of [...waiting]) {
+      if (w.pred(event)) {
+        waiting.splice(waiting.indexOf(w), 1);
+        w.resolve(event);
+      }
+    }
+  });
+  const next = (pred, timeout = 20_000) => {
+    const found = events.find(pred);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      waiting.push({ pred, resolve });
+      setTimeout(() => reject(new Error(`no such event from ${name} in ${timeout} ms: ${JSON.stringify(events)}\n${stderr}`)), timeout).unref();
+    });
+  };
+  const stop = () => new Promise((ok) => (child.exitCode !== null ? ok() : (child.once("exit", ok), child.kill("SIGTERM"))));
+  return new Promise((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`${name} exited (${code}) before listening:\n${stderr}`)));
+    next((e) => e.event === "listening", listenTimeout).then(
+      (listening) => resolve({ listening, events, next, stop, stderr: () => stderr }),
+      reject,
+    );
+  });
 }

@@ -1,11 +1,9 @@
 // Shared by the profile-fetch tests (Node and Chromium): a profile store with
 // two trained versions, and a real Python server (py/profiles_server.py) on
 // 127.0.0.1 that speaks them over WebSockets and serves them over HTTP.
-import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { HERE, PYTHON, REPO, runPython, tempDir, venv } from "./helpers.mjs";
+import { HERE, REPO, pythonServer, runPython, tempDir, venv } from "./helpers.mjs";
 
 /** What both ends have: the Python venv may hold third-party codecs (auracodec-lz4). */
 export const CODECS = ["binary_semantic", "brio", "brotli", "identity", "zstd"];
@@ -33,40 +31,15 @@ export function trainStore(dir = tempDir("auracodec-fetch-store-")) {
  * Start py/profiles_server.py on `store` (on `port`, default any); resolves
  * with `{ url, base, port, fingerprints, current, fallback, events, next(pred), stop() }`.
  */
-export function startProfilesServer(store, port = 0) {
-  const child = spawn(PYTHON, [join(HERE, "py", "profiles_server.py"), store, String(port)], {
-    env: { ...process.env, PYTHONPATH: join(REPO, "src"), PYTHONHASHSEED: "0" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stderr = "";
-  child.stderr.on("data", (d) => (stderr += d));
-  const events = [];
-  const waiting = [];
-  createInterface({ input: child.stdout }).on("line", (line) => {
-    const event = JSON.parse(line);
-    events.push(event);
-    for (const w of [...waiting]) if (w.pred(event)) waiting.splice(waiting.indexOf(w), 1) && w.resolve(event);
-  });
-  const next = (pred, timeout = 20_000) => events.find(pred) ? Promise.resolve(events.find(pred)) : new Promise((resolve, reject) => {
-    waiting.push({ pred, resolve });
-    setTimeout(() => reject(new Error(`no such server event in ${timeout} ms: ${JSON.stringify(events)}\n${stderr}`)), timeout).unref();
-  });
-  const stop = () => new Promise((ok) => (child.exitCode !== null ? ok() : (child.once("exit", ok), child.kill("SIGTERM"))));
-  return new Promise((resolve, reject) => {
-    child.once("exit", (code) => reject(new Error(`profiles_server.py exited (${code}) before listening:\n${stderr}`)));
-    next((e) => e.event === "listening", 60_000).then(
-      (e) => resolve({
-        ...e,
-        url: `ws://127.0.0.1:${e.port}/`,
-        base: `http://127.0.0.1:${e.port}`,
-        events,
-        next,
-        stop,
-        stderr: () => stderr,
-      }),
-      reject,
-    );
-  });
+export async function startProfilesServer(store, port = 0) {
+  const server = await pythonServer([join(HERE, "py", "profiles_server.py"), store, String(port)], { name: "profiles_server.py" });
+  const e = server.listening;
+  return {
+    ...e,
+    ...server,
+    url: `ws://127.0.0.1:${e.port}/`,
+    base: `http://127.0.0.1:${e.port}`,
+  };
 }
 
 /** Python's version id and decoding artifacts of each profile directory. */

@@ -1,9 +1,7 @@
 // Shared by the WebSocket tests: a real Python auracodec server on 127.0.0.1.
-import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { PYTHON, REPO, tempDir } from "./helpers.mjs";
+import { pythonServer, tempDir } from "./helpers.mjs";
 
 // An echo server: every message comes back through the connection's session
 // (or pipeline). A few commands make it misbehave, to test the client's
@@ -74,42 +72,8 @@ export function writeProfiles(dir = tempDir("auracodec-ws-")) {
  * fingerprint, events, next(), stop() }` once it listens. `events` collects
  * its JSON lines; `next(pred)` waits for one.
  */
-export function startServer({ config = "", mode = "session", maxConnections = 0 } = {}) {
-  const child = spawn(PYTHON, ["-c", SERVER, config, mode, String(maxConnections)], {
-    env: { ...process.env, PYTHONPATH: join(REPO, "src"), PYTHONHASHSEED: "0" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stderr = "";
-  child.stderr.on("data", (d) => (stderr += d));
-  const events = [];
-  const waiting = [];
-  createInterface({ input: child.stdout }).on("line", (line) => {
-    const event = JSON.parse(line);
-    events.push(event);
-    for (const w of [...waiting]) if (w.pred(event)) {
-      waiting.splice(waiting.indexOf(w), 1);
-      w.resolve(event);
-    }
-  });
-  const next = (pred, timeout = 10_000) => {
-    const found = events.find(pred);
-    if (found) return Promise.resolve(found);
-    return new Promise((resolve, reject) => {
-      const w = { pred, resolve };
-      waiting.push(w);
-      setTimeout(() => reject(new Error(`no such server event within ${timeout} ms; got ${JSON.stringify(events)}`)), timeout).unref();
-    });
-  };
-  const stop = () => new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once("exit", resolve);
-    child.kill("SIGTERM");
-  });
-  return new Promise((resolve, reject) => {
-    child.once("exit", (code) => reject(new Error(`the Python server exited (${code}) before listening:\n${stderr}`)));
-    next((e) => e.event === "listening", 30_000).then(
-      (e) => resolve({ url: `ws://127.0.0.1:${e.port}/`, port: e.port, fingerprint: e.fingerprint, events, next, stop, stderr: () => stderr }),
-      reject,
-    );
-  });
+export async function startServer({ config = "", mode = "session", maxConnections = 0 } = {}) {
+  const server = await pythonServer(["-c", SERVER, config, mode, String(maxConnections)], { listenTimeout: 30_000 });
+  const { port, fingerprint } = server.listening;
+  return { ...server, url: `ws://127.0.0.1:${port}/`, port, fingerprint };
 }

@@ -11,13 +11,11 @@
 // AURACODEC_JS_PROFILE=DIR reuses a profile trained on chat/train.jsonl
 // (else one is trained, ~15 s).
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { extname, join, normalize, resolve } from "node:path";
-import { createInterface } from "node:readline";
 import { after, before, test } from "node:test";
-import { CORPUS, HERE, PYTHON, REPO, noCorpus, noPython, tempDir, venv } from "../helpers.mjs";
+import { CORPUS, HERE, noCorpus, noPython, pythonServer, tempDir, venv } from "../helpers.mjs";
 
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const ROOT = resolve(HERE, "..");
@@ -82,33 +80,11 @@ function staticServer(profileDir, script) {
   return new Promise((ok) => server.listen(0, "127.0.0.1", () => ok(server)));
 }
 
-/** chat_server.py: resolves with `{ url, fingerprint, events, next(pred), stop() }` once it listens. */
-function pythonServer(profileDir, scriptFile) {
-  const child = spawn(PYTHON, [join(HERE, "browser", "chat_server.py"), profileDir, scriptFile], {
-    env: { ...process.env, PYTHONPATH: join(REPO, "src"), PYTHONHASHSEED: "0" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stderr = "";
-  child.stderr.on("data", (d) => (stderr += d));
-  const events = [];
-  const waiting = [];
-  createInterface({ input: child.stdout }).on("line", (line) => {
-    const event = JSON.parse(line);
-    events.push(event);
-    for (const w of [...waiting]) if (w.pred(event)) waiting.splice(waiting.indexOf(w), 1) && w.resolve(event);
-  });
-  const next = (pred, timeout = 20_000) => events.find(pred) ? Promise.resolve(events.find(pred)) : new Promise((resolve, reject) => {
-    waiting.push({ pred, resolve });
-    setTimeout(() => reject(new Error(`no such server event in ${timeout} ms: ${JSON.stringify(events)}\n${stderr}`)), timeout).unref();
-  });
-  const stop = () => new Promise((ok) => (child.exitCode !== null ? ok() : (child.once("exit", ok), child.kill("SIGTERM"))));
-  return new Promise((resolve, reject) => {
-    child.once("exit", (code) => reject(new Error(`chat_server.py exited (${code}) before listening:\n${stderr}`)));
-    next((e) => e.event === "listening", 60_000).then(
-      (e) => resolve({ url: `ws://127.0.0.1:${e.port}/`, fingerprint: e.fingerprint, codecs: e.codecs, events, next, stop }),
-      reject,
-    );
-  });
+/** chat_server.py: resolves with `{ url, fingerprint, codecs, events, next(pred), stop() }` once it listens. */
+async function pythonChatServer(profileDir, scriptFile) {
+  const server = await pythonServer([join(HERE, "browser", "chat_server.py"), profileDir, scriptFile], { name: "chat_server.py" });
+  const { port, fingerprint, codecs } = server.listening;
+  return { ...server, url: `ws://127.0.0.1:${port}/`, fingerprint, codecs };
 }
 
 let py;
@@ -121,7 +97,7 @@ before(async () => {
   script = conversation();
   const scriptFile = join(dir, "..", "script.json");
   writeFileSync(scriptFile, JSON.stringify(script));
-  py = await pythonServer(dir, scriptFile);
+  py = await pythonChatServer(dir, scriptFile);
   http = await staticServer(dir, script);
   const puppeteer = (await import("puppeteer-core")).default;
   browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu"] });
