@@ -7,10 +7,11 @@ $AURACODEC_CORPUS), sending the client's turns with
 :func:`auracodec.websocket.connect` and checking every echo. The server runs
 in a thread with its own event loop and a lag monitor on it, as ``auracodec
 stress`` does (the same ``_lag_monitor``): the lag is how late a 2 ms sleep
-wakes up, the delay every other connection sees. The clients share the
-process (and its GIL), so the figure is an upper bound.
+wakes up, the delay every other connection sees. The clients run in a
+process of their own (``--same-process`` puts them beside the server, where
+they compete for its interpreter lock: an upper bound).
 
-    PYTHONPATH=src python bench/asgi_load.py [--clients 50] [--rounds 3]
+    PYTHONPATH=src python bench/asgi_load.py [--clients 50] [--rounds 3] [--same-process]
 
 Writes bench/results/asgi_load.json.
 """
@@ -21,6 +22,7 @@ import argparse
 import asyncio
 import importlib.util
 import json
+import multiprocessing
 import threading
 import time
 from typing import Any
@@ -113,19 +115,32 @@ async def _load(port: int, pipeline: Any, clients: int, rounds: int) -> dict[str
     return {"elapsed_s": round(elapsed, 2), **total}
 
 
+def _load_elsewhere(port: int, clients: int, rounds: int) -> dict[str, Any]:
+    """:func:`_load` in this (spawned) process, with the example's pipeline."""
+    return asyncio.run(_load(port, _example().PIPE, clients, rounds))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3, help="conversations per client")
+    parser.add_argument(
+        "--same-process", action="store_true", help="run the clients in the server's process"
+    )
     args = parser.parse_args()
     example = _example()
     server = _Server(example.app)
     with server as port:
-        figures = asyncio.run(_load(port, example.PIPE, args.clients, args.rounds))
+        if args.same_process:
+            figures = asyncio.run(_load(port, example.PIPE, args.clients, args.rounds))
+        else:
+            with multiprocessing.get_context("spawn").Pool(1) as pool:
+                figures = pool.apply(_load_elsewhere, (port, args.clients, args.rounds))
     lag = Percentiles.of(server.lags)
     result = {
         "server": "uvicorn (websockets-sansio), examples/fastapi_echo.py, default pipeline",
         "clients": args.clients,
+        "clients_process": "the server's" if args.same_process else "their own",
         "conversations_per_client": args.rounds,
         **figures,
         "loop_lag_ms": {
