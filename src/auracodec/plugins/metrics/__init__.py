@@ -183,26 +183,34 @@ class PrometheusObserver:
         self._lock = store.lock
         self._counts = store.counts
 
+    # The two hooks are written out (no shared helper): one Python call less per message.
     @hookimpl
     def auracodec_message_encoded(self, event: MessageEvent) -> None:
-        self._add(event, "out", len(event.message), event.frame_size)
+        key = (event.method, "out")
+        c = self._counts.get(key) or self.store.new(key)
+        size, frame, ns = len(event.message), event.frame_size, event.elapsed_ns
+        slot = _BUCKET0 + bisect_left(self._bounds, ns)
+        with self._lock:
+            c[_MSG] += 1
+            c[_IN] += size
+            c[_OUT] += frame
+            c[_EXP] += frame > size
+            c[_SUM] += ns
+            c[slot] += 1
 
     @hookimpl
     def auracodec_message_decoded(self, event: MessageEvent) -> None:
-        self._add(event, "in", event.frame_size, len(event.message))
-
-    def _add(self, event: MessageEvent, direction: str, into: int, out: int) -> None:
-        key = (event.method, direction)
+        key = (event.method, "in")
         c = self._counts.get(key) or self.store.new(key)
-        ns = event.elapsed_ns
-        expanded = event.frame_size > len(event.message)
+        size, frame, ns = len(event.message), event.frame_size, event.elapsed_ns
+        slot = _BUCKET0 + bisect_left(self._bounds, ns)
         with self._lock:
             c[_MSG] += 1
-            c[_IN] += into
-            c[_OUT] += out
-            c[_EXP] += expanded
+            c[_IN] += frame
+            c[_OUT] += size
+            c[_EXP] += frame > size
             c[_SUM] += ns
-            c[_BUCKET0 + bisect_left(self._bounds, ns)] += 1
+            c[slot] += 1
 
     @hookimpl
     def auracodec_decode_failed(self, error: Exception) -> None:
