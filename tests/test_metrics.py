@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
 
@@ -65,6 +66,28 @@ def test_counts_bytes_expansions_and_latency() -> None:
     assert got[("auracodec_encode_latency_seconds_sum", hist)] > 0
     inf = (("le", "+Inf"), ("method", "zstd"))
     assert got[("auracodec_encode_latency_seconds_bucket", inf)] == 1
+
+
+def test_counts_from_many_threads_are_exact() -> None:
+    pipe = pipeline()
+    message = b"thread " * 30
+    per_thread, threads = 500, 8
+
+    def work() -> None:
+        for _ in range(per_thread):
+            pipe.decode_bytes(pipe.encode(message))
+
+    with ThreadPoolExecutor(threads) as pool:
+        for f in [pool.submit(work) for _ in range(threads)]:
+            f.result()
+    got = scrape(pipe)
+    n = per_thread * threads
+    for direction in ("out", "in"):
+        labels = (("direction", direction), ("method", "zstd"))
+        assert got[("auracodec_messages_total", labels)] == n
+    out = (("direction", "out"), ("method", "zstd"))
+    assert got[("auracodec_bytes_in_total", out)] == n * len(message)
+    assert got[("auracodec_encode_latency_seconds_count", (("method", "zstd"),))] == n
 
 
 def test_errors_counted_by_type() -> None:

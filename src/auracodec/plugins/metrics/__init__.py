@@ -13,8 +13,8 @@ Without ``prometheus_client`` this module still loads (the plugin declares the
 observer either way); configuring the observer is then an error that says
 which package to install.
 
-Per message the observer adds to plain counters under a lock (no
-``prometheus_client`` call); a collector registered with the registry turns
+Per message the observer adds to plain counters of its thread, without a
+lock (no ``prometheus_client`` call); a collector registered with the registry turns
 them into metric families when scraped. Pipelines that use the global
 registry with one namespace share their counters, so two pipelines in one
 process never clash over a metric name. See docs/metrics.md for the metrics.
@@ -99,14 +99,23 @@ class Store:
         self.namespace = namespace
         self.buckets = tuple(buckets)
         self.bounds_ns = [round(b * 1e9) for b in self.buckets]
+        #: Taken to add a thread or a key, to read, and to count an error.
         self.lock = threading.Lock()
-        #: (method, direction) -> counters.
-        self.counts: dict[tuple[str, str], list[int]] = {}
+        #: One table per thread that counted: direction -> method -> counters.
+        #: Only its thread adds to a table's counters, so a message takes no lock;
+        #: new keys go in under the lock, so a scrape never sees a table resize.
+        self.tables: list[dict[str, dict[str, list[int]]]] = []
+        self.local = threading.local()
         self.errors: Counter[str] = Counter()
 
-    def new(self, key: tuple[str, str]) -> list[int]:
+    def counters(self, direction: str, method: str) -> list[int]:
+        """This thread's counters of ``method`` in ``direction`` (made on first use)."""
         with self.lock:
-            return self.counts.setdefault(key, [0] * (_BUCKET0 + len(self.bounds_ns) + 1))
+            table: dict[str, dict[str, list[int]]] | None = getattr(self.local, "table", None)
+            if table is None:
+                table = self.local.table = {"out": {}, "in": {}}
+                self.tables.append(table)
+            return table[direction].setdefault(method, [0] * (_BUCKET0 + len(self.bounds_ns) + 1))
 
     def describe(self) -> list[Any]:
         return list(self.collect())
@@ -115,8 +124,14 @@ class Store:
         from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 
         ns = self.namespace + "_" if self.namespace else ""
+        counts: dict[tuple[str, str], list[int]] = {}
         with self.lock:
-            counts = {k: list(v) for k, v in self.counts.items()}
+            for table in self.tables:
+                for direction, methods in table.items():
+                    for method, c in methods.items():
+                        total = counts.setdefault((method, direction), [0] * len(c))
+                        for i, n in enumerate(c):
+                            total[i] += n
             errors = dict(self.errors)
         md = ["method", "direction"]
         messages = CounterMetricFamily(ns + "messages", "Messages encoded or decoded.", labels=md)
@@ -180,41 +195,41 @@ class PrometheusObserver:
         #: The ``prometheus_client`` registry the metrics are in.
         self.registry = registry
         self._bounds = store.bounds_ns
-        self._lock = store.lock
-        self._counts = store.counts
+        self._local = store.local
 
-    # The two hooks are written out (no shared helper): one Python call less per message.
+    # The two hooks are written out (no shared helper): one Python call less per
+    # message. A thread's first message of a method makes its counters.
     @hookimpl
     def auracodec_message_encoded(self, event: MessageEvent) -> None:
-        key = (event.method, "out")
-        c = self._counts.get(key) or self.store.new(key)
+        try:
+            c = self._local.table["out"][event.method]
+        except (AttributeError, KeyError):
+            c = self.store.counters("out", event.method)
         size, frame, ns = len(event.message), event.frame_size, event.elapsed_ns
-        slot = _BUCKET0 + bisect_left(self._bounds, ns)
-        with self._lock:
-            c[_MSG] += 1
-            c[_IN] += size
-            c[_OUT] += frame
-            c[_EXP] += frame > size
-            c[_SUM] += ns
-            c[slot] += 1
+        c[_MSG] += 1
+        c[_IN] += size
+        c[_OUT] += frame
+        c[_EXP] += frame > size
+        c[_SUM] += ns
+        c[_BUCKET0 + bisect_left(self._bounds, ns)] += 1
 
     @hookimpl
     def auracodec_message_decoded(self, event: MessageEvent) -> None:
-        key = (event.method, "in")
-        c = self._counts.get(key) or self.store.new(key)
+        try:
+            c = self._local.table["in"][event.method]
+        except (AttributeError, KeyError):
+            c = self.store.counters("in", event.method)
         size, frame, ns = len(event.message), event.frame_size, event.elapsed_ns
-        slot = _BUCKET0 + bisect_left(self._bounds, ns)
-        with self._lock:
-            c[_MSG] += 1
-            c[_IN] += frame
-            c[_OUT] += size
-            c[_EXP] += frame > size
-            c[_SUM] += ns
-            c[slot] += 1
+        c[_MSG] += 1
+        c[_IN] += frame
+        c[_OUT] += size
+        c[_EXP] += frame > size
+        c[_SUM] += ns
+        c[_BUCKET0 + bisect_left(self._bounds, ns)] += 1
 
     @hookimpl
     def auracodec_decode_failed(self, error: Exception) -> None:
-        with self._lock:
+        with self.store.lock:
             self.store.errors[type(error).__name__] += 1
 
 
