@@ -90,6 +90,12 @@ def render() -> str:
         "",
     ]
     out += [
+        "## `[health]`",
+        "",
+        "Targets `Pipeline.health()` checks the pipeline's stats against (docs/metrics.md).",
+        "",
+        *table(KERNEL_SETTINGS["health"]),
+        "",
         "## `[training]`",
         "",
         "Read by `auracodec train` (docs/client-profiles.md); the profile it writes",

@@ -85,7 +85,7 @@ def test_directory_means_its_auracodec_toml(tmp_path: Path) -> None:
     [
         (
             "[pipelines]\n",
-            r"auracodec.toml: pipelines: unknown table \(known: codecs, observers, pipeline",
+            r"auracodec.toml: pipelines: unknown table \(known: codecs, health, observers",
         ),
         ("pipeline = 3\n", r"pipeline: expected a table, got 3"),
         (

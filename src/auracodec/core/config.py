@@ -49,6 +49,7 @@ import tomli_w
 from .codec import NAME_RE
 from .cost import Prices
 from .errors import ConfigError
+from .health import HEALTH_SETTINGS
 from .refs import locate
 from .settings import Setting, SettingError, check_settings
 from .sizing import SIZE_EXPECTED, parse_size
@@ -128,6 +129,7 @@ KERNEL_SETTINGS: dict[str, tuple[Setting, ...]] = {
             "desynchronised context). 5 bytes per check; 0: never.",
         ),
     ),
+    "health": HEALTH_SETTINGS,
     "training": (
         Setting(
             "size",
@@ -197,6 +199,8 @@ class Config:
     #: ``[training] size``: a size class or a target transfer size in bytes
     #: (:mod:`auracodec.core.sizing`); ``None``: the codecs' defaults.
     training_size: str | int | None = None
+    #: ``[health]``: the targets :meth:`Pipeline.health` checks, every key filled in.
+    health: Mapping[str, float] = attrs.field(factory=dict)
 
     @classmethod
     def defaults(cls) -> Config:
@@ -258,7 +262,16 @@ class Config:
     @classmethod
     def _from_table(cls, data: Mapping[str, Any], path: Path | None) -> Config:
         _check_nesting(data, path)
-        allowed = {"pipeline", "plugins", "selector", "session", "codecs", "observers", "training"}
+        allowed = {
+            "pipeline",
+            "plugins",
+            "selector",
+            "session",
+            "codecs",
+            "observers",
+            "training",
+            "health",
+        }
         for key, value in data.items():
             if key not in allowed:
                 raise ConfigError(
@@ -281,6 +294,7 @@ class Config:
         plugins = kernel("plugins")
         session = kernel("session")
         training = kernel("training")
+        health = kernel("health")
         selector_raw = dict(data.get("selector", {}))
         kernel_keys = tuple(s.name for s in KERNEL_SETTINGS["selector"])
         selector = kernel("selector", only=kernel_keys)
@@ -314,6 +328,7 @@ class Config:
             observer_tables=tables["observers"],
             session_check_every=session["check_every"],
             training_size=training["size"],
+            health=health,
         )
 
     # -- second step: plugin tables ---------------------------------------

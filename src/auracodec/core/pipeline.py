@@ -26,6 +26,7 @@ from .config import Config
 from .cost import Estimates, PolicyContext
 from .errors import CONTAINED, PluginError, UnknownMethod
 from .framing import FRAME_FORMAT, as_message, empty_frame
+from .health import Health, check_targets, health
 from .registry import Registry
 from .selector import Policy
 from .session import Session
@@ -202,6 +203,20 @@ class Pipeline:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def health(self, targets: Mapping[str, float] | None = None) -> Health:
+        """Check :attr:`stats` against targets; see :mod:`auracodec.core.health`.
+
+        :param targets: target values by key (``min_ratio``, ``max_expansion_share``,
+            ``max_p95_encode_us``, ``max_p95_decode_us``, ``max_error_rate``); each
+            replaces the config's ``[health]`` value. A bad key or value raises
+            :class:`~auracodec.core.settings.SettingError` naming it.
+        """
+        merged = {**check_targets({}), **self.config.health}
+        if targets:
+            checked = check_targets(targets)
+            merged.update({k: checked[k] for k in targets})
+        return health(self.stats, merged)
 
     def session(self, session_id: str | None = None, *, check_every: int | None = None) -> Session:
         """A new :class:`~auracodec.Session`: context across one connection's messages.

@@ -118,7 +118,8 @@ class Stats:
 
     def name_of(self, method_id: int) -> str:
         """The name this pipeline or session gives a method id (``0x..`` if none)."""
-        return self._names.get(method_id, f"0x{method_id:02x}")
+        # or: the fallback's f-string is built only when needed (once per message).
+        return self._names.get(method_id) or f"0x{method_id:02x}"
 
     def record_error(self, error: BaseException) -> None:
         with self._lock:

@@ -106,10 +106,10 @@ class Observers:
         return bool(self._decoded)
 
     def message_encoded(self, event: MessageEvent, stats: Stats) -> None:
-        _call(self._encoded, "auracodec_message_encoded", stats, {"event": event})
+        _call_event(self._encoded, "auracodec_message_encoded", stats, event)
 
     def message_decoded(self, event: MessageEvent, stats: Stats) -> None:
-        _call(self._decoded, "auracodec_message_decoded", stats, {"event": event})
+        _call_event(self._decoded, "auracodec_message_decoded", stats, event)
 
     def decode_failed(
         self, frame_size: int, error: BaseException, session: str | None, stats: Stats
@@ -132,6 +132,21 @@ def _implementations(caller: Any) -> list[_Impl]:
         # Wrappers need pluggy's machinery: call the hook as a whole, contained.
         return [("<hook wrappers>", lambda **kw: caller(**kw), ("*",))]
     return [(i.plugin_name, i.function, tuple(i.argnames)) for i in reversed(impls)]
+
+
+def _call_event(impls: list[_Impl], hook: str, stats: Stats, event: MessageEvent) -> None:
+    """:func:`_call` for the per-message hooks, whose one argument is ``event``:
+    no keyword dict per message (they run on every encode and decode)."""
+    for plugin, function, argnames in impls:
+        try:
+            if argnames == ("event",):
+                function(event)
+            elif argnames == ("*",):
+                function(event=event)
+            else:
+                function()
+        except CONTAINED as exc:
+            report_fault(stats, f"observer {plugin!r} in {hook}", exc, _raised(exc))
 
 
 def _call(impls: list[_Impl], hook: str, stats: Stats, kwargs: Mapping[str, object]) -> None:
