@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import asyncio
+import difflib
+import importlib.util
 import logging
 import subprocess
 import sys
 import textwrap
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,6 +33,27 @@ from auracodec.websocket import HandshakeError, connect, subprotocol
 
 PIPE = Pipeline.from_config()
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+EXAMPLE = Path(__file__).parent.parent / "examples" / "aiohttp_echo.py"
+#: The same handler without auracodec: what the example is measured against.
+PLAIN = """
+from aiohttp import WSMsgType, web
+
+
+async def chat(request: web.Request) -> web.StreamResponse:
+    ws = web.WebSocketResponse()
+    await ws.prepare(request)
+    async for msg in ws:
+        if msg.type == WSMsgType.TEXT:
+            await ws.send_str(f"echo: {msg.data}")
+    return ws
+
+
+app = web.Application()
+app.add_routes([web.get("/chat", chat)])
+
+if __name__ == "__main__":
+    web.run_app(app, host="127.0.0.1", port=8000)
+"""
 
 
 def run(coro: Awaitable[Any]) -> Any:
@@ -37,10 +61,13 @@ def run(coro: Awaitable[Any]) -> Any:
 
 
 @asynccontextmanager
-async def aiohttp_server(handler: Handler) -> AsyncIterator[int]:
-    """Serve ``handler`` at ``/`` on 127.0.0.1, on a free port; yields the port."""
-    app = web.Application()
-    app.add_routes([web.get("/", handler)])
+async def aiohttp_server(handler: Handler | web.Application) -> AsyncIterator[int]:
+    """Serve ``handler`` at ``/`` (or an app) on 127.0.0.1, on a free port; yields the port."""
+    if isinstance(handler, web.Application):
+        app = handler
+    else:
+        app = web.Application()
+        app.add_routes([web.get("/", handler)])
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:
@@ -48,6 +75,47 @@ async def aiohttp_server(handler: Handler) -> AsyncIterator[int]:
         yield runner.addresses[0][1]
     finally:
         await runner.cleanup()
+
+
+def _code_lines(text: str) -> list[str]:
+    """Lines of code: no blank lines, comments or the module docstring."""
+    body = text.split('"""', 2)[-1] if text.lstrip().startswith('"""') else text
+    return [line.split("  #")[0].rstrip() for line in body.splitlines() if line.strip()]
+
+
+def _example() -> Any:
+    spec = importlib.util.spec_from_file_location("aiohttp_echo", EXAMPLE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_aiohttp_example_adds_at_most_10_lines() -> None:
+    example = _code_lines(EXAMPLE.read_text(encoding="utf-8"))
+    added = [d for d in difflib.ndiff(_code_lines(PLAIN), example) if d.startswith("+ ")]
+    assert len(added) <= 10, added
+    assert len(added) == 8  # the figure docs/servers.md gives
+
+
+def test_the_aiohttp_example_echoes_a_conversation_and_refuses_another_profile() -> None:
+    example = _example()
+    messages = [m.decode() for m in sample_messages()[:60]]
+    other = Pipeline.from_config(codecs=["zstd"])
+
+    async def main() -> list[str]:
+        async with aiohttp_server(example.app) as port:
+            with pytest.raises(HandshakeError, match=r"HTTP 400\): auracodec handshake refused"):
+                async with connect(f"ws://127.0.0.1:{port}/chat", pipeline=other):
+                    pass
+            async with connect(f"ws://127.0.0.1:{port}/chat", pipeline=PIPE) as conn:
+                got = []
+                for m in messages:
+                    await conn.send(m)
+                    got.append(await conn.recv())
+                return got
+
+    assert run(main()) == [f"echo: {m}" for m in messages]
 
 
 def _echo(pipeline: Pipeline | Versions, mode: str, seen: list[Any]) -> Handler:
