@@ -126,6 +126,19 @@ def shared_pool() -> ThreadPoolExecutor:
         return _pool
 
 
+async def encode_once(
+    pipeline: Pipeline, message: str | bytes, thread_threshold: int, executor: Executor | None
+) -> bytes:
+    """One stateless frame for ``message``, encoded in a worker thread when it
+    has at least ``thread_threshold`` characters or bytes (the pipeline is
+    thread-safe): what :func:`~auracodec.websocket.broadcast` and the Redis
+    fan-out (:mod:`auracodec.fanout`) send to many connections."""
+    if len(message) < thread_threshold:
+        return pipeline.encode(message)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(executor or shared_pool(), pipeline.encode, message)
+
+
 #: Per pipeline: method id -> (ratio, slack) bounding a payload's output, for
 #: the methods whose output is bounded by their payload.
 _BOUNDS: weakref.WeakKeyDictionary[Pipeline, dict[int, tuple[int, int]]] = (

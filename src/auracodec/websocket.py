@@ -94,7 +94,14 @@ from websockets.protocol import State
 from websockets.typing import Subprotocol
 
 from ._connection import FRAME_OVERHEAD as _FRAME_OVERHEAD
-from ._connection import THREAD_THRESHOLD, CodingConnection, agreed, log_refusal, shared_pool
+from ._connection import (
+    THREAD_THRESHOLD,
+    CodingConnection,
+    agreed,
+    encode_once,
+    log_refusal,
+    shared_pool,
+)
 from ._connection import Throttle as _Throttle
 from .core.errors import AuraError, DecodeError
 from .core.pipeline import Pipeline
@@ -408,11 +415,7 @@ async def broadcast(
     targets = list(connections)
     if any(c.session is not None for c in targets):
         raise AuraError("broadcast sends one frame to all: use stateless connections")
-    if len(message) < thread_threshold:
-        frame = pipeline.encode(message)
-    else:
-        loop = asyncio.get_running_loop()
-        frame = await loop.run_in_executor(executor or shared_pool(), pipeline.encode, message)
+    frame = await encode_once(pipeline, message, thread_threshold, executor)
     results = await asyncio.gather(*(c.send_frame(frame) for c in targets), return_exceptions=True)
     for r in results:
         if isinstance(r, BaseException) and not isinstance(r, ConnectionClosed):
