@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +19,9 @@ from auracodec import ConfigError, DecodeError, Pipeline  # noqa: E402
 from auracodec.core.config import Config  # noqa: E402
 from auracodec.plugin import SettingError  # noqa: E402
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+# Where the auracodec under test lives: src/ in a checkout with its extensions
+# built, site-packages after `pip install .` (CI), never one without them.
+SRC = Path(metrics_plugin.__file__).resolve().parents[3]
 
 # Where this checkout is not installed with the metrics entry point, register it in code.
 _INSTALLED = "metrics" in {ep.name for ep in metadata.entry_points(group="auracodec.plugins")}
@@ -204,7 +207,7 @@ except PluginError as exc:
         [sys.executable, "-c", code],
         capture_output=True,
         text=True,
-        env={"PYTHONPATH": str(SRC)},
+        env={**os.environ, "PYTHONPATH": str(SRC)},
         check=True,
     )
     assert "ERROR" in out.stdout and "pip install 'auracodec[metrics]'" in out.stdout

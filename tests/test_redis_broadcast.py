@@ -27,6 +27,7 @@ if shutil.which("redis-server") is None:
 
 import redis
 
+import auracodec
 from auracodec import AuraError, Pipeline
 from auracodec.core.store import Versions
 from auracodec.fanout import RedisBroadcast
@@ -35,7 +36,9 @@ from auracodec.websocket import AuraConnection, connect, serve
 PIPE = Pipeline.from_config()
 OTHER = Pipeline.from_config(codecs=["zstd"])
 NODE = Path(__file__).with_name("redis_node.py")
-SRC = Path(__file__).parents[1] / "src"
+# Where the auracodec under test lives (src/ in a checkout, site-packages
+# after `pip install .`), so that the nodes run the same one.
+SRC = Path(auracodec.__file__).resolve().parents[1]
 
 
 def free_port() -> int:
