@@ -446,3 +446,22 @@ def test_estimates_missing_figures_keep_the_prior(tmp_path: Path) -> None:
     assert est.ratio[7] == model.ratio and est.seen[7] == 9
     m = b"a message of about a hundred bytes, " * 3
     assert pipe.decode_bytes(pipe.encode(m)) == m
+
+
+def test_isolating_needs_a_stateless_codec_that_beats_raw() -> None:
+    # A context dear in CPU (it codes to absorb, at both ends) that saves a
+    # little: isolating pays only if a stateless codec then beats raw, since a
+    # message that goes raw is sent in a plain frame and absorbed all the same.
+    models = {
+        "ctx": CostModel(ratio=0.8, encode_ns_per_byte=1e6, decode_ns_per_byte=1e6, absorbed=1.0),
+        "good": CostModel(ratio=0.5),
+        "bad": CostModel(ratio=1.5),
+    }
+    p = policy(models)
+    ctx, good, bad = Fixed("ctx", 0.8, 11), Fixed("good", 0.5, 1), Fixed("bad", 1.5, 2)
+    message = b"tiny"
+    k = size_class(len(message))
+    p._estimate(ctx).seen[k] = 1000  # measured: isolate() judges only what it knows
+    assert p.isolate(message, [ctx], [good, bad])
+    assert not p.isolate(message, [ctx], [bad])
+    assert not p.isolate(message, [ctx], [])

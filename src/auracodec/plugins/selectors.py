@@ -219,13 +219,14 @@ class Cost:
         """Whether a session should send ``message`` isolated: coded statelessly
         (one byte more), so that no context codes or absorbs it at either end.
 
-        Cheaper when the best stateless frame plus that byte costs less than
-        the best context's frame, counting the contexts' full CPU (absorbing
-        is avoidable now) and what every other context spends absorbing it at
-        both ends. Never before every context was seen coding a few messages
-        of the size or a neighbouring one (at training or here), and every
-        ``explore_every``-th such call says no anyway, so that the contexts'
-        estimates stay fresh.
+        Cheaper when a stateless codec is expected to beat raw (a message
+        that goes raw is sent plain and absorbed anyway) and its frame plus
+        that byte costs less than the best context's frame, counting the
+        contexts' full CPU (absorbing is avoidable now) and what every other
+        context spends absorbing it at both ends. Never before every context
+        was seen coding a few messages of the size or a neighbouring one (at
+        training or here), and every ``explore_every``-th such call says no
+        anyway, so that the contexts' estimates stay fresh.
         """
         n = len(message)
         k = size_class(n)
@@ -242,6 +243,10 @@ class Cost:
             cost = e.ratio[k] * n * byte_ns + encode + decode
             best_context = min(best_context, cost - (encode + decode) * e.absorbed)
         best_context += absorbing
+        # Raw is not a way out: a message that goes raw is sent in a plain
+        # frame and absorbed all the same, so only a stateless codec expected
+        # to beat raw can make isolating pay (token-sized deltas: BRIO's CPU
+        # at both ends for none of its bytes).
         best_stateless = n * byte_ns  # raw
         for codec in codecs:
             e = self._by_id.get(codec.method_id) or self._estimate(codec)
@@ -249,7 +254,7 @@ class Cost:
             cost = _expected_share(e, k) * n * byte_ns
             cost += (e.encode[k] + (1.0 - d) * e.decode[k]) * n
             best_stateless = min(best_stateless, cost)
-        if best_stateless + byte_ns >= best_context:
+        if best_stateless >= n * byte_ns or best_stateless + byte_ns >= best_context:
             return False
         return not (self.explore_every and next(self._count) % self.explore_every == 0)
 
