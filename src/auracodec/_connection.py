@@ -185,6 +185,10 @@ class CodingConnection:
 
     #: The transport's "connection closed" exceptions.
     _closed_errors: ClassVar[tuple[type[BaseException], ...]] = ()
+    #: Whether async iteration ends quietly after a refused frame (closed for
+    #: and logged already), where no server library wraps the handler to
+    #: swallow the error (ASGI, aiohttp).
+    _quiet_after_refusal: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -381,4 +385,7 @@ class CodingConnection:
                 yield await self.recv()
         except self._closed_errors as exc:
             if not self._ends_quietly(exc):
+                raise
+        except DecodeError as exc:
+            if not (self._quiet_after_refusal and exc is self._refused):
                 raise

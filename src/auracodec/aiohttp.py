@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator
 from concurrent.futures import Executor
 from typing import ClassVar
 
@@ -89,6 +88,7 @@ class WebSocketClosed(AuraError):
 class AiohttpConnection(CodingConnection):
     """An aiohttp WebSocket that sends and receives auracodec frames (see :func:`accept`)."""
 
+    _quiet_after_refusal = True
     _closed_errors: ClassVar[tuple[type[BaseException], ...]] = (WebSocketClosed,)
 
     def __init__(
@@ -153,15 +153,6 @@ class AiohttpConnection(CodingConnection):
     def _ends_quietly(self, exc: BaseException) -> bool:
         assert isinstance(exc, WebSocketClosed)
         return exc.code in (1000, 1001)
-
-    async def _messages(self) -> AsyncIterator[str]:
-        try:
-            async for message in super()._messages():
-                yield message
-        except DecodeError as exc:
-            if exc is not self._refused:
-                raise
-            # Refused, closed for and logged: the handler ends there.
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         await self._close_raw(code, reason)

@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator
 from concurrent.futures import Executor
 from typing import ClassVar
 
@@ -83,6 +82,7 @@ _REFUSALS = Throttle(burst=10, interval=60.0)
 class ASGIConnection(CodingConnection):
     """A Starlette WebSocket that sends and receives auracodec frames (see :func:`accept`)."""
 
+    _quiet_after_refusal = True
     _closed_errors: ClassVar[tuple[type[BaseException], ...]] = (WebSocketDisconnect,)
 
     def __init__(
@@ -140,15 +140,6 @@ class ASGIConnection(CodingConnection):
     def _ends_quietly(self, exc: BaseException) -> bool:
         assert isinstance(exc, WebSocketDisconnect)
         return exc.code in (1000, 1001)
-
-    async def _messages(self) -> AsyncIterator[str]:
-        try:
-            async for message in super()._messages():
-                yield message
-        except DecodeError as exc:
-            if exc is not self._refused:
-                raise
-            # Refused, closed for and logged: the endpoint ends there.
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         await self._close_raw(code, reason)
