@@ -87,9 +87,10 @@ SETTINGS = (
     ),
 )
 
-# Per method and direction: messages, bytes in, bytes out, expansions, latency
-# sum (ns), then one count per bucket (the last is +Inf).
-_MSG, _IN, _OUT, _EXP, _SUM, _BUCKET0 = range(6)
+# Per method and direction: bytes in, bytes out, expansions, latency sum (ns),
+# then one count per latency bucket (the last is +Inf). Messages are the sum
+# of the buckets, counted at scrape time: one addition less per message.
+_IN, _OUT, _EXP, _SUM, _BUCKET0 = range(5)
 
 
 class Store:
@@ -104,6 +105,7 @@ class Store:
         #: One table per thread that counted: direction -> method -> counters.
         #: Only its thread adds to a table's counters, so a message takes no lock;
         #: new keys go in under the lock, so a scrape never sees a table resize.
+        #: A thread's own tables are also ``local.out`` and ``local.in_``.
         self.tables: list[dict[str, dict[str, list[int]]]] = []
         self.local = threading.local()
         self.errors: Counter[str] = Counter()
@@ -114,6 +116,7 @@ class Store:
             table: dict[str, dict[str, list[int]]] | None = getattr(self.local, "table", None)
             if table is None:
                 table = self.local.table = {"out": {}, "in": {}}
+                self.local.out, self.local.in_ = table["out"], table["in"]
                 self.tables.append(table)
             return table[direction].setdefault(method, [0] * (_BUCKET0 + len(self.bounds_ns) + 1))
 
@@ -164,12 +167,13 @@ class Store:
         hits: Counter[str] = Counter()
         for (method, direction), c in sorted(counts.items()):
             labels = [method, direction]
-            messages.add_metric(labels, c[_MSG])
+            n_messages = sum(c[_BUCKET0:])
+            messages.add_metric(labels, n_messages)
             b_in.add_metric(labels, c[_IN])
             b_out.add_metric(labels, c[_OUT])
             exp[direction] += c[_EXP]
             if method.startswith(TEMPLATE_METHOD):
-                hits[direction] += c[_MSG]
+                hits[direction] += n_messages
             cumulative, running = [], 0
             for bound, n in zip((*self.buckets, float("inf")), c[_BUCKET0:], strict=True):
                 running += n
@@ -202,28 +206,28 @@ class PrometheusObserver:
     @hookimpl
     def auracodec_message_encoded(self, event: MessageEvent) -> None:
         try:
-            c = self._local.table["out"][event.method]
+            c = self._local.out[event.method]
         except (AttributeError, KeyError):
             c = self.store.counters("out", event.method)
         size, frame, ns = len(event.message), event.frame_size, event.elapsed_ns
-        c[_MSG] += 1
         c[_IN] += size
         c[_OUT] += frame
-        c[_EXP] += frame > size
+        if frame > size:
+            c[_EXP] += 1
         c[_SUM] += ns
         c[_BUCKET0 + bisect_left(self._bounds, ns)] += 1
 
     @hookimpl
     def auracodec_message_decoded(self, event: MessageEvent) -> None:
         try:
-            c = self._local.table["in"][event.method]
+            c = self._local.in_[event.method]
         except (AttributeError, KeyError):
             c = self.store.counters("in", event.method)
         size, frame, ns = len(event.message), event.frame_size, event.elapsed_ns
-        c[_MSG] += 1
         c[_IN] += frame
         c[_OUT] += size
-        c[_EXP] += frame > size
+        if frame > size:
+            c[_EXP] += 1
         c[_SUM] += ns
         c[_BUCKET0 + bisect_left(self._bounds, ns)] += 1
 
