@@ -104,6 +104,7 @@ class Observers:
         #: The same for ``auracodec_message_decoded``.
         self.decoded = _event_calls(hook.auracodec_message_decoded)
         self._failed = _implementations(hook.auracodec_decode_failed)
+        self._opened = _implementations(hook.auracodec_session_opened)
 
     def decode_failed(
         self, frame_size: int, error: BaseException, session: str | None, stats: Stats
@@ -114,6 +115,9 @@ class Observers:
             stats,
             {"frame_size": frame_size, "error": error, "session": session},
         )
+
+    def session_opened(self, session: Any, stats: Stats) -> None:
+        _call(self._opened, "auracodec_session_opened", stats, {"session": session})
 
 
 _Impl = tuple[str, Callable[..., object], tuple[str, ...]]

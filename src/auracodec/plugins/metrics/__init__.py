@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import weakref
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -109,6 +110,10 @@ class Store:
         self.tables: list[dict[str, dict[str, list[int]]]] = []
         self.local = threading.local()
         self.errors: Counter[str] = Counter()
+        #: The open sessions of the pipelines counting here, held weakly: a
+        #: session leaves when it is garbage collected. Read at scrape time only.
+        self.sessions: weakref.WeakSet[Any] = weakref.WeakSet()
+        self.sessions_opened = 0
 
     def counters(self, direction: str, method: str) -> list[int]:
         """This thread's counters of ``method`` in ``direction`` (made on first use)."""
@@ -124,7 +129,11 @@ class Store:
         return list(self.collect())
 
     def collect(self) -> Iterator[Any]:
-        from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+        from prometheus_client.core import (
+            CounterMetricFamily,
+            GaugeMetricFamily,
+            HistogramMetricFamily,
+        )
 
         ns = self.namespace + "_" if self.namespace else ""
         counts: dict[tuple[str, str], list[int]] = {}
@@ -136,6 +145,8 @@ class Store:
                         for i, n in enumerate(c):
                             total[i] += n
             errors = dict(self.errors)
+            live = list(self.sessions)
+            opened = self.sessions_opened
         md = ["method", "direction"]
         messages = CounterMetricFamily(ns + "messages", "Messages encoded or decoded.", labels=md)
         b_in = CounterMetricFamily(
@@ -184,7 +195,25 @@ class Store:
             templates.add_metric([direction], hits[direction])
         for kind, n in sorted(errors.items()):
             errs.add_metric([kind], n)
+        sessions = GaugeMetricFamily(ns + "sessions", "Open sessions (not yet garbage collected).")
+        sessions.add_metric([], len(live))
+        opened_total = CounterMetricFamily(ns + "sessions_opened", "Sessions opened.")
+        opened_total.add_metric([], opened)
+        memory = GaugeMetricFamily(
+            ns + "session_memory_bytes",
+            "Bytes the open sessions hold: coding contexts, counters, own objects.",
+        )
+        memory.add_metric([], sum(map(_memory_of, live)))
         yield from (messages, b_in, b_out, expansions, templates, errs, *latency.values())
+        yield from (sessions, opened_total, memory)
+
+
+def _memory_of(session: Any) -> int:
+    """``session.memory()``, or 0 where a context's ``memory()`` raises."""
+    try:
+        return int(session.memory())
+    except Exception:  # noqa: BLE001 - a plugin's context: one session must not fail a scrape
+        return 0
 
 
 def _le(bound: float) -> str:
@@ -235,6 +264,14 @@ class PrometheusObserver:
     def auracodec_decode_failed(self, error: Exception) -> None:
         with self.store.lock:
             self.store.errors[type(error).__name__] += 1
+
+    @hookimpl
+    def auracodec_session_opened(self, session: Any) -> None:
+        # Once per session, none per message: a scrape counts the live ones
+        # and asks each for its memory.
+        with self.store.lock:
+            self.store.sessions.add(session)
+            self.store.sessions_opened += 1
 
 
 #: Stores of the global registry, by namespace.
