@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -69,6 +70,33 @@ def test_counts_bytes_expansions_and_latency() -> None:
     assert got[("auracodec_encode_latency_seconds_sum", hist)] > 0
     inf = (("le", "+Inf"), ("method", "zstd"))
     assert got[("auracodec_encode_latency_seconds_bucket", inf)] == 1
+
+
+def test_open_sessions_and_their_memory_are_read_at_scrape() -> None:
+    # The default pipeline: BRIO gives each session coding contexts that hold memory.
+    pipe = Pipeline.from_config(
+        Config.from_mapping({"observers": {"prometheus": {"registry": "own"}}}), plugins=EXTRA
+    )
+    before = scrape(pipe)
+    assert before[("auracodec_sessions", ())] == 0
+    assert before[("auracodec_session_memory_bytes", ())] == 0
+    a, b = pipe.session(), pipe.session()
+    peer = pipe.session()
+    for s in (a, b):
+        assert peer.decode(s.encode("where is my order? it was due on monday")) != ""
+    got = scrape(pipe)
+    assert got[("auracodec_sessions", ())] == 3
+    assert got[("auracodec_sessions_opened_total", ())] == 3
+    assert got[("auracodec_session_memory_bytes", ())] == a.memory() + b.memory() + peer.memory()
+    assert a.memory() > 10_000 and b.memory() > 10_000  # contexts, not only the objects
+    del a, peer
+    gc.collect()
+    got = scrape(pipe)
+    assert got[("auracodec_sessions", ())] == 1
+    assert got[("auracodec_sessions_opened_total", ())] == 3
+    assert got[("auracodec_session_memory_bytes", ())] == b.memory()
+    b.reset()  # live: a scrape reads the session as it is now
+    assert scrape(pipe)[("auracodec_session_memory_bytes", ())] == b.memory()
 
 
 def test_counts_from_many_threads_are_exact() -> None:

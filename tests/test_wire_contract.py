@@ -310,6 +310,27 @@ def test_an_observer_that_raises_changes_nothing(caplog: pytest.LogCaptureFixtur
     assert "observer 'observer0' in auracodec_message_decoded raised RuntimeError" in caplog.text
 
 
+def test_an_observer_of_sessions_that_raises_changes_nothing() -> None:
+    opened: list[object] = []
+
+    class Observer:
+        def __init__(self, raising: bool) -> None:
+            self.raising = raising
+
+        @hookimpl
+        def auracodec_session_opened(self, session: object) -> None:
+            opened.append(session)
+            if self.raising:
+                raise RuntimeError("observer bug")
+
+    plugins = [("bad", Observer(raising=True)), ("good", Observer(raising=False))]
+    pipe = Pipeline.from_config(CONFIG, codecs=["zstd"], plugins=plugins)
+    session = pipe.session("s-observed")
+    assert opened == [session, session]
+    assert session.decode(session.encode(TEXT)) == TEXT
+    assert pipe.stats.faults == {"observer 'bad' in auracodec_session_opened": 1}
+
+
 def test_a_context_hook_that_raises_leaves_sessions_working() -> None:
     class Broken:
         @hookimpl

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from .events import MessageEvent, ObserverType
     from .normalize import NormalizerType
     from .selector import PolicyType
+    from .session import Session
     from .training import Progress, TrainResult
 
 __all__ = ["PROJECT", "hookimpl", "hookspec"]
@@ -204,6 +205,24 @@ def auracodec_message_decoded(event: MessageEvent) -> None:
     ignored. An exception is contained (counted, logged once).
 
     :param event: as for ``auracodec_message_encoded``, ``direction="in"``.
+    """
+
+
+@hookspec
+def auracodec_session_opened(session: Session) -> None:
+    """Observe a session a pipeline opened (:meth:`Pipeline.session`).
+
+    Called once per session, in the thread that opened it, before any message;
+    the result is ignored. An exception is contained (counted in the
+    pipeline's stats, logged once). A session has no ``close``: it ends when
+    it is garbage collected, so keep it, if at all, in a
+    :class:`weakref.WeakSet`, and read it (``session.memory()``,
+    ``session.stats``) only to report on it: a session is not thread-safe.
+    The prometheus observer counts open sessions and their memory this way.
+
+    :param session: the new :class:`~auracodec.Session`.
+
+    Since auracodec 0.2.
     """
 
 

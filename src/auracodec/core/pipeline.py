@@ -226,7 +226,9 @@ class Pipeline:
         """
         if check_every is None:
             check_every = self.config.session_check_every
-        return Session(self.wire, session_id, check_every=check_every)
+        session = Session(self.wire, session_id, check_every=check_every)
+        self.wire.observers.session_opened(session, self.stats)
+        return session
 
     def method_of(self, frame: bytes | bytearray | memoryview) -> str:
         """The name of the codec a frame's method id names (no decoding)."""

@@ -99,7 +99,9 @@ class Stats:
         *,
         reservoir: int = RESERVOIR,
     ) -> None:
-        self._names = dict(names)
+        #: Method id -> name, for every method these stats count (read-only).
+        self.names: Mapping[int, str] = dict(names)
+        self._names = self.names
         self._codec_stats = codec_stats
         ids = sorted(self._names)
         #: Method id -> slot in the counter arrays.

@@ -87,29 +87,24 @@ def _raised(exc: BaseException) -> str:
 class Observers:
     """The observer hooks of one pipeline, each implementation called on its own.
 
-    An implementation that raises is skipped for that event and counted in the
+    The implementations are read from the hook once, when the pipeline is
+    built (its observers are registered by then), and called directly: the
+    per-message hooks run on every encode and decode, where pluggy's call
+    machinery would cost more than a small message's coding. An
+    implementation that raises is skipped for that event and counted in the
     stats of the message's pipeline or session: observing never changes what
     ``encode`` or ``decode`` return.
     """
 
     def __init__(self, hook: Any) -> None:
-        self._encoded = _implementations(hook.auracodec_message_encoded)
-        self._decoded = _implementations(hook.auracodec_message_decoded)
+        #: ``(plugin name, function(event))`` per implementation of
+        #: ``auracodec_message_encoded``, in pluggy's call order; empty when
+        #: nothing observes (then no event is built).
+        self.encoded = _event_calls(hook.auracodec_message_encoded)
+        #: The same for ``auracodec_message_decoded``.
+        self.decoded = _event_calls(hook.auracodec_message_decoded)
         self._failed = _implementations(hook.auracodec_decode_failed)
-
-    @property
-    def encoded(self) -> bool:
-        return bool(self._encoded)
-
-    @property
-    def decoded(self) -> bool:
-        return bool(self._decoded)
-
-    def message_encoded(self, event: MessageEvent, stats: Stats) -> None:
-        _call_event(self._encoded, "auracodec_message_encoded", stats, event)
-
-    def message_decoded(self, event: MessageEvent, stats: Stats) -> None:
-        _call_event(self._decoded, "auracodec_message_decoded", stats, event)
+        self._opened = _implementations(hook.auracodec_session_opened)
 
     def decode_failed(
         self, frame_size: int, error: BaseException, session: str | None, stats: Stats
@@ -121,8 +116,12 @@ class Observers:
             {"frame_size": frame_size, "error": error, "session": session},
         )
 
+    def session_opened(self, session: Any, stats: Stats) -> None:
+        _call(self._opened, "auracodec_session_opened", stats, {"session": session})
+
 
 _Impl = tuple[str, Callable[..., object], tuple[str, ...]]
+_EventCall = tuple[str, Callable[[MessageEvent], object]]
 
 
 def _implementations(caller: Any) -> list[_Impl]:
@@ -134,19 +133,29 @@ def _implementations(caller: Any) -> list[_Impl]:
     return [(i.plugin_name, i.function, tuple(i.argnames)) for i in reversed(impls)]
 
 
-def _call_event(impls: list[_Impl], hook: str, stats: Stats, event: MessageEvent) -> None:
-    """:func:`_call` for the per-message hooks, whose one argument is ``event``:
-    no keyword dict per message (they run on every encode and decode)."""
-    for plugin, function, argnames in impls:
-        try:
-            if argnames == ("event",):
-                function(event)
-            elif argnames == ("*",):
-                function(event=event)
-            else:
-                function()
-        except CONTAINED as exc:
-            report_fault(stats, f"observer {plugin!r} in {hook}", exc, _raised(exc))
+def _event_calls(caller: Any) -> tuple[_EventCall, ...]:
+    """:func:`_implementations` of a per-message hook, whose one argument is
+    ``event``, each made a function of the event (no keywords per message)."""
+    calls: list[_EventCall] = []
+    for plugin, function, argnames in _implementations(caller):
+        if argnames == ("*",):
+
+            def call(event: MessageEvent, f: Callable[..., object] = function) -> object:
+                return f(event=event)
+
+        elif argnames == ("event",):
+            call = function
+        else:  # an implementation may take fewer arguments than the spec
+
+            def call(event: MessageEvent, f: Callable[..., object] = function) -> object:
+                return f()
+
+        calls.append((plugin, call))
+    return tuple(calls)
+
+
+def _observer_fault(stats: Stats, plugin: str, hook: str, exc: BaseException) -> None:
+    report_fault(stats, f"observer {plugin!r} in {hook}", exc, _raised(exc))
 
 
 def _call(impls: list[_Impl], hook: str, stats: Stats, kwargs: Mapping[str, object]) -> None:
@@ -157,7 +166,7 @@ def _call(impls: list[_Impl], hook: str, stats: Stats, kwargs: Mapping[str, obje
             else:
                 function(*[kwargs[a] for a in argnames])
         except CONTAINED as exc:
-            report_fault(stats, f"observer {plugin!r} in {hook}", exc, _raised(exc))
+            _observer_fault(stats, plugin, hook, exc)
 
 
 class _Guarded:
@@ -303,11 +312,16 @@ class Wire:
         frame = prefix + _BYTE[method] + payload
         elapsed = perf_counter_ns() - start
         stats.encoded.add(stats.slot[method], len(data), len(frame), elapsed)
-        if self.observers.encoded:
+        calls = self.observers.encoded
+        if calls:  # written out here: it runs for every message of an observed pipeline
             event = MessageEvent(
-                "out", stats.name_of(method), method, data, len(frame), elapsed, session
+                "out", stats.names[method], method, data, len(frame), elapsed, session
             )
-            self.observers.message_encoded(event, stats)
+            for plugin, call in calls:
+                try:
+                    call(event)
+                except CONTAINED as exc:
+                    _observer_fault(stats, plugin, "auracodec_message_encoded", exc)
         return frame
 
     def _choose(self, data: bytes, candidates: Sequence[Any], stats: Stats) -> tuple[int, bytes]:
@@ -406,13 +420,18 @@ class Wire:
                 failed(error)
 
         observe = None
-        if self.observers.decoded:
+        calls = self.observers.decoded
+        if calls:
 
             def observe(method_id: int, message: bytes, frame_size: int, ns: int) -> None:
                 event = MessageEvent(
-                    "in", stats.name_of(method_id), method_id, message, frame_size, ns, session
+                    "in", known[method_id], method_id, message, frame_size, ns, session
                 )
-                self.observers.message_decoded(event, stats)
+                for plugin, call in calls:
+                    try:
+                        call(event)
+                    except CONTAINED as exc:
+                        _observer_fault(stats, plugin, "auracodec_message_decoded", exc)
 
         return FrameDecoder(
             table,

@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import itertools
 import threading
+import weakref
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from auracodec.plugin import MessageEvent, ObserverType, Setting, SettingError, hookimpl
@@ -87,9 +88,10 @@ SETTINGS = (
     ),
 )
 
-# Per method and direction: messages, bytes in, bytes out, expansions, latency
-# sum (ns), then one count per bucket (the last is +Inf).
-_MSG, _IN, _OUT, _EXP, _SUM, _BUCKET0 = range(6)
+# Per method and direction: bytes in, bytes out, expansions, latency sum (ns),
+# then one count per latency bucket (the last is +Inf). Messages are the sum
+# of the buckets, counted at scrape time: one addition less per message.
+_IN, _OUT, _EXP, _SUM, _BUCKET0 = range(5)
 
 
 class Store:
@@ -99,14 +101,23 @@ class Store:
         self.namespace = namespace
         self.buckets = tuple(buckets)
         self.bounds_ns = [round(b * 1e9) for b in self.buckets]
+        #: ``bounds_ns`` after ``_BUCKET0`` entries of -1: since a latency is
+        #: never negative, ``bisect_left(padded, ns)`` is the index of its
+        #: bucket in the counters, with no addition per message.
+        self.padded_bounds = [-1] * _BUCKET0 + self.bounds_ns
         #: Taken to add a thread or a key, to read, and to count an error.
         self.lock = threading.Lock()
         #: One table per thread that counted: direction -> method -> counters.
         #: Only its thread adds to a table's counters, so a message takes no lock;
         #: new keys go in under the lock, so a scrape never sees a table resize.
+        #: A thread's own tables are also ``local.out`` and ``local.in_``.
         self.tables: list[dict[str, dict[str, list[int]]]] = []
         self.local = threading.local()
         self.errors: Counter[str] = Counter()
+        #: The open sessions of the pipelines counting here, held weakly: a
+        #: session leaves when it is garbage collected. Read at scrape time only.
+        self.sessions: weakref.WeakSet[Any] = weakref.WeakSet()
+        self.sessions_opened = 0
 
     def counters(self, direction: str, method: str) -> list[int]:
         """This thread's counters of ``method`` in ``direction`` (made on first use)."""
@@ -114,6 +125,7 @@ class Store:
             table: dict[str, dict[str, list[int]]] | None = getattr(self.local, "table", None)
             if table is None:
                 table = self.local.table = {"out": {}, "in": {}}
+                self.local.out, self.local.in_ = table["out"], table["in"]
                 self.tables.append(table)
             return table[direction].setdefault(method, [0] * (_BUCKET0 + len(self.bounds_ns) + 1))
 
@@ -121,7 +133,11 @@ class Store:
         return list(self.collect())
 
     def collect(self) -> Iterator[Any]:
-        from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+        from prometheus_client.core import (
+            CounterMetricFamily,
+            GaugeMetricFamily,
+            HistogramMetricFamily,
+        )
 
         ns = self.namespace + "_" if self.namespace else ""
         counts: dict[tuple[str, str], list[int]] = {}
@@ -133,6 +149,8 @@ class Store:
                         for i, n in enumerate(c):
                             total[i] += n
             errors = dict(self.errors)
+            live = list(self.sessions)
+            opened = self.sessions_opened
         md = ["method", "direction"]
         messages = CounterMetricFamily(ns + "messages", "Messages encoded or decoded.", labels=md)
         b_in = CounterMetricFamily(
@@ -164,12 +182,13 @@ class Store:
         hits: Counter[str] = Counter()
         for (method, direction), c in sorted(counts.items()):
             labels = [method, direction]
-            messages.add_metric(labels, c[_MSG])
+            n_messages = sum(c[_BUCKET0:])
+            messages.add_metric(labels, n_messages)
             b_in.add_metric(labels, c[_IN])
             b_out.add_metric(labels, c[_OUT])
             exp[direction] += c[_EXP]
             if method.startswith(TEMPLATE_METHOD):
-                hits[direction] += c[_MSG]
+                hits[direction] += n_messages
             cumulative, running = [], 0
             for bound, n in zip((*self.buckets, float("inf")), c[_BUCKET0:], strict=True):
                 running += n
@@ -180,7 +199,25 @@ class Store:
             templates.add_metric([direction], hits[direction])
         for kind, n in sorted(errors.items()):
             errs.add_metric([kind], n)
+        sessions = GaugeMetricFamily(ns + "sessions", "Open sessions (not yet garbage collected).")
+        sessions.add_metric([], len(live))
+        opened_total = CounterMetricFamily(ns + "sessions_opened", "Sessions opened.")
+        opened_total.add_metric([], opened)
+        memory = GaugeMetricFamily(
+            ns + "session_memory_bytes",
+            "Bytes the open sessions hold: coding contexts, counters, own objects.",
+        )
+        memory.add_metric([], sum(map(_memory_of, live)))
         yield from (messages, b_in, b_out, expansions, templates, errs, *latency.values())
+        yield from (sessions, opened_total, memory)
+
+
+def _memory_of(session: Any) -> int:
+    """``session.memory()``, or 0 where a context's ``memory()`` raises."""
+    try:
+        return int(session.memory())
+    except Exception:  # noqa: BLE001 - a plugin's context: one session must not fail a scrape
+        return 0
 
 
 def _le(bound: float) -> str:
@@ -190,47 +227,71 @@ def _le(bound: float) -> str:
 class PrometheusObserver:
     """The observer: counts each message into its :class:`Store`."""
 
+    auracodec_message_encoded: Callable[[MessageEvent], None]
+    auracodec_message_decoded: Callable[[MessageEvent], None]
+
     def __init__(self, store: Store, registry: Any) -> None:
         self.store = store
         #: The ``prometheus_client`` registry the metrics are in.
         self.registry = registry
-        self._bounds = store.bounds_ns
-        self._local = store.local
-
-    # The two hooks are written out (no shared helper): one Python call less per
-    # message. A thread's first message of a method makes its counters.
-    @hookimpl
-    def auracodec_message_encoded(self, event: MessageEvent) -> None:
-        try:
-            c = self._local.table["out"][event.method]
-        except (AttributeError, KeyError):
-            c = self.store.counters("out", event.method)
-        size, frame, ns = len(event.message), event.frame_size, event.elapsed_ns
-        c[_MSG] += 1
-        c[_IN] += size
-        c[_OUT] += frame
-        c[_EXP] += frame > size
-        c[_SUM] += ns
-        c[_BUCKET0 + bisect_left(self._bounds, ns)] += 1
-
-    @hookimpl
-    def auracodec_message_decoded(self, event: MessageEvent) -> None:
-        try:
-            c = self._local.table["in"][event.method]
-        except (AttributeError, KeyError):
-            c = self.store.counters("in", event.method)
-        size, frame, ns = len(event.message), event.frame_size, event.elapsed_ns
-        c[_MSG] += 1
-        c[_IN] += frame
-        c[_OUT] += size
-        c[_EXP] += frame > size
-        c[_SUM] += ns
-        c[_BUCKET0 + bisect_left(self._bounds, ns)] += 1
+        self.auracodec_message_encoded, self.auracodec_message_decoded = _counting(store)
 
     @hookimpl
     def auracodec_decode_failed(self, error: Exception) -> None:
         with self.store.lock:
             self.store.errors[type(error).__name__] += 1
+
+    @hookimpl
+    def auracodec_session_opened(self, session: Any) -> None:
+        # Once per session, none per message: a scrape counts the live ones
+        # and asks each for its memory.
+        with self.store.lock:
+            self.store.sessions.add(session)
+            self.store.sessions_opened += 1
+
+
+def _counting(
+    store: Store,
+) -> tuple[Callable[[MessageEvent], None], Callable[[MessageEvent], None]]:
+    """The two per-message hooks of an observer counting into ``store``.
+
+    They run for every message, so every step counts: closures (what they use
+    is a local, not an attribute of ``self``), written out twice (no shared
+    helper, one Python call less), the bucket found by one ``bisect_left``
+    on the padded bounds. A thread's first message of a method makes its
+    counters.
+    """
+    local, counters, bounds = store.local, store.counters, store.padded_bounds
+
+    @hookimpl
+    def auracodec_message_encoded(event: MessageEvent) -> None:
+        try:
+            c = local.out[event.method]
+        except (AttributeError, KeyError):
+            c = counters("out", event.method)
+        size, frame, ns = len(event.message), event.frame_size, event.elapsed_ns
+        c[_IN] += size
+        c[_OUT] += frame
+        if frame > size:
+            c[_EXP] += 1
+        c[_SUM] += ns
+        c[bisect_left(bounds, ns)] += 1
+
+    @hookimpl
+    def auracodec_message_decoded(event: MessageEvent) -> None:
+        try:
+            c = local.in_[event.method]
+        except (AttributeError, KeyError):
+            c = counters("in", event.method)
+        size, frame, ns = len(event.message), event.frame_size, event.elapsed_ns
+        c[_IN] += frame
+        c[_OUT] += size
+        if frame > size:
+            c[_EXP] += 1
+        c[_SUM] += ns
+        c[bisect_left(bounds, ns)] += 1
+
+    return auracodec_message_encoded, auracodec_message_decoded
 
 
 #: Stores of the global registry, by namespace.
