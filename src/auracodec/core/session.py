@@ -67,8 +67,8 @@ from __future__ import annotations
 
 import itertools
 import zlib
-from time import perf_counter_ns
 from collections.abc import Callable, Sequence
+from time import perf_counter_ns
 from typing import Any
 
 from ._speedups import FrameDecoder
@@ -299,12 +299,12 @@ class Session:
             self._sent += 1
             if self._sent % self.check_every == 0:
                 check = self._out_digest & _CHECK_MASK
-        prefix = SessionFrame.prefix(self._flags, check) if self._flags or check is not None else b""
+        prefix = (
+            SessionFrame.prefix(self._flags, check) if self._flags or check is not None else b""
+        )
         self._flags = 0
         if payload is None or len(payload) >= len(data):
-            return wire.framed(
-                data, prefix, wire.raw.method_id, data, start, self.stats, self.id
-            )
+            return wire.framed(data, prefix, wire.raw.method_id, data, start, self.stats, self.id)
         return wire.framed(data, prefix, ctx.method_id, payload, start, self.stats, self.id)
 
     def _drop_solo(self, ctx: CodecContext, what: str) -> None:

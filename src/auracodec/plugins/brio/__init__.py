@@ -117,7 +117,7 @@ SETTINGS: tuple[Setting, ...] = (
         "previous one as its continuation, without asking the selector: for connections that "
         "stream replies token by token, whose deltas, raw or in a JSON envelope, then cost "
         "about half of permessage-deflate's bytes (or less). Such sessions never isolate a "
-        "message on their own (docs/sessions.md, \"Streamed replies\"; method id 0x23 "
+        'message on their own (docs/sessions.md, "Streamed replies"; method id 0x23 '
         "instead of 0x13; docs/brio.md, section 9). Both ends need the same value.",
     ),
 )
@@ -199,9 +199,9 @@ class BrioContext:
             ctx = self._ctx = self._model.context(streams=self._streams)
             # From now on the C methods themselves (they shadow the methods
             # below, until reset): no Python runs per message.
-            self.encode = ctx.encode  # type: ignore[method-assign]
+            self.encode = ctx.encode  # type: ignore[method-assign,assignment]
             self.decode = ctx.decode  # type: ignore[method-assign]
-            self.absorb = ctx.absorb  # type: ignore[method-assign]
+            self.absorb = ctx.absorb  # type: ignore[method-assign,assignment]
             if self._streams:
                 self.solo = ctx.continues
         return self._ctx
