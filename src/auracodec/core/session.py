@@ -209,7 +209,7 @@ class Session:
         its frame is one byte longer.
         """
         wire = self.wire
-        data = as_message(message)
+        data = message if type(message) is bytes else as_message(message)
         if len(data) > wire.limit:
             raise MessageTooLarge(len(data), wire.limit)
         out = self._out if self._out is not None else self._setup_out()
@@ -276,7 +276,7 @@ class Session:
         is then dropped): the message takes the general path."""
         wire = self.wire
         start = perf_counter_ns()
-        assert self._out is not None
+        out: list[CodecContext] = self._out  # type: ignore[assignment]  # set up by encode
         try:
             if not ctx.solo(data):  # type: ignore[attr-defined]
                 return None
@@ -287,7 +287,7 @@ class Session:
         if payload is not None and type(payload) is not bytes:
             self._drop_solo(ctx, f"returned {type(payload).__name__}, expected bytes or None")
             return None
-        for other in self._out[:] if len(self._out) > 1 else ():
+        for other in out[:] if len(out) > 1 else ():
             if other is not ctx:
                 try:
                     other.absorb(data)
@@ -397,7 +397,7 @@ class Session:
     def _incoming(self, frame: bytes | bytearray | memoryview) -> tuple[bytes, int, FrameDecoder]:
         """Apply a frame's session prefix; the frame, where its inner frame
         starts, and the decoder for it."""
-        data = as_frame(frame)
+        data = frame if type(frame) is bytes else as_frame(frame)
         if data[:1] != _ESCAPE_BYTE and self._failed is None:  # a plain frame: no prefix
             self._check = None
             return data, 0, self._decoder or self._setup_in()

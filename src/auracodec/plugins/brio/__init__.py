@@ -14,7 +14,7 @@ session (see ``docs/sessions.md``) a context carries the adaptation
 across the messages of a direction: method id ``0x13``. With ``streams = true``
 the context is ``0x23`` instead: it codes a short message, or one that repeats
 most of the previous one, as that message's continuation, as a reply streamed
-token by token is sent (docs/brio.md, section 9).
+token by token is sent (docs/brio.md, section 7.1).
 
 The coding loops are C: a core without Python, one file per role
 (``_predict``, ``_coder``, ``_session``, ``_model``, ``_train``; their contract
@@ -118,7 +118,7 @@ SETTINGS: tuple[Setting, ...] = (
         "stream replies token by token, whose deltas, raw or in a JSON envelope, then cost "
         "about half of permessage-deflate's bytes (or less). Such sessions never isolate a "
         'message on their own (docs/sessions.md, "Streamed replies"; method id 0x23 '
-        "instead of 0x13; docs/brio.md, section 9). Both ends need the same value.",
+        "instead of 0x13; docs/brio.md, section 7.1). Both ends need the same value.",
     ),
 )
 

@@ -407,7 +407,7 @@ static PyMethodDef Model_methods[] = {
     {"cost", (PyCFunction)Model_cost, METH_O, "cost(data) -> (eom_bits, byte_bits) ideal code length"},
     {"context", (PyCFunction)(void (*)(void))Model_context, METH_VARARGS | METH_KEYWORDS,
      "context(*, streams=False) -> Context: a session that carries adaptation across messages; "
-     "with streams, a message may continue the previous one (docs/brio.md, section 8)"},
+     "with streams, a message may continue the previous one (docs/brio.md, section 7.1)"},
     {NULL, NULL, 0, NULL}};
 
 static PyObject *Model_get_max_ratio(ModelObject *self, void *closure)

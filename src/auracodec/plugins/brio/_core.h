@@ -124,7 +124,7 @@ int brio_decode(const brio_model *m, const uint8_t *in, size_t n, size_t limit,
 typedef struct brio_session brio_session;
 brio_session *brio_session_new(const brio_model *m);
 /* flags: BRIO_SESSION_STREAMS, a session whose messages may continue the
- * previous one (docs/brio.md, section 8); its payloads are not those of a
+ * previous one (docs/brio.md, section 7.1); its payloads are not those of a
  * plain session (another method id) */
 #define BRIO_SESSION_STREAMS 1u
 /* in such a session, messages of at most this many bytes always continue */

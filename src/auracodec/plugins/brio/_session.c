@@ -83,6 +83,7 @@ static void cont_begin(ctx_t *c, strm_t *sm)
     c->pos = 0;
     c->buf = c->hb;
     c->bpos = c->hlen;
+    c->mstart = c->hlen; /* the match table grows within a message only */
     c->dyn.cur = 0;
     if (sm->since >= STRM_EPOCH) {
         c->ep = c->nmsg++ & 255;

@@ -1,5 +1,5 @@
 /*
- * _stream.h - BRIO core, continuations (docs/brio.md, section 8): in a
+ * _stream.h - BRIO core, continuations (docs/brio.md, section 7.1): in a
  * session opened with BRIO_SESSION_STREAMS, a message may be coded as the
  * continuation of the direction's previous one, as the deltas of a streamed
  * reply are.  Its bytes extend the text before it (the byte contexts and the
