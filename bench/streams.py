@@ -19,8 +19,12 @@ payload bytes (permessage-deflate) and frame bytes (auracodec, method byte
 included); CPU per delta is the process time of encoding and decoding every
 delta, in this process, on the same deltas. Pipelines:
 
-* ``trained``: the profile (``auracodec train`` on chat2/train.jsonl into a
-  temporary directory, or ``--profile``) with its default ``cost`` policy;
+* ``streams``: the profile (``auracodec train`` on chat2/train.jsonl into a
+  temporary directory, or ``--profile``) with ``[codecs.brio] streams = true``,
+  as a deployment that streams replies configures it: BRIO's continuations
+  (context ``0x23``), each delta coded alone by the context (the targets are
+  this pipeline's);
+* ``trained``: the same profile as trained (``0x13``, default ``cost`` policy);
 * ``zstd``: the same profile restricted to zstd (a cheap codec), stateless;
 * ``zstd_context``: restricted to zstd with its session context (the last
   2 KB of the stream appended to the dictionary, level 3);
@@ -137,7 +141,12 @@ def main() -> None:
             **config.codec_tables,
             "zstd": {**config.codec_tables.get("zstd", {}), **ZSTD_CONTEXT},
         }
+        streams = {
+            **config.codec_tables,
+            "brio": {**config.codec_tables.get("brio", {}), "streams": True},
+        }
         pipes = {
+            "streams": Pipeline.from_config(attrs.evolve(config, codec_tables=streams)),
             "trained": Pipeline.from_config(config),
             "zstd": Pipeline.from_config(attrs.evolve(config, codecs=["zstd"])),
             "zstd_context": Pipeline.from_config(

@@ -39,7 +39,8 @@ export interface Codec {
   /**
    * This codec's state for one direction of a new session, or null (the
    * codec then works statelessly in sessions), as Python's
-   * `auracodec_codec_context` hook. BRIO's is method id 0x13.
+   * `auracodec_codec_context` hook. BRIO's is method id 0x13 (0x23 with
+   * `streams = true`).
    */
   context?(direction: "in" | "out"): CodecContext | null;
   /** Free what the codec holds outside the JavaScript heap (WebAssembly memory). */
@@ -51,8 +52,10 @@ export interface Codec {
  * `encode` and `decode` also absorb the message (`encode` absorbs it even
  * when it declines); `absorb` takes in a message another codec carried;
  * `reset` returns to the initial state; `memory` is the bytes it holds.
- * Its method id is its own (BRIO's context: 0x13), distinct from every
- * codec's.
+ * Its method id is its own (BRIO's context: 0x13, or 0x23 with
+ * continuations), distinct from every codec's. `solo`, where present, says
+ * whether the context codes a message alone: the session then asks no other
+ * codec (Python's `solo`; BRIO's with continuations has it).
  */
 export interface CodecContext {
   readonly name: string;
@@ -61,6 +64,7 @@ export interface CodecContext {
   encode(message: Uint8Array): Uint8Array | null;
   decode(payload: Uint8Array, limit: number): Uint8Array;
   absorb(message: Uint8Array): void;
+  solo?(message: Uint8Array): boolean;
   reset(): void;
   memory(): number;
   /** Free what it holds outside the JavaScript heap; `reset` also does. */

@@ -252,6 +252,7 @@ export const CODEC_SETTINGS: Record<string, readonly Setting[]> = {
     S.integer("apm_precision", 16, 1, 16),
     S.integer("node_precision", 8, 1, 8),
     S.integer("max_ratio", 32, 1, 1024),
+    S.boolean("streams", false),
   ],
   brotli: [
     S.integer("quality", 11, 0, 11),

@@ -51,7 +51,7 @@ export interface LoadOptions {
 /** The factories of the WebAssembly codecs over one instance of the module. */
 export function wasmFactories(wasm: AuraWasm): CodecFactories {
   return {
-    brio: (s) => new BrioCodec(wasm, s.artifact, s.values["max_ratio"] as number, s.sha256),
+    brio: (s) => new BrioCodec(wasm, s.artifact, s.values["max_ratio"] as number, s.sha256, s.values["streams"] as boolean),
     zstd: (s) => {
       const v = s.values as Record<string, number>;
       return new ZstdCodec(wasm, {
@@ -228,7 +228,8 @@ export class Profile {
           }
           sha = checkSha(artifact, values["model_sha256"] as string | null, () => fail(name, "model", `${where}: content does not match model_sha256 (corrupt or replaced)`));
         }
-        fp = { format: BRIO_FORMAT, model: sha ?? "neutral", max_ratio: values["max_ratio"] as number };
+        // streams: absent when off, as in Python (earlier fingerprints stand)
+        fp = { format: BRIO_FORMAT, model: sha ?? "neutral", max_ratio: values["max_ratio"] as number, ...(values["streams"] ? { streams: 1 } : {}) };
       } else if (name === "zstd") {
         const path = values["dictionary"] as string | null;
         if (path !== null) {

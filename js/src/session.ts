@@ -5,7 +5,7 @@
  *
  * A session is one end of a connection. `encode` serves the outgoing
  * direction and `decode` the incoming one, each with its own contexts (BRIO's,
- * 0x13), made at the direction's first message. Every message of a direction
+ * 0x13, or 0x23 with `streams = true`), made at the direction's first message. Every message of a direction
  * is absorbed by every context of that direction, on both ends, exactly once,
  * whichever codec carried it: a context absorbs a message when it codes it,
  * and through `absorb` otherwise.
@@ -24,13 +24,15 @@
  *
  * The encoder keeps the smallest payload (Python's `smallest` policy): every
  * context codes every message; the frames decode the same as those of
- * Python's default `cost` policy. A session is not safe for concurrent use
- * (it is synchronous anyway).
+ * Python's default `cost` policy. As in Python, a message that a context with
+ * `solo` says it continues (BRIO's with continuations: a streamed reply's
+ * deltas) is coded by that context alone, raw when that does not pay. A
+ * session is not safe for concurrent use (it is synchronous anyway).
  */
 
 import type { Codec, CodecContext } from "./codec.js";
 import { CodecFault, DecodeError, MessageTooLarge, SessionError, UnknownMethod } from "./errors.js";
-import { SessionFrame, asFrame, asMessage, asText } from "./framing.js";
+import { SessionFrame, asFrame, asMessage, asText, concat } from "./framing.js";
 import type { FrameInput, Message } from "./framing.js";
 import type { DecodeEntry, Pipeline } from "./pipeline.js";
 
@@ -220,12 +222,9 @@ export class Session {
     const data = asMessage(message);
     if (data.length > pipe.maxMessageSize) throw new MessageTooLarge(data.length, pipe.maxMessageSize);
     const out = this.#out ?? this.#setupOut();
-    let check: number | null = null;
-    if (!isolated && this.checkEvery) {
-      this.#outDigest = digest(this.#outDigest, data);
-      this.#sent += 1;
-      if (this.#sent % this.checkEvery === 0) check = this.#outDigest & CHECK_MASK;
-    }
+    const solo = isolated ? null : this.#encodeSolo(out, data);
+    if (solo !== null) return solo;
+    const check = isolated ? null : this.#nextCheck(data);
     let prefix: Uint8Array;
     let offers: Offer[] = [];
     let candidates: readonly Candidate[];
@@ -248,6 +247,48 @@ export class Session {
     return frame;
   }
 
+  /** The check the next outgoing frame carries (after `data`), or null. */
+  #nextCheck(data: Uint8Array): number | null {
+    if (!this.checkEvery) return null;
+    this.#outDigest = digest(this.#outDigest, data);
+    return ++this.#sent % this.checkEvery ? null : this.#outDigest & CHECK_MASK;
+  }
+
+  /**
+   * The frame of a message that a context with `solo` codes alone, without
+   * choosing among codecs (Python's `_encode_solo`), raw when that does not
+   * pay. Null when no context takes it, or the one that would failed (it is
+   * then dropped: it may have absorbed part of the message, so it is not
+   * used again): the message takes the general path.
+   */
+  #encodeSolo(out: CodecContext[], data: Uint8Array): Uint8Array | null {
+    const ctx = out.find((c) => c.solo);
+    if (ctx === undefined) return null;
+    let payload: unknown;
+    try {
+      if (!ctx.solo!(data)) return null;
+      payload = ctx.encode(data);
+    } catch {
+      payload = 0; // a fault, dropped below
+    }
+    if (payload !== null && !(payload instanceof Uint8Array)) {
+      out.splice(out.indexOf(ctx), 1);
+      return null;
+    }
+    for (const other of [...out]) {
+      if (other === ctx) continue;
+      try {
+        other.absorb(data);
+      } catch {
+        out.splice(out.indexOf(other), 1);
+      }
+    }
+    const prefix = SessionFrame.prefix(this.#flags, this.#nextCheck(data));
+    this.#flags = 0;
+    const coded = payload !== null && payload.length < data.length;
+    return concat([prefix, Uint8Array.of(coded ? ctx.methodId : this.pipeline.raw.methodId), coded ? payload! : data]);
+  }
+
   /** The smallest payload of the candidates, raw when none is smaller than the message. */
   #choose(data: Uint8Array, candidates: readonly Candidate[], prefix: Uint8Array): Uint8Array {
     let bestId = this.pipeline.raw.methodId;
@@ -264,11 +305,7 @@ export class Session {
         bestId = codec.methodId;
       }
     }
-    const frame = new Uint8Array(prefix.length + 1 + best.length);
-    frame.set(prefix);
-    frame[prefix.length] = bestId;
-    frame.set(best, prefix.length + 1);
-    return frame;
+    return concat([prefix, Uint8Array.of(bestId), best]);
   }
 
   /**

@@ -53,7 +53,8 @@ interface Exports {
   ac_brio_model_memory(m: number): number;
   ac_brio_encode(m: number, p: number, n: number, maxRatio: number): number;
   ac_brio_decode(m: number, p: number, n: number, limit: number, maxRatio: number): number;
-  ac_brio_context_new(m: number): number;
+  ac_brio_context_new(m: number, flags: number): number;
+  ac_brio_context_continues(s: number, p: number, n: number): number;
   ac_brio_context_free(s: number): void;
   ac_brio_context_memory(s: number): number;
   ac_brio_context_encode(s: number, p: number, n: number, maxRatio: number): number;

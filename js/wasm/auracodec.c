@@ -151,8 +151,20 @@ int EXPORT(ac_brio_decode)(const ac_model *am, const uint8_t *in, size_t n, size
 }
 
 /* Contexts (sessions): one direction of one connection.  The model must
- * outlive its contexts.  NULL: out of memory. */
-brio_session *EXPORT(ac_brio_context_new)(const ac_model *am) { return brio_session_new(am->m); }
+ * outlive its contexts.  flags: 0, or BRIO_SESSION_STREAMS (1) for a context
+ * whose messages may continue the previous one (method id 0x23, `streams =
+ * true`).  NULL: out of memory. */
+brio_session *EXPORT(ac_brio_context_new)(const ac_model *am, unsigned flags)
+{
+    return brio_session_new_ex(am->m, flags);
+}
+
+/* 1 if encode would code this message as a continuation (a streams context
+ * only), else 0 */
+int EXPORT(ac_brio_context_continues)(const brio_session *s, const uint8_t *in, size_t n)
+{
+    return brio_session_continues(s, in, n);
+}
 
 void EXPORT(ac_brio_context_free)(brio_session *s) { brio_session_free(s); }
 

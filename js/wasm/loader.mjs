@@ -189,9 +189,12 @@ export class BrioModel {
     return this.#ac.take(rc, "brio");
   }
 
-  /** A coding context (one direction of a session); free it before the model. */
-  context() {
-    const s = this.#x.ac_brio_context_new(this.handle);
+  /**
+   * A coding context (one direction of a session); free it before the model.
+   * `flags`: 1 for continuations (`streams = true`, method id 0x23).
+   */
+  context(flags = 0) {
+    const s = this.#x.ac_brio_context_new(this.handle, flags);
     if (!s) throw new WasmCodecError(-1, "brio context");
     return new BrioContext(this.#ac, s);
   }
@@ -220,6 +223,12 @@ export class BrioContext {
     const p = this.#ac.input(message);
     const rc = this.#x.ac_brio_context_encode(this.handle, p, message.length, maxRatio);
     return this.#ac.take(rc, "brio context");
+  }
+
+  /** Whether encode would code the message as a continuation (a streams context only). */
+  continues(message) {
+    const p = this.#ac.input(message);
+    return this.#x.ac_brio_context_continues(this.handle, p, message.length) !== 0;
   }
 
   /** Take in a message another codec carried. */

@@ -14,6 +14,12 @@ replies")::
         reply.feed(receiver.decode(frame))
     assert reply.text == "".join(deltas)
 
+Set ``[codecs.brio] streams = true`` in the profile (both ends): BRIO's
+session context then codes each delta as the continuation of the text before
+it, and copies the JSON envelope a chunk shares with the previous one, so a
+delta costs about half of permessage-deflate's bytes raw and a quarter in an
+OpenAI chunk (docs/sessions.md, "Streamed replies"; ``bench/streams.py``).
+
 Over a WebSocket connection (``auracodec.websocket``, ``auracodec.asgi``),
 ``await stream_reply(conn, deltas, envelope=...)`` sends one message per delta
 and ``await receive_reply(conn)`` reads chunks until one has a

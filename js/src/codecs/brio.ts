@@ -1,5 +1,6 @@
 /**
- * `brio`, method id 0x03, and its session context, 0x13 (Python:
+ * `brio`, method id 0x03, and its session context, 0x13, or 0x23 with
+ * continuations (`streams = true`) (Python:
  * `plugins/brio/__init__.py` and the binding `_brio.c`), over the
  * WebAssembly build of the same C core. The errors are those `_brio.c`
  * raises, with its messages.
@@ -15,6 +16,8 @@ import { Status, WasmError, forget, track } from "../wasm.js";
 export const NAME = "brio";
 export const METHOD_ID = 0x03;
 export const CONTEXT_ID = 0x13;
+/** The context with continuations (`[codecs.brio] streams = true`). */
+export const STREAMS_CONTEXT_ID = 0x23;
 export const FORMAT_VERSION = 3;
 export const DEFAULT_MAX_RATIO = 32;
 export const RATIO_SLACK = 128;
@@ -81,9 +84,16 @@ export class BrioCodec implements Codec {
    * `model`: the model file's bytes, or null for the neutral (untrained)
    * model; a {@link PluginError} with Python's reason ("invalid BRIO model:
    * ...") when it is not one. `sha256`: the model's SHA-256 (hex) when the
-   * caller has it already (a profile does), for the fingerprint.
+   * caller has it already (a profile does), for the fingerprint. `streams`:
+   * contexts with continuations (method id 0x23), as `streams = true`.
    */
-  constructor(readonly wasm: AuraWasm, model: Uint8Array | null = null, maxRatio = DEFAULT_MAX_RATIO, sha256?: string | null) {
+  constructor(
+    readonly wasm: AuraWasm,
+    model: Uint8Array | null = null,
+    maxRatio = DEFAULT_MAX_RATIO,
+    sha256?: string | null,
+    readonly streams = false,
+  ) {
     if (!Number.isInteger(maxRatio) || maxRatio < 0 || maxRatio > 0xffffffff) {
       throw new RangeError("max_ratio must be from 0 (no cap) to 2**32 - 1");
     }
@@ -121,10 +131,11 @@ export class BrioCodec implements Codec {
   }
 
   fingerprint(): Fingerprint {
-    return { format: FORMAT_VERSION, model: this.#hash, max_ratio: this.maxRatio };
+    const fp = { format: FORMAT_VERSION, model: this.#hash, max_ratio: this.maxRatio };
+    return this.streams ? { ...fp, streams: 1 } : fp; // absent when off, as in Python
   }
 
-  /** A session context for one direction (0x13); its C state is made at its first message. */
+  /** A session context for one direction (0x13, or 0x23 with streams); its C state is made at its first message. */
   context(): BrioContext {
     return new BrioContext(this);
   }
@@ -151,7 +162,7 @@ export class BrioCodec implements Codec {
     this.#handle; // throws once closed
     this.#model.acquire();
     const x = this.wasm.exports;
-    const s = x.ac_brio_context_new(this.#model.handle);
+    const s = x.ac_brio_context_new(this.#model.handle, this.streams ? 1 : 0);
     if (!s) {
       this.#model.release();
       throw new WasmError(Status.ENOMEM, "brio context");
@@ -171,19 +182,34 @@ export class BrioCodec implements Codec {
 }
 
 /**
- * BRIO's state for one direction of a session (method id 0x13, Python's
- * `BrioContext`): made at the first message, dropped by `reset()`, so an
- * idle session holds nothing. After a failed decode it refuses every frame
- * (`SessionError`) until reset.
+ * BRIO's state for one direction of a session (method id 0x13, or 0x23 with
+ * continuations; Python's `BrioContext`): made at the first message, dropped
+ * by `reset()`, so an idle session holds nothing. After a failed decode it
+ * refuses every frame (`SessionError`) until reset.
  */
 export class BrioContext implements CodecContext {
   readonly name = NAME;
-  readonly methodId = CONTEXT_ID;
+  readonly methodId: number;
   readonly cost = 31;
+  /**
+   * With continuations: whether `encode` codes the message as the previous
+   * one's continuation; the session then codes it with this context alone
+   * (Python's `solo`). Absent otherwise.
+   */
+  readonly solo?: (message: Uint8Array) => boolean;
   #ctx = 0;
   #free: (() => void) | null = null;
 
-  constructor(private readonly codec: BrioCodec) {}
+  constructor(private readonly codec: BrioCodec) {
+    this.methodId = codec.streams ? STREAMS_CONTEXT_ID : CONTEXT_ID;
+    if (codec.streams) {
+      this.solo = (message) => {
+        const wasm = codec.wasm;
+        const h = this.#handle();
+        return wasm.exports.ac_brio_context_continues(h, wasm.input(message), message.length) !== 0;
+      };
+    }
+  }
 
   #handle(): number {
     if (this.#ctx === 0) {

@@ -17,7 +17,11 @@ id                    use
 ``0x10``-``0x1f``     session contexts of auracodec's codecs (``0x10`` + the codec's
                       id: ``0x13`` is BRIO carrying its adaptation across messages,
                       ``0x12`` zstd against the session's recent history)
-``0x20``-``0x3f``     reserved for auracodec's own codecs
+``0x20``-``0x2f``     session contexts with continuations (``0x20`` + the codec's id:
+                      ``0x23`` is BRIO's with ``streams = true``, coding a short
+                      message as the continuation of the one before, for replies
+                      streamed token by token)
+``0x30``-``0x3f``     reserved for auracodec's own codecs
 ``0x40``-``0xbf``     registered third-party codecs: ask for an id (docs/method-ids.md)
 ``0xc0``-``0xfe``     private use: never registered, for codecs that stay in-house
 ``0xff``              reserved: never a method, kept for a future frame format

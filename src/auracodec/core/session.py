@@ -68,12 +68,13 @@ from __future__ import annotations
 import itertools
 import zlib
 from collections.abc import Callable, Sequence
+from time import perf_counter_ns
 from typing import Any
 
 from ._speedups import FrameDecoder
 from .codec import CodecContext
 from .errors import CONTAINED, CodecFault, DecodeError, MessageTooLarge, SessionError
-from .framing import SessionFrame, as_frame, as_message
+from .framing import ESCAPE, SessionFrame, as_frame, as_message
 from .stats import Stats
 from .wire import Wire, report_fault
 
@@ -90,6 +91,13 @@ SESSION_OBJECT_BYTES = 2_300
 DECODER_BYTES = 6_500
 ISOLATED_DECODER_BYTES = 5_900
 _CHECK_MASK = (1 << (8 * SessionFrame.CHECK_SIZE)) - 1
+_ESCAPE_BYTE = bytes((ESCAPE,))  # starts every session prefix
+
+
+def _solo_of(contexts: Sequence[CodecContext]) -> CodecContext | None:
+    """The first context with a ``solo(message)`` method: it codes the
+    messages for which that returns true alone (see Session._encode_solo)."""
+    return next((c for c in contexts if callable(getattr(c, "solo", None))), None)
 
 
 def _digest(state: int, message: bytes) -> int:
@@ -152,6 +160,9 @@ class Session:
         # session that only sends (or only receives) never pays for the other.
         self._out: list[CodecContext] | None = None
         self._order: list[int] = []
+        # The outgoing context that codes some messages alone, if any (see
+        # _encode_solo).
+        self._solo: CodecContext | None = None
         self._in: dict[int, CodecContext] | None = None
         self._decoder: FrameDecoder | None = None
         isolate = getattr(wire.policy, "isolate", None)
@@ -171,6 +182,7 @@ class Session:
             report_fault(self.stats, where, None, what + "; the codec works statelessly")
         self._out = out
         self._order = self._candidate_order()
+        self._solo = _solo_of(out)
         return out
 
     def _setup_in(self) -> FrameDecoder:
@@ -197,15 +209,28 @@ class Session:
         its frame is one byte longer.
         """
         wire = self.wire
-        data = as_message(message)
+        data = message if type(message) is bytes else as_message(message)
         if len(data) > wire.limit:
             raise MessageTooLarge(len(data), wire.limit)
+        out = self._out if self._out is not None else self._setup_out()
+        solo = self._solo
+        if solo is not None and not isolated:
+            frame = self._encode_solo(solo, data)
+            if frame is not None:
+                return frame
         # The policy may find the message cheaper kept out of the contexts; if
         # it then goes raw, it is sent as a plain frame after all, so that no
         # frame is more than one byte longer than its message.
-        out = self._out if self._out is not None else self._setup_out()
         offers = [] if isolated else [_Offer(c) for c in out]
-        auto = bool(offers) and self._isolate is not None and self._cheaper_isolated(data, offers)
+        # A session with a solo context (BRIO's with continuations) never
+        # isolates on its own: a message kept out of the contexts could not
+        # be continued by the next one.
+        auto = (
+            bool(offers)
+            and self._isolate is not None
+            and self._solo is None
+            and self._cheaper_isolated(data, offers)
+        )
         digest, sent = self._out_digest, self._sent
         check = None
         if not isolated and self.check_every:  # the digest is only ever sent, not kept for us
@@ -241,6 +266,52 @@ class Session:
         self._settle(offers, data)
         self._flags = 0
         return frame
+
+    def _encode_solo(self, ctx: CodecContext, data: bytes) -> bytes | None:
+        """The frame of a message that ``ctx`` codes alone, without the
+        policy (its ``solo(message)`` says so), raw when that does not pay: a
+        token-sized delta costs BRIO a few µs, and choosing among codecs would
+        cost more than any other could save (docs/sessions.md, "Streamed
+        replies"). None if ``ctx`` does not take the message, or failed (it
+        is then dropped): the message takes the general path."""
+        wire = self.wire
+        start = perf_counter_ns()
+        out: list[CodecContext] = self._out  # type: ignore[assignment]  # set up by encode
+        try:
+            if not ctx.solo(data):  # type: ignore[attr-defined]
+                return None
+            payload = ctx.encode(data)
+        except CONTAINED as exc:
+            self._drop_solo(ctx, f"raised {type(exc).__name__}: {exc}")
+            return None
+        if payload is not None and type(payload) is not bytes:
+            self._drop_solo(ctx, f"returned {type(payload).__name__}, expected bytes or None")
+            return None
+        for other in out[:] if len(out) > 1 else ():
+            if other is not ctx:
+                try:
+                    other.absorb(data)
+                except CONTAINED as exc:
+                    self._drop(other, f"raised {type(exc).__name__} in absorb: {exc}")
+        check = None
+        if self.check_every:
+            self._out_digest = _digest(self._out_digest, data)
+            self._sent += 1
+            if self._sent % self.check_every == 0:
+                check = self._out_digest & _CHECK_MASK
+        prefix = (
+            SessionFrame.prefix(self._flags, check) if self._flags or check is not None else b""
+        )
+        self._flags = 0
+        if payload is None or len(payload) >= len(data):
+            return wire.framed(data, prefix, wire.raw.method_id, data, start, self.stats, self.id)
+        return wire.framed(data, prefix, ctx.method_id, payload, start, self.stats, self.id)
+
+    def _drop_solo(self, ctx: CodecContext, what: str) -> None:
+        # The context may have absorbed part of the message: it is not used
+        # again, so the peer's copy is never asked to decode again.
+        self._drop(ctx, what)
+        self._solo = _solo_of(self._out or [])
 
     def _cheaper_isolated(self, data: bytes, offers: list[_Offer]) -> bool:
         """Whether the policy finds ``data`` cheaper sent isolated: when the
@@ -326,7 +397,10 @@ class Session:
     def _incoming(self, frame: bytes | bytearray | memoryview) -> tuple[bytes, int, FrameDecoder]:
         """Apply a frame's session prefix; the frame, where its inner frame
         starts, and the decoder for it."""
-        data = as_frame(frame)
+        data = frame if type(frame) is bytes else as_frame(frame)
+        if data[:1] != _ESCAPE_BYTE and self._failed is None:  # a plain frame: no prefix
+            self._check = None
+            return data, 0, self._decoder or self._setup_in()
         try:
             head = SessionFrame.parse(data)
             if head.flags & SessionFrame.RESET_DONE:
@@ -401,18 +475,23 @@ class Session:
     def _absorbed(self, out: object, limit: int, coder: CodecContext | None) -> None:
         if type(out) is not bytes or len(out) > limit:
             return  # the decode core refuses it next, and the session stops
-        for ctx in (self._in or {}).values():
-            if ctx is coder:
-                continue
-            try:
-                ctx.absorb(out)
-            except CONTAINED as exc:
-                error = CodecFault(
-                    f"{ctx.name}+context", ctx.method_id, f"raised {type(exc).__name__} in absorb"
-                )
-                raise error from exc
+        incoming = self._in or {}
+        if len(incoming) > (coder is not None):  # others than the coder
+            for ctx in incoming.values():
+                if ctx is coder:
+                    continue
+                try:
+                    ctx.absorb(out)
+                except CONTAINED as exc:
+                    error = CodecFault(
+                        f"{ctx.name}+context",
+                        ctx.method_id,
+                        f"raised {type(exc).__name__} in absorb",
+                    )
+                    raise error from exc
         self._in_digest = _digest(self._in_digest, out)
-        self._verify_check()
+        if self._check is not None:
+            self._verify_check()
 
     def _verify_check(self) -> None:
         check, self._check = self._check, None

@@ -294,9 +294,24 @@ class Wire:
         method, payload = self._choose(data, candidates, stats)
         if raw_prefix is not None and method == self.raw.method_id:
             prefix = raw_prefix
+        return self.framed(data, prefix, method, payload, start, stats, session)
+
+    def framed(
+        self,
+        data: bytes,
+        prefix: bytes,
+        method: int,
+        payload: bytes,
+        start: int,
+        stats: Stats,
+        session: str | None,
+    ) -> bytes:
+        """The frame ``prefix + [method] + payload`` of ``data``, whose coding
+        started at ``start`` (``perf_counter_ns``): recorded in ``stats``,
+        observed once. A session's small messages come here directly."""
         frame = prefix + _BYTE[method] + payload
         elapsed = perf_counter_ns() - start
-        stats.encoded.add(stats.slot[method], size, len(frame), elapsed)
+        stats.encoded.add(stats.slot[method], len(data), len(frame), elapsed)
         calls = self.observers.encoded
         if calls:  # written out here: it runs for every message of an observed pipeline
             event = MessageEvent(

@@ -11,7 +11,10 @@ the frame are specified in ``docs/brio.md``.
 ``auracodec train`` writes ``brio.model`` (about ``model_size`` bytes). Without
 a model the codec still works, adapting within each message only. In a
 session (see ``docs/sessions.md``) a context carries the adaptation
-across the messages of a direction: method id ``0x13``.
+across the messages of a direction: method id ``0x13``. With ``streams = true``
+the context is ``0x23`` instead: it codes a short message, or one that repeats
+most of the previous one, as that message's continuation, as a reply streamed
+token by token is sent (docs/brio.md, section 7.1).
 
 The coding loops are C: a core without Python, one file per role
 (``_predict``, ``_coder``, ``_session``, ``_model``, ``_train``; their contract
@@ -28,7 +31,7 @@ import mmap
 import os
 import secrets
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +54,7 @@ from . import _brio
 NAME = "brio"
 METHOD_ID = 0x03
 CONTEXT_ID = 0x13
+STREAMS_CONTEXT_ID = 0x23
 MODEL_FILE = "brio.model"
 _MiB = 1024 * 1024
 
@@ -106,6 +110,16 @@ SETTINGS: tuple[Setting, ...] = (
         "and refuses such payloads as corrupt. Both ends need the same value. See "
         "docs/brio.md, section 1.3.",
     ),
+    Setting.boolean(
+        "streams",
+        False,
+        "In sessions, code a message that is short (at most 64 bytes) or repeats most of the "
+        "previous one as its continuation, without asking the selector: for connections that "
+        "stream replies token by token, whose deltas, raw or in a JSON envelope, then cost "
+        "about half of permessage-deflate's bytes (or less). Such sessions never isolate a "
+        'message on their own (docs/sessions.md, "Streamed replies"; method id 0x23 '
+        "instead of 0x13; docs/brio.md, section 7.1). Both ends need the same value.",
+    ),
 )
 
 
@@ -123,7 +137,11 @@ class BrioCodec:
     cost = 30
 
     def __init__(
-        self, model: bytes | mmap.mmap | None = None, max_ratio: int = _brio.DEFAULT_MAX_RATIO
+        self,
+        model: bytes | mmap.mmap | None = None,
+        max_ratio: int = _brio.DEFAULT_MAX_RATIO,
+        *,
+        streams: bool = False,
     ) -> None:
         # Raises ValueError for an invalid blob (b"" included: only None is
         # neutral). A read-only blob (bytes, or the model file mapped by
@@ -133,6 +151,7 @@ class BrioCodec:
         self.encode = self.model.encode  # None for a message beyond the ratio cap
         self.decode = self.model.decode
         self.max_ratio = max_ratio
+        self.streams = streams
         self._hash = hashlib.sha256(model).hexdigest() if model is not None else "neutral"
 
     def max_payload_size(self, size: int) -> int:
@@ -142,11 +161,19 @@ class BrioCodec:
 
     def fingerprint(self) -> Mapping[str, str | int]:
         # The cap decides which payloads decode, so it is part of the format.
-        return {"format": _brio.FORMAT_VERSION, "model": self._hash, "max_ratio": self.max_ratio}
+        fingerprint: dict[str, str | int] = {
+            "format": _brio.FORMAT_VERSION,
+            "model": self._hash,
+            "max_ratio": self.max_ratio,
+        }
+        if self.streams:  # absent when off: the fingerprints of earlier profiles stand
+            fingerprint["streams"] = 1
+        return fingerprint
 
 
 class BrioContext:
-    """BRIO's state for one direction of a session (method id ``0x13``).
+    """BRIO's state for one direction of a session (method id ``0x13``, or
+    ``0x23`` with continuations, ``streams = true``).
 
     The C state (history, per-message map, match table, mixer weights) is
     made at the first message and dropped by :meth:`reset`: an idle session
@@ -154,17 +181,33 @@ class BrioContext:
     """
 
     name = NAME
-    method_id = CONTEXT_ID
     cost = 31
 
     def __init__(self, codec: BrioCodec) -> None:
         self._model = codec.model
+        self._streams = codec.streams
+        self.method_id = STREAMS_CONTEXT_ID if codec.streams else CONTEXT_ID
+        #: With continuations, the messages it continues (short ones, or most
+        #: of the previous one again) are coded by this context alone: the
+        #: session asks no policy, since choosing would cost more CPU than
+        #: another codec could save on a delta that BRIO codes in a few µs.
+        self.solo: Callable[[bytes], bool] | None = self._solo if codec.streams else None
         self._ctx: _brio.Context | None = None
 
     def _context(self) -> _brio.Context:
         if self._ctx is None:
-            self._ctx = self._model.context()
+            ctx = self._ctx = self._model.context(streams=self._streams)
+            # From now on the C methods themselves (they shadow the methods
+            # below, until reset): no Python runs per message.
+            self.encode = ctx.encode  # type: ignore[method-assign,assignment]
+            self.decode = ctx.decode  # type: ignore[method-assign]
+            self.absorb = ctx.absorb  # type: ignore[method-assign,assignment]
+            if self._streams:
+                self.solo = ctx.continues
         return self._ctx
+
+    def _solo(self, message: bytes) -> bool:
+        return self._context().continues(message)
 
     def encode(self, message: bytes) -> bytes | None:
         # Declining (None, beyond the ratio cap) absorbs the message all the
@@ -179,6 +222,10 @@ class BrioContext:
 
     def reset(self) -> None:
         self._ctx = None
+        for name in ("encode", "decode", "absorb"):
+            self.__dict__.pop(name, None)
+        if self._streams:
+            self.solo = self._solo
 
     def memory(self) -> int:
         return 0 if self._ctx is None else int(self._ctx.memory_size)
@@ -187,8 +234,9 @@ class BrioContext:
 def _factory(settings: Mapping[str, Any]) -> BrioCodec:
     path: Path | None = settings["model"]
     max_ratio: int = settings["max_ratio"]
+    streams: bool = settings["streams"]
     if path is None:
-        return BrioCodec(max_ratio=max_ratio)
+        return BrioCodec(max_ratio=max_ratio, streams=streams)
     cap = settings["model_size"]
     try:
         with path.open("rb") as f:
@@ -218,7 +266,7 @@ def _factory(settings: Mapping[str, Any]) -> BrioCodec:
             "model", f"{path}: content does not match model_sha256 (corrupt or replaced)"
         )
     try:
-        return BrioCodec(blob, max_ratio)
+        return BrioCodec(blob, max_ratio, streams=streams)
     except ValueError as exc:
         raise SettingError("model", f"{path} ({len(blob)} bytes): {exc}") from exc
 

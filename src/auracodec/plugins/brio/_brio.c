@@ -21,6 +21,8 @@
  *   neutral_blob() -> bytes           the blob Model(None) uses
  *   DEFAULT_MAX_RATIO, RATIO_SLACK    the cap: a payload of n bytes decodes to at
  *                                     most max_ratio * n + RATIO_SLACK bytes
+ *   STREAMS_SMALL                     a context(streams=True) codes messages up to
+ *                                     this size as continuations
  *
  * Decoding errors are auracodec's own (TruncatedFrame, TrailingData,
  * OutputLimitExceeded, CorruptPayload; SessionError for a context that failed
@@ -170,6 +172,21 @@ static PyObject *Model_cost(ModelObject *self, PyObject *arg)
 
 /* ---- sessions ---- */
 
+/* A session codes its messages in the caller's thread, without the GIL
+ * from this many bytes (of message; of payload, an eighth): coding a shorter
+ * one, such as the delta of a streamed reply, takes about as long as
+ * releasing and taking back the GIL does. */
+#define GIL_FREE_BYTES 256
+#define WITHOUT_GIL_IF(cond, stmt)                                                                  \
+    do {                                                                                           \
+        if (cond) {                                                                                \
+            Py_BEGIN_ALLOW_THREADS stmt;                                                           \
+            Py_END_ALLOW_THREADS                                                                   \
+        } else {                                                                                   \
+            stmt;                                                                                  \
+        }                                                                                          \
+    } while (0)
+
 typedef struct {
     PyObject_HEAD
     ModelObject *model; /* keeps the model alive */
@@ -241,9 +258,9 @@ static PyObject *context_code(ContextObject *self, PyObject *arg, uint32_t max_r
     uint8_t *out = NULL;
     size_t outlen = 0;
     int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = brio_session_encode(self->s, (const uint8_t *)v.buf, (size_t)v.len, max_ratio, &out, &outlen);
-    Py_END_ALLOW_THREADS
+    WITHOUT_GIL_IF(v.len >= GIL_FREE_BYTES,
+                   rc = brio_session_encode(self->s, (const uint8_t *)v.buf, (size_t)v.len, max_ratio,
+                                            &out, &outlen));
     self->busy = 0;
     PyBuffer_Release(&v);
     if (rc == BRIO_EBROKEN) {
@@ -296,10 +313,9 @@ static PyObject *context_decode(ContextObject *self, PyObject *args, PyObject *k
     int rc;
     Py_ssize_t n = v.len;
     uint32_t max_ratio = self->model->max_ratio;
-    Py_BEGIN_ALLOW_THREADS
-    rc = brio_session_decode(self->s, (const uint8_t *)v.buf, (size_t)n, (size_t)limit, max_ratio, &out,
-                             &outlen);
-    Py_END_ALLOW_THREADS
+    WITHOUT_GIL_IF(n >= GIL_FREE_BYTES / 8,
+                   rc = brio_session_decode(self->s, (const uint8_t *)v.buf, (size_t)n, (size_t)limit,
+                                            max_ratio, &out, &outlen));
     self->busy = 0;
     PyBuffer_Release(&v);
     if (rc != BRIO_OK) { decode_error(rc, limit, n, max_ratio); return NULL; }
@@ -315,6 +331,15 @@ static PyObject *Context_decode(ContextObject *self, PyObject *args, PyObject *k
     return r;
 }
 
+static PyObject *Context_continues(ContextObject *self, PyObject *arg)
+{
+    Py_buffer v;
+    if (PyObject_GetBuffer(arg, &v, PyBUF_SIMPLE) < 0) return NULL;
+    int r = brio_session_continues(self->s, (const uint8_t *)v.buf, (size_t)v.len);
+    PyBuffer_Release(&v);
+    return PyBool_FromLong(r);
+}
+
 static PyObject *Context_get_memsize(ContextObject *self, void *closure)
 {
     (void)closure;
@@ -324,6 +349,9 @@ static PyObject *Context_get_memsize(ContextObject *self, void *closure)
 static PyMethodDef Context_methods[] = {
     {"encode", (PyCFunction)Context_encode, METH_O,
      "encode(data) -> payload, or None beyond the ratio cap; updates the context either way"},
+    {"continues", (PyCFunction)Context_continues, METH_O,
+     "continues(data) -> bool: whether encode would code data as the continuation of the previous "
+     "message (a context(streams=True) only)"},
     {"absorb", (PyCFunction)Context_absorb, METH_O,
      "absorb(data): update the context with a message another codec carried"},
     {"decode", (PyCFunction)(void (*)(void))Context_decode, METH_VARARGS | METH_KEYWORDS,
@@ -347,9 +375,11 @@ static PyTypeObject ContextType = {
     .tp_getset = Context_getset,
 };
 
-static PyObject *Model_context(ModelObject *self, PyObject *unused)
+static PyObject *Model_context(ModelObject *self, PyObject *args, PyObject *kw)
 {
-    (void)unused;
+    static char *kwlist[] = {"streams", NULL};
+    int streams = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|$p:context", kwlist, &streams)) return NULL;
     ContextObject *c = PyObject_New(ContextObject, &ContextType);
     if (!c) return NULL;
     c->busy = 0;
@@ -357,7 +387,7 @@ static PyObject *Model_context(ModelObject *self, PyObject *unused)
     Py_INCREF(self);
     c->model = self;
     Py_BEGIN_ALLOW_THREADS
-    c->s = brio_session_new(self->m);
+    c->s = brio_session_new_ex(self->m, streams ? BRIO_SESSION_STREAMS : 0);
     Py_END_ALLOW_THREADS
     if (!c->s) { Py_DECREF(c); return PyErr_NoMemory(); }
     return (PyObject *)c;
@@ -375,8 +405,9 @@ static PyMethodDef Model_methods[] = {
     {"decode", (PyCFunction)(void (*)(void))Model_decode, METH_VARARGS | METH_KEYWORDS,
      "decode(payload, limit) -> bytes; raises DecodeError"},
     {"cost", (PyCFunction)Model_cost, METH_O, "cost(data) -> (eom_bits, byte_bits) ideal code length"},
-    {"context", (PyCFunction)Model_context, METH_NOARGS,
-     "context() -> Context: a session that carries adaptation across messages"},
+    {"context", (PyCFunction)(void (*)(void))Model_context, METH_VARARGS | METH_KEYWORDS,
+     "context(*, streams=False) -> Context: a session that carries adaptation across messages; "
+     "with streams, a message may continue the previous one (docs/brio.md, section 7.1)"},
     {NULL, NULL, 0, NULL}};
 
 static PyObject *Model_get_max_ratio(ModelObject *self, void *closure)
@@ -622,5 +653,6 @@ PyMODINIT_FUNC PyInit__brio(void)
     PyModule_AddIntConstant(m, "FORMAT_VERSION", BRIO_FORMAT_VERSION);
     PyModule_AddIntConstant(m, "DEFAULT_MAX_RATIO", BRIO_DEFAULT_MAX_RATIO);
     PyModule_AddIntConstant(m, "RATIO_SLACK", BRIO_RATIO_SLACK);
+    PyModule_AddIntConstant(m, "STREAMS_SMALL", BRIO_STREAMS_SMALL);
     return m;
 }

@@ -8,6 +8,7 @@
 #define BRIO_CODER_H
 
 #include "_predict.h"
+#include "_stream.h"
 
 typedef struct {
     uint32_t x1, x2;
@@ -75,12 +76,67 @@ static inline int dec_bit(dec_t *d, int p)
 /* ------------------------------------------------------------------ */
 /* one message                                                         */
 
-/* Code one message on an initialised context.  Stateless calls use a fresh
- * context with buf = the message itself; a session appends the message to
- * its history buffer (c->hb) so the match model also sees earlier messages.
- * The encoder codes the whole message (so a session absorbs it), then
- * declines it if its payload would decode beyond the ratio cap (section 1.3). */
+/* The end-of-message decision before byte i (c->pos = i): the trained EOM
+ * model, or for a continuation (sm not NULL, _stream.h) the session's
+ * boundary model.  Every call site passes a constant, so each inlined
+ * copy keeps only its own branch. */
+BRIO_INLINE int end_predict(ctx_t *c, eom_t *em, strm_t *sm)
+{
+    return sm ? bnd_predict(&sm->b, c) : eom_predict(c, em, 0);
+}
 
+BRIO_INLINE void end_update(ctx_t *c, const eom_t *em, strm_t *sm, int y)
+{
+    if (sm) bnd_update(&sm->b, y);
+    else if (!y) eom_adapt(c, em, 0);
+}
+
+/* Code the bytes of a message, each after its end-of-message decision, on a
+ * coder already started (a continuation first codes its header).  Stateless
+ * calls use a fresh context with buf = the message itself; a session appends
+ * the message to its history buffer (c->hb) so the match model also sees
+ * earlier messages. */
+BRIO_INLINE void enc_body(ctx_t *c, enc_t *e, int sess, const uint8_t *in, size_t n, strm_t *sm)
+{
+    eom_t em;
+    for (size_t i = 0;; i++) {
+        c->pos = i;
+        enc_bit(e, i == n, end_predict(c, &em, sm));
+        end_update(c, &em, sm, i == n);
+        if (i == n) break;
+        byte_contexts(c);
+        int ch = in[i];
+        for (int b = 7; b >= 0; b--) {
+            int y = (ch >> b) & 1;
+            enc_bit(e, y, predict_bit(c, 0));
+            update_bit(c, y, 0);
+        }
+        byte_done(c, i, ch, sess);
+        if (c->err || e->err) break;
+    }
+}
+
+/* flush the coder; the payload, or BRIO_DECLINED when the n modelled bytes
+ * would decode beyond the ratio cap */
+static inline int enc_finish(ctx_t *c, enc_t *e, size_t n, uint32_t max_ratio, uint8_t **out,
+                             size_t *outlen)
+{
+    enc_flush(e);
+    if (c->err || e->err || (!e->out && !(e->out = (uint8_t *)malloc(1)))) {
+        free(e->out);
+        return BRIO_ENOMEM;
+    }
+    if (n > ratio_budget(e->n, max_ratio)) {
+        free(e->out);
+        return BRIO_DECLINED;
+    }
+    *out = e->out;
+    *outlen = e->n;
+    return BRIO_OK;
+}
+
+/* The encoder codes the whole message (so a session absorbs it), then
+ * declines it if its payload would decode beyond the ratio cap (section 1.3). */
 BRIO_INLINE int enc_message(ctx_t *c, int sess, const uint8_t *in, size_t n, uint32_t max_ratio,
                             uint8_t **out, size_t *outlen)
 {
@@ -92,55 +148,38 @@ BRIO_INLINE int enc_message(ctx_t *c, int sess, const uint8_t *in, size_t n, uin
     } else {
         c->buf = in;
     }
-    eom_t em;
-    for (size_t i = 0;; i++) {
-        c->pos = i;
-        enc_bit(&e, i == n, eom_predict(c, &em, 0));
-        if (i == n) break;
-        eom_adapt(c, &em, 0);
-        byte_contexts(c);
-        int ch = in[i];
-        for (int b = 7; b >= 0; b--) {
-            int y = (ch >> b) & 1;
-            enc_bit(&e, y, predict_bit(c, 0));
-            update_bit(c, y, 0);
-        }
-        byte_done(c, i, ch, sess);
-        if (c->err || e.err) break;
-    }
-    enc_flush(&e);
-    if (c->err || e.err || (!e.out && !(e.out = (uint8_t *)malloc(1)))) {
-        free(e.out);
-        return BRIO_ENOMEM;
-    }
-    if (n > ratio_budget(e.n, max_ratio)) {
-        free(e.out);
-        return BRIO_DECLINED;
-    }
-    *out = e.out;
-    *outlen = e.n;
-    return BRIO_OK;
+    enc_body(c, &e, sess, in, n, NULL);
+    return enc_finish(c, &e, n, max_ratio, out, outlen);
 }
 
-/* Decoding stops as soon as the output would pass limit (BRIO_ELIMIT) or the
- * payload's ratio budget (BRIO_ERATIO), so its work is bounded by
- * min(limit, max_ratio * n + BRIO_RATIO_SLACK) bytes of output. */
-BRIO_INLINE int dec_message(ctx_t *c, int sess, const uint8_t *in, size_t n, size_t limit,
-                            uint32_t max_ratio, uint8_t **out, size_t *outlen)
+static inline void dec_start(dec_t *d, const uint8_t *in, size_t n)
 {
-    dec_t d = {0, 0xFFFFFFFFu, 0, in, n, 0};
-    size_t budget = ratio_budget(n, max_ratio), most = budget < limit ? budget : limit;
-    *out = NULL;
-    *outlen = 0;
-    for (int i = 0; i < 4; i++) d.x = (d.x << 8) | dec_byte(&d);
-    size_t cap = 0, start = c->hlen;
-    uint8_t *ob = NULL;
+    d->x1 = 0;
+    d->x2 = 0xFFFFFFFFu;
+    d->x = 0;
+    d->in = in;
+    d->n = n;
+    d->pos = 0;
+    for (int i = 0; i < 4; i++) d->x = (d->x << 8) | dec_byte(d);
+}
+
+/* Decode the bytes of a message on a started decoder.  It stops as soon as
+ * the output would pass limit (BRIO_ELIMIT) or budget, the payload's ratio
+ * budget (BRIO_ERATIO), so its work is bounded by min(limit, budget) bytes
+ * of output.  Stateless, the bytes go to *ob (grown up to that bound);
+ * in a session, to the history buffer.  *outn is the message's length. */
+BRIO_INLINE int dec_body(ctx_t *c, dec_t *d, int sess, size_t limit, size_t budget, strm_t *sm,
+                         uint8_t **ob, size_t *outn)
+{
+    size_t cap = 0, most = budget < limit ? budget : limit;
     int rc = BRIO_OK;
     eom_t em;
-    for (size_t i = 0;; i++) {
+    size_t i;
+    for (i = 0;; i++) {
         c->pos = i;
-        if (dec_bit(&d, eom_predict(c, &em, 0))) break;
-        eom_adapt(c, &em, 0);
+        int end = dec_bit(d, end_predict(c, &em, sm));
+        end_update(c, &em, sm, end);
+        if (end) break;
         if (i >= limit) { rc = BRIO_ELIMIT; break; }
         if (i >= budget) { rc = BRIO_ERATIO; break; }
         if (sess) {
@@ -148,39 +187,55 @@ BRIO_INLINE int dec_message(ctx_t *c, int sess, const uint8_t *in, size_t n, siz
         } else if (i == cap) {
             size_t nc = cap ? cap * 2 : 64;
             if (nc > most) nc = most;
-            uint8_t *no = (uint8_t *)realloc(ob, nc);
+            uint8_t *no = (uint8_t *)realloc(*ob, nc);
             if (!no) { rc = BRIO_ENOMEM; break; }
-            ob = no;
+            *ob = no;
             cap = nc;
-            c->buf = ob;
+            c->buf = no;
         }
         byte_contexts(c);
         for (int b = 0; b < 8; b++) {
-            int y = dec_bit(&d, predict_bit(c, 0));
+            int y = dec_bit(d, predict_bit(c, 0));
             update_bit(c, y, 0);
         }
         int ch = c->c0 & 255;
-        if (!sess) ob[i] = (uint8_t)ch;
+        if (!sess) (*ob)[i] = (uint8_t)ch;
         byte_done(c, i, ch, sess);
         if (c->err) { rc = BRIO_ENOMEM; break; }
     }
-    size_t outn = c->pos;
-    if (rc == BRIO_OK) {
-        /* canonical-length check: recompute what the encoder emitted */
-        size_t k = d.pos - 4; /* bytes shifted out by the encoder */
-        size_t L;
-        if (d.x1) {
-            uint32_t v = (d.x1 >> 24) + ((d.x1 & 0xFFFFFF) ? 1 : 0);
-            L = k + 1;
-            if (n > k && in[k] != v) rc = BRIO_ECORRUPT;
-        } else {
-            L = k;
-        }
-        if (rc == BRIO_OK) {
-            if (n > L) rc = BRIO_ETRAIL;
-            else if (n < L) rc = BRIO_ETRUNC;
-        }
+    *outn = i;
+    return rc;
+}
+
+/* The canonical-length check: recompute what the encoder emitted for the
+ * decoded symbols and compare with the n bytes of the payload. */
+static inline int dec_finish(const dec_t *d, const uint8_t *in, size_t n)
+{
+    size_t k = d->pos - 4; /* bytes shifted out by the encoder */
+    size_t L;
+    if (d->x1) {
+        uint32_t v = (d->x1 >> 24) + ((d->x1 & 0xFFFFFF) ? 1 : 0);
+        L = k + 1;
+        if (n > k && in[k] != v) return BRIO_ECORRUPT;
+    } else {
+        L = k;
     }
+    if (n > L) return BRIO_ETRAIL;
+    if (n < L) return BRIO_ETRUNC;
+    return BRIO_OK;
+}
+
+BRIO_INLINE int dec_message(ctx_t *c, int sess, const uint8_t *in, size_t n, size_t limit,
+                            uint32_t max_ratio, uint8_t **out, size_t *outlen)
+{
+    dec_t d;
+    dec_start(&d, in, n);
+    *out = NULL;
+    *outlen = 0;
+    size_t start = c->hlen, outn = 0;
+    uint8_t *ob = NULL;
+    int rc = dec_body(c, &d, sess, limit, ratio_budget(n, max_ratio), NULL, &ob, &outn);
+    if (rc == BRIO_OK) rc = dec_finish(&d, in, n);
     if (rc == BRIO_OK && sess) {
         ob = (uint8_t *)malloc(outn ? outn : 1);
         if (!ob) rc = BRIO_ENOMEM;

@@ -123,6 +123,16 @@ int brio_decode(const brio_model *m, const uint8_t *in, size_t n, size_t limit,
  * model it uses may be shared. */
 typedef struct brio_session brio_session;
 brio_session *brio_session_new(const brio_model *m);
+/* flags: BRIO_SESSION_STREAMS, a session whose messages may continue the
+ * previous one (docs/brio.md, section 7.1); its payloads are not those of a
+ * plain session (another method id) */
+#define BRIO_SESSION_STREAMS 1u
+/* in such a session, messages of at most this many bytes always continue */
+#define BRIO_STREAMS_SMALL 64
+brio_session *brio_session_new_ex(const brio_model *m, unsigned flags);
+/* whether brio_session_encode would code this message as a continuation
+ * (always 0 for a session without BRIO_SESSION_STREAMS) */
+int brio_session_continues(const brio_session *s, const uint8_t *in, size_t n);
 void brio_session_free(brio_session *s);
 size_t brio_session_bytes(const brio_session *s);
 int brio_session_encode(brio_session *s, const uint8_t *in, size_t n, uint32_t max_ratio,
