@@ -48,9 +48,9 @@ JS_CODECS = ["binary_semantic", "brio", "brotli", "identity", "zstd"]
 PROMPTS = ["Who let the dogs out?", "héllo ✓ — and the next one?"]
 
 
-def _expected() -> list[str]:
+def _expected(corpus: Path = CORPUS) -> list[str]:
     """The replies the app answers with: chat2/test's, else the built-in sample's."""
-    path = CORPUS / "chat2" / "test.jsonl"
+    path = corpus / "chat2" / "test.jsonl"
     if path.is_file():
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
         return [r["text"] for r in rows if r.get("role") == "assistant"]
@@ -58,13 +58,13 @@ def _expected() -> list[str]:
 
 
 class _App:
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, corpus: Path = CORPUS) -> None:
         env = {
             **os.environ,
             # The imported package, not src/: a clean CI checkout has no C
             # extensions built in src/ during its first step.
             "PYTHONPATH": str(Path(auracodec.__file__).parents[1]),
-            "AURACODEC_CORPUS": str(CORPUS),
+            "AURACODEC_CORPUS": str(corpus),
         }
         self.proc = subprocess.Popen(
             [sys.executable, str(APP), "--port", "0", "--delay", "0", *args],
@@ -157,7 +157,9 @@ def _counters(metrics: str, name: str) -> dict[str, float]:
     return found
 
 
-def _converse(app: _App, pipe: Pipeline) -> list[tuple[str, str | None, int]]:
+def _converse(
+    app: _App, pipe: Pipeline, expected: list[str] | None = None
+) -> list[tuple[str, str | None, int]]:
     """Each prompt sent by our Python client, each reply read with receive_reply."""
 
     async def client() -> list[tuple[str, str | None, int]]:
@@ -170,7 +172,7 @@ def _converse(app: _App, pipe: Pipeline) -> list[tuple[str, str | None, int]]:
         return got
 
     got = asyncio.run(asyncio.wait_for(client(), 60))
-    expected = _expected()
+    expected = _expected() if expected is None else expected
     assert [text for text, _, _ in got] == expected[: len(PROMPTS)]
     for (_, finish, chunks), want in zip(got, expected, strict=False):
         assert finish == "stop"
@@ -196,6 +198,16 @@ def test_python_client_receives_each_reply_exactly_and_metrics_count_them(app: _
     health = json.loads(body)
     assert health["ok"] is True
     assert {c["name"] for c in health["checks"]} >= {"min_ratio", "max_error_rate"}
+
+
+def test_without_the_corpus_the_replies_are_the_shipped_samples(tmp_path: Path) -> None:
+    expected = _expected(tmp_path)
+    assert expected[0] == builtin_sample()[1].data.decode()  # the sample's first assistant turn
+    server = _App(corpus=tmp_path)
+    try:
+        _converse(server, Pipeline.from_config(codecs=JS_CODECS), expected)
+    finally:
+        assert server.stop() == 0, "".join(server.log)
 
 
 def test_another_profile_is_refused_with_the_reason(app: _App) -> None:

@@ -31,8 +31,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from auracodec import Pipeline
 from auracodec.asgi import accept
-from auracodec.core.config import Config
-from auracodec.core.store import ROLE_DECODING, referenced_files
+from auracodec.core.config import Config  # what Pipeline.from_config takes, to add an observer
 from auracodec.plugins.metrics import registry_of
 from auracodec.streams import OpenAIEnvelope, split_deltas, stream_reply
 
@@ -55,19 +54,23 @@ def replies(corpus: Path | None = None) -> list[str]:
 def pipeline(profile: Path | None) -> Pipeline:
     """The profile (or the defaults) with the Prometheus observer, on the client's codecs."""
     config = Config.load(profile) if profile else Config.defaults()
-    config = attrs.evolve(config, observer_tables={**config.observer_tables, "prometheus": {}})
+    config = attrs.evolve(config, observer_tables={"prometheus": {}, **config.observer_tables})
     codecs = [n for n in config.codecs or JS_CODECS if n in JS_CODECS and n not in config.disable]
     return Pipeline.from_config(config, codecs=codecs)
 
 
 def profile_files(profile: Path | None) -> tuple[bytes, dict[str, Path]]:
-    """The config the page loads and the artifacts it names: nothing else of the
-    profile directory is served (never its training state)."""
+    """The config the page loads and the artifacts its ``[codecs.*]`` tables name:
+    nothing else of the profile directory is served (never its training state)."""
     if profile is None:
         return b"", {}  # the defaults
     toml = (profile / "auracodec.toml").read_bytes()
-    named = referenced_files(tomllib.loads(toml.decode()), profile)
-    return toml, {name: profile / name for name, role in named.items() if role == ROLE_DECODING}
+    tables = tomllib.loads(toml.decode()).get("codecs", {}).values()
+    values = [v for table in tables for v in table.values()]
+    names = [n for v in values for n in (v if isinstance(v, list) else [v]) if isinstance(n, str)]
+    inside = profile.resolve()
+    paths = {name: (profile / name).resolve() for name in names}
+    return toml, {n: f for n, f in paths.items() if f.is_file() and f.is_relative_to(inside)}
 
 
 def create_app(pipe: Pipeline, answers: list[str], profile: Path | None, delay: float) -> FastAPI:
