@@ -5,12 +5,27 @@
 // message, every message checked; another profile or mode is refused with
 // HTTP 400 and the server's reason.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Profile, memorySource } from "../dist/index.js";
 import { HandshakeError, connect, subprotocol } from "../dist/ws/index.js";
-import { CORPUS, HERE, noCorpus, noPython, pythonServer } from "./helpers.mjs";
+import { CORPUS, HERE, PYTHON, noCorpus, noPython, pythonServer } from "./helpers.mjs";
+
+/** What each example needs in the Python environment, besides auracodec. */
+const NEEDS = { fastapi: ["fastapi", "uvicorn"], aiohttp: ["aiohttp"] };
+
+/** Why an example cannot run here, or null. */
+function missing(adapter) {
+  if (noPython) return noPython;
+  try {
+    execFileSync(PYTHON, ["-c", `import ${NEEDS[adapter].join(", ")}`], { stdio: "ignore" });
+    return null;
+  } catch {
+    return `${NEEDS[adapter].join(" or ")} not installed for ${PYTHON}`;
+  }
+}
 
 /** The default pipeline: every codec the client has, as the server's (py/adapter_echo.py). */
 const defaults = async () => (await Profile.defaults()).pipeline();
@@ -29,7 +44,7 @@ function conversation() {
 }
 
 for (const adapter of ["fastapi", "aiohttp"]) {
-  describe(`examples/${adapter}_echo.py`, { skip: noPython ?? false }, () => {
+  describe(`examples/${adapter}_echo.py`, { skip: missing(adapter) ?? false }, () => {
     let server;
     let url;
     before(async () => {
