@@ -3,12 +3,13 @@
 // reply to finish, and print the rendered replies (the page's text, as
 // shown) and its byte counts as JSON. Used by tests/test_example_chat_fastapi.py.
 //
-//   node test/browser/chat-page.mjs URL PROMPT... [--timeout MS]
+//   node test/browser/chat-page.mjs URL PROMPT... [--timeout MS] [--screenshot FILE]
 import puppeteer from "puppeteer-core";
 
 const args = process.argv.slice(2);
-const at = args.indexOf("--timeout");
-const timeout = at >= 0 ? Number(args.splice(at, 2)[1]) : 60000;
+const option = (name) => (args.includes(name) ? args.splice(args.indexOf(name), 2)[1] : undefined);
+const timeout = Number(option("--timeout") ?? 60000);
+const screenshot = option("--screenshot");
 const [url, ...prompts] = args;
 
 const browser = await puppeteer.launch({
@@ -18,6 +19,7 @@ const browser = await puppeteer.launch({
 });
 try {
   const page = await browser.newPage();
+  await page.setViewport({ width: 900, height: 700, deviceScaleFactor: 1 });
   const lines = [];
   page.on("console", (m) => lines.push(m.text()));
   page.on("pageerror", (e) => lines.push(String(e)));
@@ -34,6 +36,7 @@ try {
     error: window.auracodecChat.error,
     status: document.getElementById("status").textContent,
   }));
+  if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
   console.log(JSON.stringify({ ...result, console: lines }));
 } finally {
   await browser.close();
