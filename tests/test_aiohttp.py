@@ -24,6 +24,7 @@ from aiohttp import web
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from auracodec import ConnectionClosed as AuraConnectionClosed
 from auracodec import DecodeError, Pipeline
 from auracodec.aiohttp import AiohttpConnection, accept
 from auracodec.conformance import sample_messages
@@ -266,6 +267,48 @@ def test_recv_raises_the_refused_error() -> None:
 
     run(main())
     assert len(caught) == 1 and isinstance(caught[0], DecodeError)
+
+
+@pytest.mark.parametrize(("code", "raises"), [(1000, False), (1001, False), (4000, True)])
+def test_a_close_by_the_client_raises_auracodecs_connection_closed(code: int, raises: bool) -> None:
+    """Iteration ends at 1000 and 1001, and raises at another code; recv and send
+    raise once closed: auracodec.ConnectionClosed, as in the ASGI adapter."""
+    seen: list[BaseException | str] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        conn = await accept(request, PIPE)
+        try:
+            async for message in conn:
+                seen.append(message)
+            seen.append("ended")
+        except AuraConnectionClosed as exc:
+            seen.append(exc)
+        for call in (conn.recv(), conn.send("too late")):
+            try:
+                await call
+            except AuraConnectionClosed as exc:
+                seen.append(exc)
+        return conn.websocket
+
+    async def main() -> None:
+        async with aiohttp_server(handler) as port:
+            async with connect(f"ws://127.0.0.1:{port}/", pipeline=PIPE) as conn:
+                await conn.send("hello")
+                await conn.close(code, "bye")
+            for _ in range(400):
+                if len(seen) == 4:
+                    break
+                await asyncio.sleep(0.05)
+
+    run(main())
+    # The message, the end of iteration (or its error), then recv's and send's errors.
+    assert len(seen) == 4 and seen[0] == "hello", seen
+    assert (seen[1] != "ended") is raises
+    errors = seen[1:] if raises else seen[2:]
+    for exc in errors:
+        assert type(exc) is AuraConnectionClosed
+        assert exc.code == code, exc
+    assert str(errors[0]) == f"the WebSocket closed with {code}: bye"
 
 
 def test_import_auracodec_works_without_aiohttp() -> None:

@@ -7,6 +7,7 @@ import asyncio
 import difflib
 import importlib.util
 import logging
+import threading
 from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
@@ -19,13 +20,14 @@ pytest.importorskip("websockets", reason="the websocket extra is not installed")
 
 from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from asgi_servers import uvicorn_server
+from auracodec import ConnectionClosed as AuraConnectionClosed
 from auracodec import DecodeError, Pipeline
-from auracodec.asgi import ASGIConnection, accept
+from auracodec.asgi import ASGIConnection, Disconnected, accept
 from auracodec.conformance import sample_messages
 from auracodec.core.config import Config
 from auracodec.core.store import Versions
@@ -252,3 +254,47 @@ def test_without_the_denial_extension_the_refusal_closes_with_1008() -> None:
 
     with uvicorn_server(app) as port:
         run(client(port))
+
+
+@pytest.mark.parametrize(("code", "raises"), [(1000, False), (1001, False), (4000, True)])
+def test_a_close_by_the_client_raises_auracodecs_connection_closed(code: int, raises: bool) -> None:
+    """Iteration ends at 1000 and 1001, and raises at another code; recv and send
+    raise once closed: auracodec.ConnectionClosed (as in the aiohttp adapter),
+    also Starlette's WebSocketDisconnect."""
+    seen: list[BaseException | str] = []
+    done = threading.Event()
+
+    async def endpoint(websocket: WebSocket) -> None:
+        conn = await accept(websocket, PIPE)
+        assert conn is not None
+        try:
+            try:
+                async for message in conn:
+                    seen.append(message)
+                seen.append("ended")
+            except AuraConnectionClosed as exc:
+                seen.append(exc)
+            for call in (conn.recv(), conn.send("too late")):
+                try:
+                    await call
+                except AuraConnectionClosed as exc:
+                    seen.append(exc)
+        finally:
+            done.set()
+
+    async def client(port: int) -> None:
+        async with connect(f"ws://127.0.0.1:{port}/", pipeline=PIPE) as conn:
+            await conn.send("hello")
+            await conn.close(code, "bye")
+
+    with uvicorn_server(Starlette(routes=[WebSocketRoute("/", endpoint)])) as port:
+        run(client(port))
+        assert done.wait(20)
+    # The message, the end of iteration (or its error), then recv's and send's errors.
+    assert len(seen) == 4 and seen[0] == "hello", seen
+    assert (seen[1] != "ended") is raises
+    errors = seen[1:] if raises else seen[2:]
+    for exc in errors:
+        assert isinstance(exc, Disconnected) and isinstance(exc, WebSocketDisconnect)
+        assert (exc.code, exc.reason) == (code, "bye")
+    assert str(errors[0]) == f"the WebSocket closed with {code}: bye"

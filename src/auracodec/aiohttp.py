@@ -32,7 +32,8 @@ for a frame that does not decode, 1009 for one over the size limit, 1003 for
 a text frame, 4008 for a spent budget. ``recv`` then raises the error; async
 iteration ends quietly instead (the refusal is one rate-limited WARNING line
 on the ``auracodec.aiohttp`` logger). Iteration also ends when the client
-closes with 1000 or 1001; another close code raises :class:`WebSocketClosed`.
+closes with 1000 or 1001; another close code raises
+:class:`auracodec.ConnectionClosed`, as :meth:`send` does on a closed connection.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ from ._connection import (
     agreed,
     log_refusal,
 )
-from .core.errors import AuraError, DecodeError, OutputLimitExceeded
+from .core.errors import ConnectionClosed, DecodeError, OutputLimitExceeded
 from .core.pipeline import Pipeline
 from .core.store import Versions
 from .negotiation import (
@@ -64,7 +65,7 @@ from .negotiation import (
     parse_offered,
 )
 
-__all__ = ["THREAD_THRESHOLD", "AiohttpConnection", "WebSocketClosed", "accept"]
+__all__ = ["THREAD_THRESHOLD", "AiohttpConnection", "accept"]
 
 _logger = logging.getLogger(__name__)
 _REFUSALS = Throttle(burst=10, interval=60.0)
@@ -76,20 +77,11 @@ _REFUSAL_ERRORS: dict[int, type[web.HTTPException]] = {
 }
 
 
-class WebSocketClosed(AuraError):
-    """The connection was closed (by the client, or after a protocol error)."""
-
-    def __init__(self, code: int | None, reason: str = "") -> None:
-        super().__init__(f"the WebSocket closed with {code}" + (f": {reason}" if reason else ""))
-        self.code = code
-        self.reason = reason
-
-
 class AiohttpConnection(CodingConnection):
     """An aiohttp WebSocket that sends and receives auracodec frames (see :func:`accept`)."""
 
     _quiet_after_refusal = True
-    _closed_errors: ClassVar[tuple[type[BaseException], ...]] = (WebSocketClosed,)
+    _closed_errors: ClassVar[tuple[type[BaseException], ...]] = (ConnectionClosed,)
 
     def __init__(
         self,
@@ -105,6 +97,9 @@ class AiohttpConnection(CodingConnection):
         self.request = request
         self.websocket = websocket
         self._max_frame = pipeline.max_message_size + FRAME_OVERHEAD
+        #: The close code and reason, once either end closed: what a later
+        #: recv or send raises (aiohttp would say "closed" without them).
+        self._closed_with: tuple[int | None, str] | None = None
         super().__init__(
             pipeline,
             mode,
@@ -115,9 +110,17 @@ class AiohttpConnection(CodingConnection):
         )
 
     async def _send_raw(self, frame: bytes) -> None:
-        await self.websocket.send_bytes(frame)
+        if self._closed_with is not None:
+            raise ConnectionClosed(*self._closed_with)
+        ws = self.websocket
+        try:
+            await ws.send_bytes(frame)
+        except ConnectionResetError as exc:  # aiohttp: "Cannot write to closing transport"
+            raise self._closed(ws.close_code, "") from exc
 
     async def _recv_raw(self) -> bytes | str:
+        if self._closed_with is not None:
+            raise ConnectionClosed(*self._closed_with)
         message = await self.websocket.receive()
         if message.type is WSMsgType.BINARY:
             data: bytes = message.data
@@ -137,13 +140,17 @@ class AiohttpConnection(CodingConnection):
             await self._refuse(exc, CLOSE_TOO_BIG, "frame too big")
             raise exc from error
         if message.type is WSMsgType.CLOSE:
-            raise WebSocketClosed(message.data, message.extra or "")
-        code = self.websocket.close_code
-        raise WebSocketClosed(code, str(error) if error is not None else "")
+            raise self._closed(message.data, message.extra or "")
+        raise self._closed(self.websocket.close_code, str(error) if error is not None else "")
+
+    def _closed(self, code: int | None, reason: str) -> ConnectionClosed:
+        self._closed_with = self._closed_with or (code, reason)
+        return ConnectionClosed(*self._closed_with)
 
     async def _close_raw(self, code: int, reason: str) -> None:
         if not self.websocket.closed:
             await self.websocket.close(code=code, message=reason.encode())
+            self._closed_with = self._closed_with or (code, reason)
 
     def _log_refusal(self, code: int, exc: DecodeError) -> None:
         transport = self.request.transport
@@ -151,7 +158,7 @@ class AiohttpConnection(CodingConnection):
         log_refusal(_logger, _REFUSALS, peer or "unknown peer", code, exc)
 
     def _ends_quietly(self, exc: BaseException) -> bool:
-        assert isinstance(exc, WebSocketClosed)
+        assert isinstance(exc, ConnectionClosed)
         return exc.code in (1000, 1001)
 
     async def close(self, code: int = 1000, reason: str = "") -> None:

@@ -37,8 +37,10 @@ frame, 4008 for a spent budget. ``recv`` then raises the error; async
 iteration ends quietly instead (the refusal is one rate-limited WARNING line
 on the ``auracodec.asgi`` logger), so a peer's bad frames do not fill the
 server's log with tracebacks. Iteration also ends when the client closes
-with 1000 or 1001; another close code raises
-:class:`starlette.websockets.WebSocketDisconnect`.
+with 1000 or 1001; another close code raises :class:`Disconnected`, which
+is :class:`auracodec.ConnectionClosed` (what the aiohttp adapter raises) and
+:class:`starlette.websockets.WebSocketDisconnect` (what Starlette endpoints
+catch); ``recv`` and ``send`` raise it once the connection is closed.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ from ._connection import (
     agreed,
     log_refusal,
 )
-from .core.errors import DecodeError, OutputLimitExceeded
+from .core.errors import ConnectionClosed, DecodeError, OutputLimitExceeded
 from .core.pipeline import Pipeline
 from .core.store import Versions
 from .negotiation import (
@@ -70,13 +72,23 @@ from .negotiation import (
     parse_offered,
 )
 
-__all__ = ["THREAD_THRESHOLD", "ASGIConnection", "accept"]
+__all__ = ["THREAD_THRESHOLD", "ASGIConnection", "Disconnected", "accept"]
 
 #: Close code when the refusal cannot be sent as an HTTP response.
 CLOSE_POLICY = 1008
 
 _logger = logging.getLogger(__name__)
 _REFUSALS = Throttle(burst=10, interval=60.0)
+
+
+class Disconnected(ConnectionClosed, WebSocketDisconnect):
+    """The WebSocket closed (the client closed it, or this end did): auracodec's
+    :class:`~auracodec.ConnectionClosed`, and Starlette's ``WebSocketDisconnect``."""
+
+    code: int  # always given here, as Starlette's
+
+    def __init__(self, code: int, reason: str = "") -> None:
+        super().__init__(code, reason)
 
 
 class ASGIConnection(CodingConnection):
@@ -97,6 +109,9 @@ class ASGIConnection(CodingConnection):
     ) -> None:
         self.websocket = websocket
         self._max_frame = pipeline.max_message_size + FRAME_OVERHEAD
+        #: The close code and reason, once either end closed: what a later
+        #: recv or send raises (Starlette would raise a RuntimeError).
+        self._closed_with: tuple[int, str] | None = None
         super().__init__(
             pipeline,
             mode,
@@ -107,12 +122,21 @@ class ASGIConnection(CodingConnection):
         )
 
     async def _send_raw(self, frame: bytes) -> None:
-        await self.websocket.send_bytes(frame)
+        if self._closed_with is not None:
+            raise Disconnected(*self._closed_with)
+        try:
+            await self.websocket.send_bytes(frame)
+        except WebSocketDisconnect as exc:  # Starlette's, when the transport is gone
+            self._closed_with = (exc.code, exc.reason or "")
+            raise Disconnected(*self._closed_with) from exc
 
     async def _recv_raw(self) -> bytes | str:
+        if self._closed_with is not None:
+            raise Disconnected(*self._closed_with)
         message = await self.websocket.receive()
         if message["type"] == "websocket.disconnect":
-            raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+            self._closed_with = (message.get("code", 1000), message.get("reason") or "")
+            raise Disconnected(*self._closed_with)
         data: bytes | None = message.get("bytes")
         if data is None:
             text: str = message.get("text") or ""
@@ -131,6 +155,7 @@ class ASGIConnection(CodingConnection):
             ws.client_state == WebSocketState.CONNECTED
         ):
             await ws.close(code, reason)
+            self._closed_with = self._closed_with or (code, reason)
 
     def _log_refusal(self, code: int, exc: DecodeError) -> None:
         client = self.websocket.client

@@ -17,7 +17,8 @@ Every error the library raises on purpose is an :class:`AuraError`::
      │    └── MessageTooLarge             longer than the pipeline's max_message_size
      ├── ConfigError (ValueError)        a configuration file, key or artifact is wrong
      ├── CorpusError (ValueError)        a corpus file cannot be read as messages
-     └── PluginError                     a plugin could not be loaded or contradicts another
+     ├── PluginError                     a plugin could not be loaded or contradicts another
+     └── ConnectionClosed                a server adapter's WebSocket closed (code, reason)
 
     AuraWarning (UserWarning)
      └── PluginWarning                   a plugin was skipped; the others carry on
@@ -38,6 +39,7 @@ __all__ = [
     "AuraWarning",
     "CodecFault",
     "ConfigError",
+    "ConnectionClosed",
     "CorpusError",
     "CorruptPayload",
     "DecodeError",
@@ -185,3 +187,23 @@ class AuraWarning(UserWarning):
 
 class PluginWarning(AuraWarning):
     """A plugin was skipped (import error, bad declaration); the others carry on."""
+
+
+class ConnectionClosed(AuraError):
+    """The WebSocket closed: the client closed it, or it was closed after a protocol error.
+
+    Raised by the server adapters :mod:`auracodec.asgi` (as a subclass that is
+    also Starlette's ``WebSocketDisconnect``) and :mod:`auracodec.aiohttp`.
+    ``code`` is the close code (``None`` when the transport gave none),
+    ``reason`` the close reason. The ``websockets`` helpers
+    (:mod:`auracodec.websocket`) raise that library's own ``ConnectionClosed``.
+    """
+
+    def __init__(self, code: int | None, reason: str = "") -> None:
+        # AuraError's (Exception's) own initialiser, named: a subclass that also
+        # derives from a framework's exception must not pass the message to it.
+        closed = f"with {code}" if code is not None else "without a close code"
+        message = f"the WebSocket closed {closed}" + (f": {reason}" if reason else "")
+        AuraError.__init__(self, message)
+        self.code = code
+        self.reason = reason
