@@ -184,11 +184,28 @@ def test_health_flags_out_of_range_and_passes_in_range() -> None:
     assert not bad.ok
     assert {c.name for c in bad.failed} == {"min_ratio", "max_p95_encode_us"}
     ratio = next(c for c in bad.checks if c.name == "min_ratio")
-    assert ratio.target == 1000.0 and ratio.value == pipe.stats.totals()["ratio"]
+    assert ratio.target == 1000.0
+    assert ratio.value == pytest.approx(pipe.stats.totals()["ratio"], abs=1e-4)
     with pytest.raises(DecodeError):
         pipe.decode_bytes(b"\x07")
     rate = next(c for c in pipe.health().checks if c.name == "max_error_rate")
     assert rate.value == pytest.approx(1 / 11) and not rate.ok
+
+
+def test_health_takes_in_the_open_sessions() -> None:
+    pipe = pipeline()
+    a, b = pipe.session(), pipe.session()
+    for _ in range(10):
+        b.decode_bytes(a.encode(b"hello world " * 20))
+    ratio = next(c for c in pipe.health().checks if c.name == "min_ratio")
+    assert ratio.value == pytest.approx(a.stats.totals()["ratio"], abs=1e-4)
+    with pytest.raises(DecodeError):
+        b.decode_bytes(b"\x07")
+    rate = next(c for c in pipe.health().checks if c.name == "max_error_rate")
+    assert rate.value == pytest.approx(1 / 11)
+    del a, b
+    gc.collect()  # closed sessions no longer count
+    assert all(c.value is None for c in pipe.health().checks)
 
 
 def test_health_targets_from_config() -> None:

@@ -2,8 +2,10 @@
 
 Targets come from the ``[health]`` table of the config, or from the
 ``targets`` argument (which wins, key by key). Every check reads
-:attr:`Pipeline.stats`; a check with nothing to measure yet (no message
-encoded, no frame decoded) passes, with ``value=None``.
+:attr:`Pipeline.stats` together with the stats of the pipeline's open
+sessions (a session counts its messages in its own :attr:`Session.stats`); a
+check with nothing to measure yet (no message encoded, no frame decoded)
+passes, with ``value=None``.
 
 Defaults (docs/metrics.md says why):
 
@@ -20,7 +22,7 @@ key                    default  check
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -89,28 +91,31 @@ class Health:
         return {"ok": self.ok, "checks": [attrs.asdict(c) for c in self.checks]}
 
 
-def _p95(stats: Stats, recorder: Any) -> float | None:
+def _p95(group: Sequence[Stats], direction: str) -> float | None:
     ns: list[int] = []
-    for slot in stats.slot.values():
-        ns.extend(recorder.recent(slot))
+    for stats in group:
+        recorder = getattr(stats, direction)
+        for slot in stats.slot.values():
+            ns.extend(recorder.recent(slot))
     return Percentiles.of(ns).p95 if ns else None
 
 
-def health(stats: Stats, targets: Mapping[str, float]) -> Health:
-    """Check ``stats`` against ``targets`` (every key of :data:`HEALTH_SETTINGS`)."""
+def health(stats: Stats | Sequence[Stats], targets: Mapping[str, float]) -> Health:
+    """Check ``stats`` (one or several, taken together) against ``targets``
+    (every key of :data:`HEALTH_SETTINGS`)."""
     t = targets
-    total = stats.totals()
-    errors = sum(stats.errors.values())
-    attempts = total["decoded"] + errors
+    group = [stats] if isinstance(stats, Stats) else list(stats)
+    totals = [s.totals() for s in group]
+    encoded = sum(x["encoded"] for x in totals)
+    bytes_in, bytes_out = sum(x["bytes_in"] for x in totals), sum(x["bytes_out"] for x in totals)
+    expansions = sum(x["expansions"] for x in totals)
+    errors = sum(sum(s.errors.values()) for s in group)
+    attempts = sum(x["decoded"] for x in totals) + errors
     measured: list[tuple[str, float | None, bool]] = [
-        ("min_ratio", total["ratio"] if total["encoded"] else None, False),
-        (
-            "max_expansion_share",
-            total["expansions"] / total["encoded"] if total["encoded"] else None,
-            True,
-        ),
-        ("max_p95_encode_us", _p95(stats, stats.encoded), True),
-        ("max_p95_decode_us", _p95(stats, stats.decoded), True),
+        ("min_ratio", bytes_in / bytes_out if encoded and bytes_out else None, False),
+        ("max_expansion_share", expansions / encoded if encoded else None, True),
+        ("max_p95_encode_us", _p95(group, "encoded"), True),
+        ("max_p95_decode_us", _p95(group, "decoded"), True),
         ("max_error_rate", errors / attempts if attempts else None, True),
     ]
     checks = []

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -69,6 +70,9 @@ class Pipeline:
         # It is the same code either way, observers or not: one path.
         self.decode_bytes = self._decoder.decode_bytes  # type: ignore[method-assign]
         self.decode = self._decoder.decode  # type: ignore[method-assign]
+        # The open sessions, whose traffic health() takes in with the
+        # pipeline's own (each session counts in its own stats).
+        self._sessions: weakref.WeakSet[Session] = weakref.WeakSet()
 
     # -- building -----------------------------------------------------------
 
@@ -205,7 +209,8 @@ class Pipeline:
         self.close()
 
     def health(self, targets: Mapping[str, float] | None = None) -> Health:
-        """Check :attr:`stats` against targets; see :mod:`auracodec.core.health`.
+        """Check :attr:`stats` and the stats of this pipeline's open sessions,
+        taken together, against targets; see :mod:`auracodec.core.health`.
 
         :param targets: target values by key (``min_ratio``, ``max_expansion_share``,
             ``max_p95_encode_us``, ``max_p95_decode_us``, ``max_error_rate``); each
@@ -216,7 +221,16 @@ class Pipeline:
         if targets:
             checked = check_targets(targets)
             merged.update({k: checked[k] for k in targets})
-        return health(self.stats, merged)
+        return health([self.stats, *(s.stats for s in self._open_sessions())], merged)
+
+    def _open_sessions(self) -> list[Session]:
+        # Another thread may open a session meanwhile: the set then changes
+        # size during the copy, and the copy is taken again.
+        while True:
+            try:
+                return list(self._sessions)
+            except RuntimeError:
+                continue
 
     def session(self, session_id: str | None = None, *, check_every: int | None = None) -> Session:
         """A new :class:`~auracodec.Session`: context across one connection's messages.
@@ -227,6 +241,7 @@ class Pipeline:
         if check_every is None:
             check_every = self.config.session_check_every
         session = Session(self.wire, session_id, check_every=check_every)
+        self._sessions.add(session)
         self.wire.observers.session_opened(session, self.stats)
         return session
 
