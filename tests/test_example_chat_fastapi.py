@@ -128,9 +128,11 @@ def app() -> Iterator[_App]:
 
 @pytest.fixture(scope="module")
 def profile(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A profile trained on the built-in sample (a second or so), its state beside it."""
+    """A profile trained on the built-in sample (a second or so), its state
+    beside it, with BRIO's continuations for the streamed replies."""
     base = tmp_path_factory.mktemp("chat")
-    train(builtin_sample(), base / "p", state_dir=base / "p.training")
+    start = Config.from_mapping({"codecs": {"brio": {"streams": True}}})
+    train(builtin_sample(), base / "p", config=start, state_dir=base / "p.training")
     return base / "p"
 
 
@@ -289,4 +291,6 @@ def test_the_page_renders_each_reply_exactly(server: str, request: pytest.Fixtur
     for stats, want in zip(result["stats"], expected, strict=False):
         assert stats["chunks"] == len(split_deltas(want)) + 1
         assert 0 < stats["frameBytes"] < stats["jsonBytes"]
+        if server == "trained_app":  # continuations: the envelope is copied, not sent
+            assert stats["frameBytes"] < 10 * stats["chunks"], stats
     assert not result["console"], result["console"]
