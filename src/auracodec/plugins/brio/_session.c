@@ -21,6 +21,7 @@ struct brio_session {
  * part of the state */
 void sess_begin(ctx_t *c)
 {
+    c->cont = 0;
     c->pos = 0;
     c->hist = 0;
     c->wh = c->pw = 0;
@@ -76,19 +77,15 @@ int sess_end(ctx_t *c)
 /* continuations (_stream.h)                                           */
 
 /* start a continuation: the byte contexts, the word hashes and the match
- * carry on from the direction's last byte; only the epoch of the
- * per-message map advances, every STRM_EPOCH continued bytes */
-static void cont_begin(ctx_t *c, strm_t *sm)
+ * carry on from the direction's last byte; the per-message map is left
+ * alone (c->cont: neither looked up nor updated) */
+static void cont_begin(ctx_t *c)
 {
     c->pos = 0;
     c->buf = c->hb;
     c->bpos = c->hlen;
     c->mstart = c->hlen; /* the match table grows within a message only */
-    c->dyn.cur = 0;
-    if (sm->since >= STRM_EPOCH) {
-        c->ep = c->nmsg++ & 255;
-        sm->since = 0;
-    }
+    c->cont = 1;
 }
 
 /* The cut of message in[0..n) against the previous message: a prefix of p
@@ -187,8 +184,7 @@ static int strm_encode(ctx_t *c, strm_t *sm, const uint8_t *in, size_t n, uint32
             enc_num(&e, sm->num[1], q);
         }
         m = n - p - q;
-        cont_begin(c, sm);
-        sm->since += (uint32_t)m;
+        cont_begin(c);
     } else {
         sess_begin(c);
     }
@@ -221,7 +217,7 @@ static int strm_decode(ctx_t *c, strm_t *sm, const uint8_t *in, size_t n, size_t
         }
         if ((size_t)p + q > (sm->has_prev ? sm->plen : 0)) return BRIO_ECORRUPT;
         if ((size_t)p + q > limit) return BRIO_ELIMIT;
-        cont_begin(c, sm);
+        cont_begin(c);
     } else {
         sess_begin(c);
     }
@@ -236,7 +232,6 @@ static int strm_decode(ctx_t *c, strm_t *sm, const uint8_t *in, size_t n, size_t
     if (p) memcpy(ob, sm->prev, p);
     if (m) memcpy(ob + p, c->hb + start, m);
     if (q) memcpy(ob + p + m, sm->prev + sm->plen - q, q);
-    if (cont) sm->since += (uint32_t)m;
     strm_keep(sm, ob, total, cont, p, q);
     *out = ob;
     *outlen = total;
