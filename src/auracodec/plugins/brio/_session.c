@@ -77,15 +77,22 @@ int sess_end(ctx_t *c)
 /* continuations (_stream.h)                                           */
 
 /* start a continuation: the byte contexts, the word hashes and the match
- * carry on from the direction's last byte; the per-message map is left
- * alone (c->cont: neither looked up nor updated) */
-static void cont_begin(ctx_t *c)
+ * carry on from the direction's last byte.  With a trained model the
+ * per-message map is left alone (c->cont: neither looked up nor updated);
+ * an untrained model has nothing else to adapt with, so there the map is
+ * used, and its epoch advances every STRM_EPOCH continued bytes. */
+static void cont_begin(ctx_t *c, strm_t *sm)
 {
     c->pos = 0;
     c->buf = c->hb;
     c->bpos = c->hlen;
     c->mstart = c->hlen; /* the match table grows within a message only */
-    c->cont = 1;
+    c->cont = c->m->ngroups > 0;
+    c->dyn.cur = 0;
+    if (!c->cont && sm->since >= STRM_EPOCH) {
+        c->ep = c->nmsg++ & 255;
+        sm->since = 0;
+    }
 }
 
 /* The cut of message in[0..n) against the previous message: a prefix of p
@@ -184,7 +191,8 @@ static int strm_encode(ctx_t *c, strm_t *sm, const uint8_t *in, size_t n, uint32
             enc_num(&e, sm->num[1], q);
         }
         m = n - p - q;
-        cont_begin(c);
+        cont_begin(c, sm);
+        sm->since += (uint32_t)m;
     } else {
         sess_begin(c);
     }
@@ -217,7 +225,7 @@ static int strm_decode(ctx_t *c, strm_t *sm, const uint8_t *in, size_t n, size_t
         }
         if ((size_t)p + q > (sm->has_prev ? sm->plen : 0)) return BRIO_ECORRUPT;
         if ((size_t)p + q > limit) return BRIO_ELIMIT;
-        cont_begin(c);
+        cont_begin(c, sm);
     } else {
         sess_begin(c);
     }
@@ -232,6 +240,7 @@ static int strm_decode(ctx_t *c, strm_t *sm, const uint8_t *in, size_t n, size_t
     if (p) memcpy(ob, sm->prev, p);
     if (m) memcpy(ob + p, c->hb + start, m);
     if (q) memcpy(ob + p + m, sm->prev + sm->plen - q, q);
+    if (cont) sm->since += (uint32_t)m;
     strm_keep(sm, ob, total, cont, p, q);
     *out = ob;
     *outlen = total;
