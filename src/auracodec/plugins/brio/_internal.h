@@ -299,6 +299,7 @@ typedef struct {
     int a1i, a1w, a2i, a2w, pm, pa1, pa2;
     uint32_t a2r, a2bits;
     int err;                    /* allocation failure seen */
+    int cont;                   /* coding a continuation: no per-message contexts (_stream.h) */
 } ctx_t;
 
 /* ------------------------------------------------------------------ */

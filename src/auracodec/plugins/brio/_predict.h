@@ -144,6 +144,10 @@ static inline void lookup_static(ctx_t *c)
             __builtin_prefetch(g);
             __builtin_prefetch(g + 64);
         }
+        if (c->cont) {
+            for (int i = 0; i < NS; i++) c->sn[i] = model_find(c->m, c->nk[i]);
+            return;
+        }
         if (dyn_reserve(c, ND)) c->err = 1;
         uint32_t dkn[ND];
         for (int i = 0; i < ND; i++) {
@@ -155,10 +159,12 @@ static inline void lookup_static(ctx_t *c)
         for (int i = 0; i < NS; i++) c->sn[i] = model_find(c->m, c->nk[i]);
         return;
     }
-    if (dyn_reserve(c, ND)) c->err = 1;
-    for (int i = 0; i < ND; i++) {
-        uint32_t k = nib_key(c->dk[i], c->c0);
-        dyn_lookup(c, i, k ? k : 1);
+    if (!c->cont) {
+        if (dyn_reserve(c, ND)) c->err = 1;
+        for (int i = 0; i < ND; i++) {
+            uint32_t k = nib_key(c->dk[i], c->c0);
+            dyn_lookup(c, i, k ? k : 1);
+        }
     }
     if (c->t) {
         for (int i = 0; i < NS; i++) c->tn[i] = trainer_find(c->t, nib_key(c->skey[i], c->c0), i + 1);
@@ -374,10 +380,14 @@ BRIO_INLINE int predict_bit(ctx_t *c, const int tr)
             if (v && i < 6) ho = i + 1;
             x[I_ST + i] = node_st8(v);
         }
-        for (int i = 0; i < ND; i++) {
-            uint16_t v = c->dn[i][c->nib];
-            if (v >= 256 && i < NDB) hd = i + 1;
-            x[I_DY + i] = c->dtd[i][v];
+        if (c->cont) {
+            for (int i = 0; i < ND; i++) x[I_DY + i] = 0;
+        } else {
+            for (int i = 0; i < ND; i++) {
+                uint16_t v = c->dn[i][c->nib];
+                if (v >= 256 && i < NDB) hd = i + 1;
+                x[I_DY + i] = c->dtd[i][v];
+            }
         }
     }
     /* match */
@@ -463,7 +473,8 @@ BRIO_INLINE void update_bit(ctx_t *c, int y, const int tr)
     int rate = tr ? (int)c->t->prm.apm_rate : (int)c->m->prm.apm_rate;
     if (tr) apm_update(APM_ROW(c->t->apm1, c->a1r), c->a1i, c->a1w, y, rate);
     const uint16_t *dnext = tr ? c->t->dnext : c->m->dnext;
-    for (int i = 0; i < ND; i++) c->dn[i][c->nib] = dnext[c->dn[i][c->nib] * 2 + y];
+    if (!c->cont)
+        for (int i = 0; i < ND; i++) c->dn[i][c->nib] = dnext[c->dn[i][c->nib] * 2 + y];
     if (tr) {
         trainer *t = c->t;
         apm_update(APM_ROW(t->apm2, c->a2r), c->a2i, c->a2w, y, rate);

@@ -21,6 +21,7 @@ struct brio_session {
  * part of the state */
 void sess_begin(ctx_t *c)
 {
+    c->cont = 0;
     c->pos = 0;
     c->hist = 0;
     c->wh = c->pw = 0;
@@ -76,16 +77,19 @@ int sess_end(ctx_t *c)
 /* continuations (_stream.h)                                           */
 
 /* start a continuation: the byte contexts, the word hashes and the match
- * carry on from the direction's last byte; only the epoch of the
- * per-message map advances, every STRM_EPOCH continued bytes */
+ * carry on from the direction's last byte.  With a trained model the
+ * per-message map is left alone (c->cont: neither looked up nor updated);
+ * an untrained model has nothing else to adapt with, so there the map is
+ * used, and its epoch advances every STRM_EPOCH continued bytes. */
 static void cont_begin(ctx_t *c, strm_t *sm)
 {
     c->pos = 0;
     c->buf = c->hb;
     c->bpos = c->hlen;
     c->mstart = c->hlen; /* the match table grows within a message only */
+    c->cont = c->m->ngroups > 0;
     c->dyn.cur = 0;
-    if (sm->since >= STRM_EPOCH) {
+    if (!c->cont && sm->since >= STRM_EPOCH) {
         c->ep = c->nmsg++ & 255;
         sm->since = 0;
     }

@@ -3,7 +3,9 @@
  * session opened with BRIO_SESSION_STREAMS, a message may be coded as the
  * continuation of the direction's previous one, as the deltas of a streamed
  * reply are.  Its bytes extend the text before it (the byte contexts and the
- * match model carry on where the last message stopped), its end is
+ * match model carry on where the last message stopped; with a trained
+ * model the per-message contexts are left out: for a few bytes they cost
+ * more CPU than they save bytes), its end is
  * predicted by a boundary model that the session learns, and it may copy a
  * prefix and a suffix of the previous message (a "cut"), as the JSON
  * envelope of a delta repeats the last one's.
@@ -16,7 +18,7 @@
 #define STRM_PREV_MAX 4096 /* longest previous message a cut may copy from */
 #define STRM_MINCUT 8      /* a new cut copies at least this many bytes */
 #define STRM_SMALL BRIO_STREAMS_SMALL /* messages this short continue whatever their cut */
-#define STRM_EPOCH 1024    /* continued bytes per epoch of the per-message map */
+#define STRM_EPOCH 1024    /* continued bytes per epoch of the per-message map (untrained model) */
 #define STRM_NUMBITS 13    /* cut lengths have at most this many bits (< 2 * STRM_PREV_MAX) */
 #define SCTR_LIMIT 254
 
