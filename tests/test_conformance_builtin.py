@@ -117,6 +117,16 @@ class TestBrioContext(ContextConformance):
         super().test_memory()
 
 
+class TestBrioStreamsContext(TestBrioContext):
+    """BRIO's context with continuations (0x23): the same contract."""
+
+    def make_codec(self) -> BrioCodec:
+        model = zstandard.ZstdDecompressor().decompress(
+            (GOLDEN / "brio-sample.model.zst").read_bytes(), max_output_size=1 << 22
+        )
+        return BrioCodec(model, streams=True)
+
+
 class TestZstdContext(ContextConformance):
     # The context keeps the direction's last session_history bytes.
     max_memory = 16 * 1024

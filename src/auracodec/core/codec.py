@@ -150,13 +150,18 @@ class CodecContext(Protocol):
     """A codec's state for one direction of one session.
 
     ``method_id`` names frames made with the context; it must differ from
-    every codec id of the pipeline (auracodec's own contexts use 0x10-0x1f).
+    every codec id of the pipeline (auracodec's own contexts use 0x10-0x2f).
     ``encode`` and ``decode`` follow the codec contract and also absorb the
     message: afterwards the context is as if it had seen it. ``absorb``
     updates it with a message another codec carried. The session calls
     exactly one of the three per message of its direction (none for isolated
     messages). ``reset`` returns the context to its initial state; ``memory``
     is what it holds now, in bytes.
+
+    Optionally, ``solo(message) -> bool``: the session codes the messages it
+    returns true for with this context alone, without the selector policy,
+    and never isolates a message on its own (BRIO's continuations,
+    docs/plugins.md section 8).
     """
 
     name: str

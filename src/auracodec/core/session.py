@@ -41,6 +41,12 @@ are compressed in one context, the secret's length leaks through the
 compressed size (CRIME, BREACH; RFC 7692 section 8). Send secrets, and
 messages mixing secrets with text others control, with ``isolated=True``.
 
+A context with a ``solo(message)`` method (BRIO's with ``streams = true``)
+codes alone the messages it returns true for, without the policy, raw when it
+does not pay: the token-sized deltas of a streamed reply, on which choosing
+among codecs would cost more CPU than any could save. Such a session never
+isolates a message on its own, since the next message could not continue it.
+
 After a frame fails to decode, the incoming direction refuses every frame
 (:class:`~auracodec.SessionError`) until the peer's reset marker arrives: no
 silent desync. The failing end asks for that reset on its next outgoing frame
