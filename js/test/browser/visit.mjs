@@ -4,7 +4,7 @@
 // `auracodec demo --browser` page) and for docs/img/demo-browser.png.
 //
 //   node test/browser/visit.mjs URL [--global auracodecDemo] [--screenshot FILE] [--timeout MS]
-import puppeteer from "puppeteer-core";
+import { onPage } from "./chromium.mjs";
 
 const args = process.argv.slice(2);
 const opt = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
@@ -13,22 +13,10 @@ const global = opt("--global", "auracodecDemo");
 const screenshot = opt("--screenshot", null);
 const timeout = Number(opt("--timeout", "60000"));
 
-const browser = await puppeteer.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu"],
-});
-try {
-  const page = await browser.newPage();
-  await page.setViewport({ width: 1200, height: 900, deviceScaleFactor: 1 });
-  const lines = [];
-  page.on("console", (m) => lines.push(m.text()));
-  page.on("pageerror", (e) => lines.push(String(e)));
-  await page.goto(url);
+const result = await onPage(url, async (page) => {
   await page.waitForFunction(`window.${global} !== undefined`, { timeout });
-  const result = await page.evaluate(`window.${global}`);
+  const shown = await page.evaluate(`window.${global}`);
   if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
-  console.log(JSON.stringify({ ...result, console: lines }));
-} finally {
-  await browser.close();
-}
+  return shown;
+});
+console.log(JSON.stringify(result));
