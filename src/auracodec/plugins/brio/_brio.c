@@ -173,9 +173,11 @@ static PyObject *Model_cost(ModelObject *self, PyObject *arg)
 /* ---- sessions ---- */
 
 /* A session codes its messages in the caller's thread, without the GIL
- * from this many bytes (of message; of payload, an eighth): coding a shorter
- * one, such as the delta of a streamed reply, takes about as long as
- * releasing and taking back the GIL does. */
+ * from this many bytes (of message; of payload, an eighth).  A shorter one,
+ * such as the delta of a streamed reply, takes a few microseconds: releasing
+ * the GIL for that would hand it to any thread waiting for it, which may then
+ * keep it for the whole switch interval (5 ms by default) before this one
+ * gets it back. */
 #define GIL_FREE_BYTES 256
 #define WITHOUT_GIL_IF(cond, stmt)                                                                  \
     do {                                                                                           \
