@@ -308,7 +308,8 @@ class Wire:
     ) -> bytes:
         """The frame ``prefix + [method] + payload`` of ``data``, whose coding
         started at ``start`` (``perf_counter_ns``): recorded in ``stats``,
-        observed once. A session's small messages come here directly."""
+        observed once. The messages a session's solo context codes come here
+        directly (``Session._encode_solo``)."""
         frame = prefix + _BYTE[method] + payload
         elapsed = perf_counter_ns() - start
         stats.encoded.add(stats.slot[method], len(data), len(frame), elapsed)
