@@ -21,7 +21,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from functools import partial
 from typing import Any, ClassVar, TypeVar
 
-from .core.errors import AuraError, DecodeError, InvalidUtf8
+from .core.errors import AuraError, ConnectionClosed, DecodeError, InvalidUtf8
 from .core.framing import SessionFrame, as_text
 from .core.pipeline import Pipeline
 from .core.session import Session
@@ -174,6 +174,33 @@ async def agreed(versions: Versions, fingerprint: str, executor: Executor | None
         return versions[fingerprint]
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(executor or shared_pool(), versions.__getitem__, fingerprint)
+
+
+class RecordedClose:
+    """For adapters whose server library keeps no close code once a
+    connection closed (Starlette, aiohttp): the first close seen, at either
+    end, is recorded, and every later ``recv`` or ``send`` raises
+    :attr:`_closed_error` with its code and reason. Mixed into a
+    :class:`CodingConnection` whose ``_closed_errors`` include that class."""
+
+    #: The error raised once closed (a subclass of ConnectionClosed).
+    _closed_error: ClassVar[type[ConnectionClosed]] = ConnectionClosed
+    #: The close code (None when the transport gave none) and reason.
+    _closed_with: tuple[int | None, str] | None = None
+
+    def _check_open(self) -> None:
+        if self._closed_with is not None:
+            raise self._closed_error(*self._closed_with)
+
+    def _closed(self, code: int | None, reason: str) -> ConnectionClosed:
+        """Record a close (the first one seen stands); the error it raises."""
+        if self._closed_with is None:
+            self._closed_with = (code, reason)
+        return self._closed_error(*self._closed_with)
+
+    def _ends_quietly(self, exc: BaseException) -> bool:
+        # A normal close (1000) or the peer going away (1001) ends iteration.
+        return getattr(exc, "code", None) in (1000, 1001)
 
 
 class CodingConnection:
@@ -369,6 +396,10 @@ class CodingConnection:
         except InvalidUtf8 as exc:
             await self._refuse(exc, CLOSE_INVALID, "message is not UTF-8 text")
             raise
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close the connection with ``code`` and ``reason``."""
+        await self._close_raw(code, reason)
 
     async def _refuse(self, exc: DecodeError, code: int, reason: str) -> None:
         """Close for a bad frame; on a server, say so in one line (rate-limited)."""

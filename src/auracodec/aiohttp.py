@@ -50,6 +50,7 @@ from ._connection import (
     FRAME_OVERHEAD,
     THREAD_THRESHOLD,
     CodingConnection,
+    RecordedClose,
     Throttle,
     agreed,
     log_refusal,
@@ -77,7 +78,7 @@ _REFUSAL_ERRORS: dict[int, type[web.HTTPException]] = {
 }
 
 
-class AiohttpConnection(CodingConnection):
+class AiohttpConnection(RecordedClose, CodingConnection):
     """An aiohttp WebSocket that sends and receives auracodec frames (see :func:`accept`)."""
 
     _quiet_after_refusal = True
@@ -96,10 +97,9 @@ class AiohttpConnection(CodingConnection):
     ) -> None:
         self.request = request
         self.websocket = websocket
+        # Once closed, recv and send raise ConnectionClosed with the close
+        # code (RecordedClose), where aiohttp would say "closed" without it.
         self._max_frame = pipeline.max_message_size + FRAME_OVERHEAD
-        #: The close code and reason, once either end closed: what a later
-        #: recv or send raises (aiohttp would say "closed" without them).
-        self._closed_with: tuple[int | None, str] | None = None
         super().__init__(
             pipeline,
             mode,
@@ -110,8 +110,7 @@ class AiohttpConnection(CodingConnection):
         )
 
     async def _send_raw(self, frame: bytes) -> None:
-        if self._closed_with is not None:
-            raise ConnectionClosed(*self._closed_with)
+        self._check_open()
         ws = self.websocket
         try:
             await ws.send_bytes(frame)
@@ -119,8 +118,7 @@ class AiohttpConnection(CodingConnection):
             raise self._closed(ws.close_code, "") from exc
 
     async def _recv_raw(self) -> bytes | str:
-        if self._closed_with is not None:
-            raise ConnectionClosed(*self._closed_with)
+        self._check_open()
         message = await self.websocket.receive()
         if message.type is WSMsgType.BINARY:
             data: bytes = message.data
@@ -143,26 +141,15 @@ class AiohttpConnection(CodingConnection):
             raise self._closed(message.data, message.extra or "")
         raise self._closed(self.websocket.close_code, str(error) if error is not None else "")
 
-    def _closed(self, code: int | None, reason: str) -> ConnectionClosed:
-        self._closed_with = self._closed_with or (code, reason)
-        return ConnectionClosed(*self._closed_with)
-
     async def _close_raw(self, code: int, reason: str) -> None:
         if not self.websocket.closed:
             await self.websocket.close(code=code, message=reason.encode())
-            self._closed_with = self._closed_with or (code, reason)
+            self._closed(code, reason)
 
     def _log_refusal(self, code: int, exc: DecodeError) -> None:
         transport = self.request.transport
         peer = transport.get_extra_info("peername") if transport else None
         log_refusal(_logger, _REFUSALS, peer or "unknown peer", code, exc)
-
-    def _ends_quietly(self, exc: BaseException) -> bool:
-        assert isinstance(exc, ConnectionClosed)
-        return exc.code in (1000, 1001)
-
-    async def close(self, code: int = 1000, reason: str = "") -> None:
-        await self._close_raw(code, reason)
 
 
 async def accept(

@@ -57,6 +57,7 @@ from ._connection import (
     FRAME_OVERHEAD,
     THREAD_THRESHOLD,
     CodingConnection,
+    RecordedClose,
     Throttle,
     agreed,
     log_refusal,
@@ -91,11 +92,12 @@ class Disconnected(ConnectionClosed, WebSocketDisconnect):
         super().__init__(code, reason)
 
 
-class ASGIConnection(CodingConnection):
+class ASGIConnection(RecordedClose, CodingConnection):
     """A Starlette WebSocket that sends and receives auracodec frames (see :func:`accept`)."""
 
     _quiet_after_refusal = True
     _closed_errors: ClassVar[tuple[type[BaseException], ...]] = (WebSocketDisconnect,)
+    _closed_error = Disconnected
 
     def __init__(
         self,
@@ -108,10 +110,9 @@ class ASGIConnection(CodingConnection):
         executor: Executor | None = None,
     ) -> None:
         self.websocket = websocket
+        # Once closed, recv and send raise Disconnected with the close code
+        # (RecordedClose), where Starlette would raise a RuntimeError.
         self._max_frame = pipeline.max_message_size + FRAME_OVERHEAD
-        #: The close code and reason, once either end closed: what a later
-        #: recv or send raises (Starlette would raise a RuntimeError).
-        self._closed_with: tuple[int, str] | None = None
         super().__init__(
             pipeline,
             mode,
@@ -122,21 +123,17 @@ class ASGIConnection(CodingConnection):
         )
 
     async def _send_raw(self, frame: bytes) -> None:
-        if self._closed_with is not None:
-            raise Disconnected(*self._closed_with)
+        self._check_open()
         try:
             await self.websocket.send_bytes(frame)
         except WebSocketDisconnect as exc:  # Starlette's, when the transport is gone
-            self._closed_with = (exc.code, exc.reason or "")
-            raise Disconnected(*self._closed_with) from exc
+            raise self._closed(exc.code, exc.reason or "") from exc
 
     async def _recv_raw(self) -> bytes | str:
-        if self._closed_with is not None:
-            raise Disconnected(*self._closed_with)
+        self._check_open()
         message = await self.websocket.receive()
         if message["type"] == "websocket.disconnect":
-            self._closed_with = (message.get("code", 1000), message.get("reason") or "")
-            raise Disconnected(*self._closed_with)
+            raise self._closed(message.get("code", 1000), message.get("reason") or "")
         data: bytes | None = message.get("bytes")
         if data is None:
             text: str = message.get("text") or ""
@@ -155,19 +152,12 @@ class ASGIConnection(CodingConnection):
             ws.client_state == WebSocketState.CONNECTED
         ):
             await ws.close(code, reason)
-            self._closed_with = self._closed_with or (code, reason)
+            self._closed(code, reason)
 
     def _log_refusal(self, code: int, exc: DecodeError) -> None:
         client = self.websocket.client
         peer = (client.host, client.port) if client else "unknown peer"
         log_refusal(_logger, _REFUSALS, peer, code, exc)
-
-    def _ends_quietly(self, exc: BaseException) -> bool:
-        assert isinstance(exc, WebSocketDisconnect)
-        return exc.code in (1000, 1001)
-
-    async def close(self, code: int = 1000, reason: str = "") -> None:
-        await self._close_raw(code, reason)
 
 
 async def accept(
