@@ -7,7 +7,10 @@ Either listens on a free port and prints one JSON line, ``{"event":
 "listening", "port", "fingerprint", "codecs"}``, then serves until killed.
 The example's ``PIPE`` is rebuilt on the built-in codecs first: the venv may
 hold third-party ones (auracodec-lz4) that the JavaScript client does not
-have, and the example would offer them.
+have, and the example would offer them. Its policy is ``smallest``: the
+``cost`` policy's choice hangs on CPU timings, and the test's check that the
+echoes share one session context (the same echo costs less the second time)
+must not.
 """
 
 import asyncio
@@ -17,6 +20,7 @@ import sys
 from pathlib import Path
 
 from auracodec import Pipeline
+from auracodec.core.config import Config
 
 BUILTIN = ["binary_semantic", "brio", "brotli", "identity", "zstd"]
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
@@ -26,7 +30,8 @@ def load(name):
     spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    module.PIPE = Pipeline.from_config(codecs=BUILTIN)
+    config = Config.from_mapping({"selector": {"policy": "smallest"}})
+    module.PIPE = Pipeline.from_config(config, codecs=BUILTIN)
     return module
 
 
