@@ -16,16 +16,14 @@ import { createServer } from "node:http";
 import { extname, join, normalize, resolve } from "node:path";
 import { after, before, test } from "node:test";
 import { CORPUS, HERE, noCorpus, noPython, pythonServer, tempDir, venv } from "../helpers.mjs";
+import { TYPES, launch, noChromium, watch } from "./chromium.mjs";
 
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const ROOT = resolve(HERE, "..");
-const skip = !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM)`
-  : !existsSync(join(ROOT, "dist", "auracodec.js")) ? "no dist/auracodec.js (npm run build)"
-  : noPython ?? noCorpus ?? false;
+const skip = noChromium
+  || (!existsSync(join(ROOT, "dist", "auracodec.js")) ? "no dist/auracodec.js (npm run build)" : noPython ?? noCorpus ?? false);
 
 // What both ends have: the Python venv may hold third-party codecs (auracodec-lz4).
 const CODECS = ["binary_semantic", "brio", "brotli", "identity", "zstd"];
-const TYPES = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".json": "application/json", ".toml": "text/plain" };
 
 /** A trained profile copied to a directory of its own, its codecs pinned to CODECS. */
 function profile() {
@@ -99,8 +97,7 @@ before(async () => {
   writeFileSync(scriptFile, JSON.stringify(script));
   py = await pythonChatServer(dir, scriptFile);
   http = await staticServer(dir, script);
-  const puppeteer = (await import("puppeteer-core")).default;
-  browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu"] });
+  browser = await launch();
 });
 after(async () => {
   await browser?.close();
@@ -111,9 +108,7 @@ after(async () => {
 test("Chromium: the bundle, a trained profile, a multi-turn conversation in session mode with a Python server, both directions checked",
   { skip, timeout: 180_000 }, async (t) => {
     const page = await browser.newPage();
-    const lines = [];
-    page.on("console", (m) => lines.push(m.text()));
-    page.on("pageerror", (e) => lines.push(String(e)));
+    const lines = watch(page);
     const requested = [];
     page.on("request", (r) => requested.push(new URL(r.url()).pathname));
     const { port } = http.address();

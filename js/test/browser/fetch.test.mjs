@@ -12,14 +12,12 @@ import { createServer } from "node:http";
 import { extname, join, normalize, resolve } from "node:path";
 import { after, before, test } from "node:test";
 import { HERE, REPO, noPython } from "../helpers.mjs";
+import { TYPES, launch, noChromium, watch } from "./chromium.mjs";
 import { startProfilesServer, trainStore } from "../profiles-server.mjs";
 
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const ROOT = resolve(HERE, "..");
-const skip = !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM)`
-  : !existsSync(join(ROOT, "dist", "auracodec-fetch.js")) ? "no dist/auracodec-fetch.js (npm run build)"
-  : noPython ?? false;
-const TYPES = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".json": "application/json" };
+const skip = noChromium
+  || (!existsSync(join(ROOT, "dist", "auracodec-fetch.js")) ? "no dist/auracodec-fetch.js (npm run build)" : noPython ?? false);
 
 /** The built-in sample's first conversation and a few edge cases. */
 function messages() {
@@ -49,8 +47,7 @@ before(async () => {
   store = trainStore();
   py = await startProfilesServer(store.root);
   http = await staticServer(texts);
-  const puppeteer = (await import("puppeteer-core")).default;
-  browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu"] });
+  browser = await launch();
 });
 after(async () => {
   await browser?.close();
@@ -61,9 +58,7 @@ after(async () => {
 test("Chromium: the first visit connects with the built-in profile while the current version is cached (Cache API); the next one uses it",
   { skip, timeout: 180_000 }, async (t) => {
     const page = await browser.newPage();
-    const lines = [];
-    page.on("console", (m) => lines.push(m.text()));
-    page.on("pageerror", (e) => lines.push(String(e)));
+    const lines = watch(page);
     const requested = [];
     page.on("request", (r) => requested.push(new URL(r.url())));
     const url = `http://127.0.0.1:${http.address().port}/test/browser/fetch.html?` +
