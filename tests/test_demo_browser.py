@@ -108,9 +108,11 @@ def _demo(*args: str) -> tuple[subprocess.Popen[str], str]:
     raise AssertionError(f"the demo printed no URL:\n{err}")
 
 
-def _visit(url: str, *extra: str) -> dict[str, Any]:
+def page_script(script: str, url: str, *args: str) -> dict[str, Any]:
+    """Run ``js/test/browser/<script>`` (Node, headless Chromium) on ``url``:
+    the JSON it prints last."""
     out = subprocess.run(
-        [NODE or "node", str(JS / "test" / "browser" / "visit.mjs"), url, *extra],
+        [NODE or "node", str(JS / "test" / "browser" / script), url, *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -129,13 +131,13 @@ def _stop(proc: subprocess.Popen[str]) -> tuple[int, str, str]:
 
 def _check(proc: subprocess.Popen[str], url: str) -> None:
     try:
-        result = _visit(url)
+        result = page_script("visit.mjs", url)
         assert result["ok"] is True, result
         assert result["verified"] == result["total"] >= 4, result
         page_errors = [line for line in result["console"] if "Error" in line]
         assert not page_errors, result["console"]
         # A second visitor gets the conversation again, on a new connection.
-        assert _visit(url)["ok"] is True
+        assert page_script("visit.mjs", url)["ok"] is True
     finally:
         code, out, err = _stop(proc)
     assert code == 0, err

@@ -22,7 +22,6 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 import pytest
 
@@ -40,7 +39,7 @@ from auracodec.core.training import train
 from auracodec.streams import receive_reply, split_deltas
 from auracodec.websocket import HandshakeError, connect
 from conftest import CORPUS
-from test_demo_browser import JS, NODE, needs_browser
+from test_demo_browser import needs_browser, page_script
 
 APP = Path(__file__).resolve().parents[1] / "examples" / "chat-fastapi" / "app.py"
 #: What the page's client has, and so the app's pipeline.
@@ -255,19 +254,6 @@ def test_health_answers_503_when_a_target_is_missed() -> None:
     assert failed["name"] == "min_ratio" and failed["target"] == 1000
 
 
-def _chat_page(url: str, *prompts: str) -> dict[str, Any]:
-    out = subprocess.run(
-        [NODE or "node", str(JS / "test" / "browser" / "chat-page.mjs"), url, *prompts],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=JS,
-    )
-    assert out.returncode == 0, out.stderr
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
-
-
 def test_a_trained_profile_is_served_to_the_page_without_its_other_files(
     trained_app: _App, profile: Path
 ) -> None:
@@ -285,7 +271,7 @@ def test_a_trained_profile_is_served_to_the_page_without_its_other_files(
 @pytest.mark.parametrize("server", ["app", "trained_app"])
 def test_the_page_renders_each_reply_exactly(server: str, request: pytest.FixtureRequest) -> None:
     expected = _expected()
-    result = _chat_page(request.getfixturevalue(server).url, *PROMPTS)
+    result = page_script("chat-page.mjs", request.getfixturevalue(server).url, *PROMPTS)
     assert result["error"] is None, result
     assert result["replies"] == expected[: len(PROMPTS)]
     for stats, want in zip(result["stats"], expected, strict=False):
