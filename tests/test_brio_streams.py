@@ -132,7 +132,7 @@ def test_continues_says_what_encode_does() -> None:
     assert ctx.encode(HISTORY[0]) is not None
     assert ctx.continues(b"hi")  # short
     assert ctx.continues(HISTORY[1])  # mostly the previous one
-    assert not ctx.continues(b"x" * 65)  # neither
+    assert not ctx.continues(b"x" * (_brio.STREAMS_SMALL + 1))  # neither
     assert not model.context().continues(b"hi")  # not a streams context
 
 
